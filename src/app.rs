@@ -1,0 +1,119 @@
+//! The program: options → config → trials → results → renderer.
+
+use std::io::{self, BufWriter, Write};
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::cli::Options;
+use crate::config::{Config, Format};
+use crate::error::Status;
+use crate::fork::interrupt;
+use crate::render::totals::TotalsStream;
+use crate::render::{keep_for, renderer};
+use crate::results::{Report, Setup, Stop};
+use crate::run::{Observer, Quiet, run};
+
+/// Runs racecount with the process's arguments and returns how to exit.
+pub fn main() -> Status {
+    let options = match Options::try_parse() {
+        Ok(options) => options,
+        Err(e) => return clap_error(&e),
+    };
+    let config = match Config::from_options(options) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("racecount: error: {e}");
+            return Status::BadInput;
+        }
+    };
+    if let Err(e) = interrupt::install() {
+        eprintln!("racecount: error: cannot install signal handlers: {e}");
+        return Status::RunFailed;
+    }
+    match execute(&config) {
+        Ok(status) => status,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
+        Err(e) => {
+            eprintln!("racecount: error: cannot write the output: {e}");
+            Status::RunFailed
+        }
+    }
+}
+
+fn execute(config: &Config) -> io::Result<Status> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    out.flush()?;
+    let keep = keep_for(config.format);
+    let report = {
+        let mut stream;
+        let mut quiet = Quiet;
+        let observer: &mut dyn Observer = match config.format {
+            Format::Totals => {
+                stream = TotalsStream::new(&mut out, &Setup::from_config(config));
+                &mut stream
+            }
+            Format::Human => &mut quiet,
+        };
+        run(config, keep, observer)?
+    };
+    renderer(config.format, config.color).render(&report, &mut out)?;
+    out.flush()?;
+    Ok(conclude(config, &report))
+}
+
+/// Says on stderr why a run stopped, and picks the exit status.
+fn conclude(config: &Config, report: &Report) -> Status {
+    match &report.stop {
+        Some(Stop::Interrupted(signal)) => {
+            eprintln!("racecount: interrupted by {signal}; every worker was stopped");
+            Status::Signal(*signal as i32)
+        }
+        Some(Stop::Failed(failure)) => {
+            eprintln!("racecount: error: {failure}");
+            Status::RunFailed
+        }
+        None if config.check && !report.all_exact() => {
+            let lossy: u64 = report.groups.iter().map(|g| g.lossy).sum();
+            let all: u64 = report.groups.iter().map(|g| g.count).sum();
+            eprintln!("racecount: check failed: {lossy} of {all} trials lost updates");
+            Status::CheckFailed
+        }
+        None => Status::Success,
+    }
+}
+
+/// Help and version go to stdout as clap prints them; errors become one line and status 2.
+fn clap_error(error: &clap::Error) -> Status {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            Status::Success
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            Status::BadInput
+        }
+        _ => {
+            eprintln!(
+                "racecount: error: {} (see racecount --help)",
+                one_line(error)
+            );
+            Status::BadInput
+        }
+    }
+}
+
+/// clap's first line, plus the accepted values when clap lists them on a later line.
+fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
+        message.push(' ');
+        message.push_str(values);
+    }
+    message
+}

@@ -1,0 +1,98 @@
+//! Exit statuses and the one-line messages for failed runs.
+
+use std::fmt;
+
+use crate::duration::format_nanos;
+use crate::fork::SpawnError;
+use crate::results::{Cause, Failure};
+
+/// How racecount exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything ran (and with --check, every trial was exact).
+    Success,
+    /// --check found a trial whose total differs from procs × iters.
+    CheckFailed,
+    /// Bad command-line input; nothing was forked.
+    BadInput,
+    /// A worker died, timed out or could not start, or output could not be written.
+    RunFailed,
+    /// Stopped by this signal number (exit 128 + n).
+    Signal(i32),
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::CheckFailed => 1,
+            Status::BadInput => 2,
+            Status::RunFailed => 3,
+            Status::Signal(n) => u8::try_from(128 + n).unwrap_or(255),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} trial {}", self.mode, self.trial + 1)?;
+        let p = &self.params;
+        write!(
+            f,
+            " ({} procs x {} iters, window {}): ",
+            p.procs, p.iters, p.window
+        )?;
+        match &self.cause {
+            Cause::WorkerDied {
+                index,
+                pid,
+                ending,
+                completed,
+                held_lock,
+            } => {
+                write!(
+                    f,
+                    "worker {index} (pid {pid}) {ending} after {completed} of {} increments",
+                    p.iters
+                )?;
+                if *held_lock {
+                    f.write_str(" while holding the lock")?;
+                }
+                f.write_str("; the trial is not counted, the other workers were stopped")
+            }
+            Cause::TimedOut {
+                timeout_ns,
+                pending,
+            } => {
+                write!(
+                    f,
+                    "not finished after --timeout {}; unfinished workers: ",
+                    format_nanos(*timeout_ns)
+                )?;
+                let list: Vec<String> = pending
+                    .iter()
+                    .map(|(i, pid, done)| format!("{i} (pid {pid}, {done}/{})", p.iters))
+                    .collect();
+                write!(f, "{}; all were killed", list.join(", "))
+            }
+            Cause::Spawn(SpawnError { index, what, errno }) => write!(
+                f,
+                "could not start worker {index}: {what}: {}; the workers already started were \
+                 stopped",
+                errno.desc()
+            ),
+            Cause::Incomplete {
+                completed,
+                expected,
+            } => write!(
+                f,
+                "the workers report {completed} increments done, not {expected}"
+            ),
+            Cause::Impossible { total, expected } => write!(
+                f,
+                "the counter reads {total}, more than the {expected} increments made"
+            ),
+            Cause::Sys(what) => f.write_str(what),
+        }
+    }
+}

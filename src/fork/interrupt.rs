@@ -1,0 +1,62 @@
+//! SIGINT, SIGTERM and SIGHUP: recorded, not obeyed at once, so that the parent can kill and
+//! reap its workers, print what finished and exit 128 + the signal.
+//!
+//! The handler only stores the signal number and writes one byte to a non-blocking self-pipe,
+//! which the waiting loop in [`Crew`](super::Crew) polls: that works whichever thread the
+//! kernel picks to run the handler, and wakes a poll that is already asleep.
+
+use std::os::fd::{IntoRawFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+
+/// The signals that interrupt a run.
+pub const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
+static READ_END: AtomicI32 = AtomicI32::new(-1);
+static WRITE_END: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    CAUGHT.store(signal, Ordering::SeqCst);
+    let fd = WRITE_END.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; the buffer is a valid one-byte static. A full
+        // pipe (EAGAIN) is fine: one byte already wakes the poll.
+        unsafe {
+            libc::write(fd, b"!".as_ptr().cast(), 1);
+        }
+    }
+}
+
+/// Installs the handlers (once; later calls do nothing).
+pub fn install() -> nix::Result<()> {
+    if READ_END.load(Ordering::SeqCst) >= 0 {
+        return Ok(());
+    }
+    let (read, write) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
+    READ_END.store(read.into_raw_fd(), Ordering::SeqCst);
+    WRITE_END.store(write.into_raw_fd(), Ordering::SeqCst);
+    // No SA_RESTART: a blocking call returns EINTR and the loop looks at the flag.
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for signal in SIGNALS {
+        // SAFETY: the handler only does atomic stores and write(2), both async-signal-safe.
+        unsafe { sigaction(signal, &action)? };
+    }
+    Ok(())
+}
+
+/// The pipe's read end, readable once a signal came (-1 before `install`: poll ignores it).
+pub fn fd() -> RawFd {
+    READ_END.load(Ordering::SeqCst)
+}
+
+/// The signal that arrived, if any.
+pub fn pending() -> Option<Signal> {
+    Signal::try_from(CAUGHT.load(Ordering::SeqCst)).ok()
+}

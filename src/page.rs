@@ -1,0 +1,286 @@
+//! The shared page: one `MAP_SHARED` mapping that the parent and every forked worker see.
+//!
+//! Layout (each field on its own 64-byte cache line, so that only the counter is contended):
+//!
+//! | line        | what                                                            |
+//! |-------------|-----------------------------------------------------------------|
+//! | counter     | the `u64` every worker increments                               |
+//! | lock        | a process-shared, robust `pthread_mutex_t` (`mutex`, `per-access`) |
+//! | holder      | 1 + index of the worker holding the lock, 0 when free            |
+//! | gate        | futex word: the start gate's generation                          |
+//! | done        | how many workers finished the current trial (worker pool)        |
+//! | control     | set to ask pooled workers to leave                               |
+//! | slots[i]    | increments worker `i` completed in the current trial             |
+//!
+//! The mapping comes from a memfd (no file is left anywhere) mapped with memmap2. memmap2's
+//! `map_anon` would be `MAP_PRIVATE`: after fork each child would write its own copy-on-write
+//! page and the parent would read 0.
+//!
+//! This module and `fork` are the only places with `unsafe` code.
+
+use std::cell::UnsafeCell;
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use memmap2::{MmapMut, MmapOptions};
+use nix::sys::memfd::{MFdFlags, memfd_create};
+
+/// One cache line holding a `T`.
+#[repr(C, align(64))]
+struct Line<T>(T);
+
+#[repr(C)]
+struct Header {
+    counter: Line<AtomicU64>,
+    lock: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    holder: Line<AtomicU32>,
+    gate: Line<AtomicU32>,
+    done: Line<AtomicU32>,
+    control: Line<AtomicU32>,
+}
+
+const LINE: usize = 64;
+const HEADER: usize = std::mem::size_of::<Header>();
+
+/// The shared mapping with the counter, the lock, the gate and one slot per worker.
+pub struct SharedPage {
+    map: MmapMut,
+    slots: usize,
+}
+
+// SAFETY: every field that several processes or threads touch is an atomic or the
+// process-shared pthread mutex, which is made for concurrent use; the mapping itself is not
+// moved or unmapped while a `&SharedPage` exists.
+unsafe impl Sync for SharedPage {}
+
+/// Why the lock could not be taken: the mutex is unusable (ENOTRECOVERABLE or another error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockError(pub i32);
+
+impl SharedPage {
+    /// Maps a shared page with room for `slots` workers and initialises the lock.
+    pub fn new(slots: usize) -> io::Result<SharedPage> {
+        let len = slots
+            .checked_mul(LINE)
+            .and_then(|s| s.checked_add(HEADER))
+            .ok_or_else(|| io::Error::other("shared page size overflows"))?;
+        let fd = memfd_create(c"racecount", MFdFlags::MFD_CLOEXEC).map_err(io::Error::from)?;
+        let len_off = libc::off_t::try_from(len).map_err(io::Error::other)?;
+        nix::unistd::ftruncate(&fd, len_off).map_err(io::Error::from)?;
+        // SAFETY: the memfd is ours alone, freshly made and sized to `len`; nobody truncates
+        // it while it is mapped, so every byte of the mapping stays backed. A memfd mapping is
+        // MAP_SHARED, so forked children and the parent see the same memory.
+        let map = unsafe { MmapOptions::new().len(len).populate().map_mut(&fd)? };
+        // The fd can close now: the mapping keeps the memory alive until it is unmapped.
+        drop(fd);
+        let page = SharedPage { map, slots };
+        page.init_lock()?;
+        Ok(page)
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the mapping is page-aligned (so 64-byte aligned), at least HEADER bytes long
+        // and zero-filled by ftruncate, and all-zero is a valid value for every atomic in
+        // `Header`; the mutex is initialised in `new` before anyone locks it.
+        unsafe { &*(self.map.as_ptr() as *const Header) }
+    }
+
+    fn init_lock(&self) -> io::Result<()> {
+        let lock = self.header().lock.0.get();
+        // SAFETY: `attr` is initialised before use and destroyed after; `lock` points into our
+        // mapping, is suitably aligned and nobody else uses it yet (no worker is forked).
+        unsafe {
+            let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+            check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
+            let attr = attr.as_mut_ptr();
+            let result = (|| {
+                check(libc::pthread_mutexattr_setpshared(
+                    attr,
+                    libc::PTHREAD_PROCESS_SHARED,
+                ))?;
+                check(libc::pthread_mutexattr_setrobust(
+                    attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))?;
+                check(libc::pthread_mutex_init(lock, attr))
+            })();
+            libc::pthread_mutexattr_destroy(attr);
+            result
+        }
+    }
+
+    /// How many worker slots the page has.
+    pub fn capacity(&self) -> usize {
+        self.slots
+    }
+
+    /// The shared counter.
+    pub fn counter(&self) -> &AtomicU64 {
+        &self.header().counter.0
+    }
+
+    /// 1 + index of the worker that holds the lock, 0 when nobody does.
+    pub fn holder(&self) -> &AtomicU32 {
+        &self.header().holder.0
+    }
+
+    /// The start gate's generation: workers wait while it still has the value they saw.
+    pub fn gate(&self) -> &AtomicU32 {
+        &self.header().gate.0
+    }
+
+    /// How many pooled workers finished the current trial.
+    pub fn done(&self) -> &AtomicU32 {
+        &self.header().done.0
+    }
+
+    /// Non-zero asks pooled workers to leave at the next gate.
+    pub fn control(&self) -> &AtomicU32 {
+        &self.header().control.0
+    }
+
+    /// Increments worker `index` completed in the current trial.
+    ///
+    /// # Panics
+    /// When `index` is not below [`capacity`](Self::capacity).
+    pub fn slot(&self, index: usize) -> &AtomicU64 {
+        assert!(index < self.slots, "slot {index} out of {}", self.slots);
+        // SAFETY: the slot lies inside the mapping (checked above), is 64-byte aligned
+        // (HEADER and LINE are multiples of 64 and the mapping is page-aligned) and an
+        // all-zero AtomicU64 is valid.
+        unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const AtomicU64) }
+    }
+
+    /// Sets the counter and the first `procs` slots to zero for a new trial.
+    pub fn reset(&self, procs: usize) {
+        self.counter().store(0, Ordering::Relaxed);
+        self.holder().store(0, Ordering::Relaxed);
+        self.done().store(0, Ordering::Relaxed);
+        for i in 0..procs {
+            self.slot(i).store(0, Ordering::Relaxed);
+        }
+        std::sync::atomic::fence(Ordering::Release);
+    }
+
+    /// Takes the process-shared lock for worker `index`.
+    ///
+    /// When the previous holder died with the lock held, the robust mutex reports EOWNERDEAD:
+    /// the lock is then made consistent and taken, so the other workers carry on.
+    pub fn lock(&self, index: u32) -> Result<LockGuard<'_>, LockError> {
+        let lock = self.header().lock.0.get();
+        // SAFETY: the mutex was initialised in `new` and lives as long as the mapping.
+        let rc = unsafe { libc::pthread_mutex_lock(lock) };
+        match rc {
+            0 => {}
+            libc::EOWNERDEAD => {
+                // SAFETY: we hold the lock (EOWNERDEAD means it was acquired).
+                let rc = unsafe { libc::pthread_mutex_consistent(lock) };
+                if rc != 0 {
+                    return Err(LockError(rc));
+                }
+            }
+            other => return Err(LockError(other)),
+        }
+        self.holder().store(index + 1, Ordering::Relaxed);
+        Ok(LockGuard { page: self })
+    }
+
+    /// Blocks while the gate still reads `seen` (a futex wait: no spinning).
+    pub fn wait_gate(&self, seen: u32) {
+        let gate = self.gate();
+        while gate.load(Ordering::Acquire) == seen {
+            // SAFETY: FUTEX_WAIT on a valid, aligned u32 in shared memory; without the
+            // PRIVATE flag because the waiters are in different processes. Spurious wake-ups
+            // and EINTR are handled by the loop.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    gate.as_ptr(),
+                    libc::FUTEX_WAIT,
+                    seen,
+                    std::ptr::null::<libc::timespec>(),
+                );
+            }
+        }
+    }
+
+    /// Advances the gate and wakes every worker waiting on it. Returns the new generation.
+    pub fn open_gate(&self) -> u32 {
+        let gate = self.gate();
+        let next = gate.load(Ordering::Relaxed).wrapping_add(1);
+        gate.store(next, Ordering::Release);
+        // SAFETY: FUTEX_WAKE on a valid, aligned u32 in shared memory.
+        unsafe {
+            libc::syscall(libc::SYS_futex, gate.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+        next
+    }
+}
+
+/// Holds the shared lock; unlocks when dropped.
+pub struct LockGuard<'a> {
+    page: &'a SharedPage,
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        self.page.holder().store(0, Ordering::Relaxed);
+        // SAFETY: this guard exists only while we hold the initialised lock.
+        unsafe {
+            libc::pthread_mutex_unlock(self.page.header().lock.0.get());
+        }
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        // SAFETY: no guard can outlive `&self`, and workers that might hold the lock are
+        // reaped before the page is dropped (fork::Crew is dropped first).
+        unsafe {
+            libc::pthread_mutex_destroy(self.header().lock.0.get());
+        }
+    }
+}
+
+fn check(rc: i32) -> io::Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_puts_each_field_on_its_own_line() {
+        assert_eq!(HEADER % LINE, 0);
+        assert_eq!(std::mem::size_of::<Line<AtomicU64>>(), LINE);
+        assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= LINE);
+        let page = SharedPage::new(4).unwrap();
+        let base = page.counter() as *const _ as usize;
+        let addrs = [
+            page.holder() as *const _ as usize,
+            page.gate() as *const _ as usize,
+            page.done() as *const _ as usize,
+            page.slot(0) as *const _ as usize,
+            page.slot(3) as *const _ as usize,
+        ];
+        for a in addrs {
+            assert_eq!((a - base) % LINE, 0);
+            assert!(a > base);
+        }
+    }
+
+    #[test]
+    fn lock_is_reentrant_after_unlock() {
+        let page = SharedPage::new(1).unwrap();
+        drop(page.lock(0).unwrap());
+        let guard = page.lock(0).unwrap();
+        assert_eq!(page.holder().load(Ordering::Relaxed), 1);
+        drop(guard);
+        assert_eq!(page.holder().load(Ordering::Relaxed), 0);
+    }
+}

@@ -1,0 +1,107 @@
+//! Aligned plain-text tables, with optional colour that does not disturb the alignment.
+
+use std::io::{self, Write};
+
+/// How a column's cells line up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A cell: its text and an optional ANSI colour code (e.g. "31" for red).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    pub text: String,
+    pub color: Option<&'static str>,
+}
+
+impl Cell {
+    pub fn plain(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            color: None,
+        }
+    }
+
+    pub fn colored(text: impl Into<String>, color: &'static str) -> Cell {
+        Cell {
+            text: text.into(),
+            color: Some(color),
+        }
+    }
+}
+
+pub const RED: &str = "31";
+pub const GREEN: &str = "32";
+
+/// Writes `header` and `rows` with every column padded to its widest cell, two spaces apart.
+pub fn write_table(
+    out: &mut dyn Write,
+    header: &[(&str, Align)],
+    rows: &[Vec<Cell>],
+    color: bool,
+) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|(h, _)| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.text.chars().count());
+        }
+    }
+    let header_cells: Vec<Cell> = header.iter().map(|(h, _)| Cell::plain(*h)).collect();
+    for row in std::iter::once(&header_cells).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = widths[i].saturating_sub(cell.text.chars().count());
+            let padded = match header[i].1 {
+                Align::Left => format!("{}{}", cell.text, " ".repeat(pad)),
+                Align::Right => format!("{}{}", " ".repeat(pad), cell.text),
+            };
+            match (color, cell.color) {
+                (true, Some(code)) => line.push_str(&format!("\x1b[{code}m{padded}\x1b[0m")),
+                _ => line.push_str(&padded),
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up() {
+        let mut out = Vec::new();
+        let rows = vec![
+            vec![Cell::plain("unlocked"), Cell::plain("158")],
+            vec![Cell::plain("mutex"), Cell::colored("200", GREEN)],
+        ];
+        write_table(
+            &mut out,
+            &[("mode", Align::Left), ("min", Align::Right)],
+            &rows,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "mode      min\nunlocked  158\nmutex     200\n"
+        );
+    }
+
+    #[test]
+    fn colour_wraps_the_padded_cell() {
+        let mut out = Vec::new();
+        let rows = vec![vec![Cell::colored("7", RED)]];
+        write_table(&mut out, &[("lost", Align::Right)], &rows, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "lost\n\x1b[31m   7\x1b[0m\n"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Runs every trial of every mode at every combination of parameters, in order, and collects
+//! the results. Measures; never prints (live output goes through an [`Observer`]).
+
+use std::io;
+
+use crate::config::Config;
+use crate::fork::interrupt;
+use crate::page::SharedPage;
+use crate::results::{Cause, Failure, Group, Keep, Report, Setup, Stop, Trial};
+use crate::trial::{Pool, TrialError, run_forked};
+use crate::worker::Job;
+
+/// Sees each trial as it finishes (live output, progress). Must flush what it writes: the next
+/// trial forks, and buffered output must not be copied into the children.
+pub trait Observer {
+    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()>;
+}
+
+/// An observer that does nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs the whole configuration. `Err` only when the observer's output failed.
+pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
+    let mut report = Report {
+        setup: Setup::from_config(config),
+        groups: Vec::new(),
+        stop: None,
+    };
+    let page = match SharedPage::new(config.max_procs() as usize) {
+        Ok(page) => page,
+        Err(e) => {
+            let first = config.combinations()[0];
+            report.stop = Some(Stop::Failed(Failure {
+                mode: config.modes[0],
+                params: first,
+                trial: 0,
+                cause: Cause::Sys(format!("cannot map the shared page: {e}")),
+            }));
+            return Ok(report);
+        }
+    };
+    'all: for params in config.combinations() {
+        for &mode in &config.modes {
+            let job = Job {
+                mode,
+                iters: params.iters,
+                window: params.window,
+                sleep_ns: config.sleep_ns,
+                jitter_ns: config.jitter_ns,
+                seed: config.seed,
+            };
+            let mut group = Group::new(mode, params);
+            let outcome = run_group(config, &page, &job, &mut group, keep, observer)?;
+            report.groups.push(group);
+            if let Err((trial, error)) = outcome {
+                report.stop = Some(match error {
+                    TrialError::Interrupted(signal) => Stop::Interrupted(signal),
+                    TrialError::Failed(cause) => Stop::Failed(Failure {
+                        mode,
+                        params,
+                        trial,
+                        cause,
+                    }),
+                });
+                break 'all;
+            }
+        }
+    }
+    Ok(report)
+}
+
+type GroupOutcome = Result<(), (u64, TrialError)>;
+
+fn run_group(
+    config: &Config,
+    page: &SharedPage,
+    job: &Job,
+    group: &mut Group,
+    keep: Keep,
+    observer: &mut dyn Observer,
+) -> io::Result<GroupOutcome> {
+    let procs = group.params.procs;
+    let mut pool = if config.pool {
+        match Pool::start(page, procs, job) {
+            Ok(pool) => Some(pool),
+            Err(e) => return Ok(Err((0, e))),
+        }
+    } else {
+        None
+    };
+    for index in 0..config.trials {
+        if let Some(signal) = interrupt::pending() {
+            return Ok(Err((index, TrialError::Interrupted(signal))));
+        }
+        let result = match pool.as_mut() {
+            Some(pool) => pool.run(config.timeout),
+            None => run_forked(page, procs, job, index, config.timeout),
+        };
+        match result {
+            Ok(trial) => {
+                group.add(&trial, keep);
+                observer.trial(group, &trial)?;
+            }
+            Err(e) => return Ok(Err((index, e))),
+        }
+    }
+    if let Some(pool) = pool
+        && let Err(e) = pool.finish()
+    {
+        return Ok(Err((config.trials, e)));
+    }
+    Ok(Ok(()))
+}
