@@ -23,19 +23,19 @@ pub fn main() -> Status {
     let config = match Config::from_options(options) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("racecount: error: {e}");
+            say(&format!("error: {e}"));
             return Status::BadInput;
         }
     };
     if let Err(e) = interrupt::install() {
-        eprintln!("racecount: error: cannot install signal handlers: {e}");
+        say(&format!("error: cannot install signal handlers: {e}"));
         return Status::RunFailed;
     }
     match execute(&config) {
         Ok(status) => status,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
         Err(e) => {
-            eprintln!("racecount: error: cannot write the output: {e}");
+            say(&format!("error: cannot write the output: {e}"));
             Status::RunFailed
         }
     }
@@ -67,17 +67,21 @@ fn execute(config: &Config) -> io::Result<Status> {
 fn conclude(config: &Config, report: &Report) -> Status {
     match &report.stop {
         Some(Stop::Interrupted(signal)) => {
-            eprintln!("racecount: interrupted by {signal}; every worker was stopped");
+            say(&format!(
+                "interrupted by {signal}; every worker was stopped"
+            ));
             Status::Signal(*signal as i32)
         }
         Some(Stop::Failed(failure)) => {
-            eprintln!("racecount: error: {failure}");
+            say(&format!("error: {failure}"));
             Status::RunFailed
         }
         None if config.check && !report.all_exact() => {
             let lossy: u64 = report.groups.iter().map(|g| g.lossy).sum();
             let all: u64 = report.groups.iter().map(|g| g.count).sum();
-            eprintln!("racecount: check failed: {lossy} of {all} trials lost updates");
+            say(&format!(
+                "check failed: {lossy} of {all} trials lost updates"
+            ));
             Status::CheckFailed
         }
         None => Status::Success,
@@ -96,10 +100,10 @@ fn clap_error(error: &clap::Error) -> Status {
             Status::BadInput
         }
         _ => {
-            eprintln!(
-                "racecount: error: {} (see racecount --help)",
+            say(&format!(
+                "error: {} (see racecount --help)",
                 one_line(error)
-            );
+            ));
             Status::BadInput
         }
     }
@@ -116,4 +120,10 @@ fn one_line(error: &clap::Error) -> String {
         message.push_str(values);
     }
     message
+}
+
+/// One diagnostic line on stderr. A closed or full stderr is ignored: there is nobody left to
+/// tell, and `eprintln!` would panic.
+fn say(message: &str) {
+    let _ = writeln!(io::stderr(), "racecount: {message}");
 }

@@ -79,7 +79,7 @@ impl fmt::Display for Failure {
                 f,
                 "could not start worker {index}: {what}: {}; the workers already started were \
                  stopped",
-                errno.desc()
+                std::io::Error::from(*errno)
             ),
             Cause::Incomplete {
                 completed,

@@ -6,11 +6,10 @@
 //! |-------------|-----------------------------------------------------------------|
 //! | counter     | the `u64` every worker increments                               |
 //! | lock        | a process-shared, robust `pthread_mutex_t` (`mutex`, `per-access`) |
-//! | holder      | 1 + index of the worker holding the lock, 0 when free            |
 //! | gate        | futex word: the start gate's generation                          |
 //! | done        | how many workers finished the current trial (worker pool)        |
 //! | control     | set to ask pooled workers to leave                               |
-//! | slots[i]    | increments worker `i` completed in the current trial             |
+//! | slots[i]    | worker `i`: increments completed this trial, and whether it holds the lock |
 //!
 //! The mapping comes from a memfd (no file is left anywhere) mapped with memmap2. memmap2's
 //! `map_anon` would be `MAP_PRIVATE`: after fork each child would write its own copy-on-write
@@ -33,10 +32,16 @@ struct Line<T>(T);
 struct Header {
     counter: Line<AtomicU64>,
     lock: Line<UnsafeCell<libc::pthread_mutex_t>>,
-    holder: Line<AtomicU32>,
     gate: Line<AtomicU32>,
     done: Line<AtomicU32>,
     control: Line<AtomicU32>,
+}
+
+/// One worker's own line: written only by that worker, so it stays true after the worker dies.
+#[repr(C)]
+struct Slot {
+    completed: AtomicU64,
+    holds_lock: AtomicU32,
 }
 
 const LINE: usize = 64;
@@ -119,11 +124,6 @@ impl SharedPage {
         &self.header().counter.0
     }
 
-    /// 1 + index of the worker that holds the lock, 0 when nobody does.
-    pub fn holder(&self) -> &AtomicU32 {
-        &self.header().holder.0
-    }
-
     /// The start gate's generation: workers wait while it still has the value they saw.
     pub fn gate(&self) -> &AtomicU32 {
         &self.header().gate.0
@@ -139,25 +139,35 @@ impl SharedPage {
         &self.header().control.0
     }
 
+    fn worker(&self, index: usize) -> &Slot {
+        assert!(index < self.slots, "slot {index} out of {}", self.slots);
+        // SAFETY: the slot lies inside the mapping (checked above), is 64-byte aligned
+        // (HEADER and LINE are multiples of 64 and the mapping is page-aligned), Slot fits in
+        // a line, and all-zero atomics are valid.
+        unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const Slot) }
+    }
+
     /// Increments worker `index` completed in the current trial.
     ///
     /// # Panics
     /// When `index` is not below [`capacity`](Self::capacity).
     pub fn slot(&self, index: usize) -> &AtomicU64 {
-        assert!(index < self.slots, "slot {index} out of {}", self.slots);
-        // SAFETY: the slot lies inside the mapping (checked above), is 64-byte aligned
-        // (HEADER and LINE are multiples of 64 and the mapping is page-aligned) and an
-        // all-zero AtomicU64 is valid.
-        unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const AtomicU64) }
+        &self.worker(index).completed
+    }
+
+    /// Whether worker `index` holds the lock (still true after it died holding it).
+    pub fn holds_lock(&self, index: usize) -> bool {
+        self.worker(index).holds_lock.load(Ordering::Acquire) != 0
     }
 
     /// Sets the counter and the first `procs` slots to zero for a new trial.
     pub fn reset(&self, procs: usize) {
         self.counter().store(0, Ordering::Relaxed);
-        self.holder().store(0, Ordering::Relaxed);
         self.done().store(0, Ordering::Relaxed);
         for i in 0..procs {
-            self.slot(i).store(0, Ordering::Relaxed);
+            let slot = self.worker(i);
+            slot.completed.store(0, Ordering::Relaxed);
+            slot.holds_lock.store(0, Ordering::Relaxed);
         }
         std::sync::atomic::fence(Ordering::Release);
     }
@@ -181,8 +191,9 @@ impl SharedPage {
             }
             other => return Err(LockError(other)),
         }
-        self.holder().store(index + 1, Ordering::Relaxed);
-        Ok(LockGuard { page: self })
+        let slot = self.worker(index as usize);
+        slot.holds_lock.store(1, Ordering::Relaxed);
+        Ok(LockGuard { slot, page: self })
     }
 
     /// Blocks while the gate still reads `seen` (a futex wait: no spinning).
@@ -219,12 +230,13 @@ impl SharedPage {
 
 /// Holds the shared lock; unlocks when dropped.
 pub struct LockGuard<'a> {
+    slot: &'a Slot,
     page: &'a SharedPage,
 }
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        self.page.holder().store(0, Ordering::Relaxed);
+        self.slot.holds_lock.store(0, Ordering::Relaxed);
         // SAFETY: this guard exists only while we hold the initialised lock.
         unsafe {
             libc::pthread_mutex_unlock(self.page.header().lock.0.get());
@@ -259,10 +271,10 @@ mod tests {
         assert_eq!(HEADER % LINE, 0);
         assert_eq!(std::mem::size_of::<Line<AtomicU64>>(), LINE);
         assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= LINE);
+        assert!(std::mem::size_of::<Slot>() <= LINE);
         let page = SharedPage::new(4).unwrap();
         let base = page.counter() as *const _ as usize;
         let addrs = [
-            page.holder() as *const _ as usize,
             page.gate() as *const _ as usize,
             page.done() as *const _ as usize,
             page.slot(0) as *const _ as usize,
@@ -275,12 +287,37 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_whose_holder_died_is_recovered() {
+        let _guard = crate::fork::tests::FORK_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let page = SharedPage::new(2).unwrap();
+        // Worker 1 takes the lock and exits without unlocking (mem::forget skips the guard).
+        let mut crew = crate::fork::Crew::spawn(2, |i| {
+            if i == 1 {
+                std::mem::forget(page.lock(1).unwrap());
+            }
+            0
+        })
+        .unwrap();
+        crew.wait_exits(None).unwrap();
+        assert!(page.holds_lock(1), "worker 1 died holding it");
+        assert!(!page.holds_lock(0));
+        // The robust mutex reports EOWNERDEAD; lock() makes it consistent and takes it.
+        let guard = page
+            .lock(0)
+            .expect("a dead owner's lock is recovered, not stuck");
+        drop(guard);
+        drop(page.lock(0).expect("and stays usable"));
+    }
+
+    #[test]
     fn lock_is_reentrant_after_unlock() {
         let page = SharedPage::new(1).unwrap();
         drop(page.lock(0).unwrap());
         let guard = page.lock(0).unwrap();
-        assert_eq!(page.holder().load(Ordering::Relaxed), 1);
+        assert!(page.holds_lock(0));
         drop(guard);
-        assert_eq!(page.holder().load(Ordering::Relaxed), 0);
+        assert!(!page.holds_lock(0));
     }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 
 use crate::fork::{Crew, Gate, SpawnError, WaitError};
 use crate::page::SharedPage;
@@ -39,8 +40,8 @@ pub fn run_forked(
     .map_err(spawn_cause)?;
     let released = Instant::now();
     gate.open();
-    crew.wait_exits(timeout.map(|t| released + t))
-        .map_err(|e| wait_cause(page, e, timeout))?;
+    crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
+        .map_err(|e| wait_cause(page, job.iters, e, timeout))?;
     let end = Instant::now();
     read_trial(page, procs, job, released, start, end)
 }
@@ -100,8 +101,11 @@ impl<'p> Pool<'p> {
         let start = Instant::now();
         self.page.open_gate();
         self.crew
-            .wait_readable(self.done.as_raw_fd(), timeout.map(|t| start + t))
-            .map_err(|e| wait_cause(self.page, e, timeout))?;
+            .wait_readable(
+                self.done.as_raw_fd(),
+                timeout.and_then(|t| start.checked_add(t)),
+            )
+            .map_err(|e| wait_cause(self.page, self.job.iters, e, timeout))?;
         let end = Instant::now();
         let mut byte = [0u8; 1];
         nix::unistd::read(&self.done, &mut byte)
@@ -115,7 +119,7 @@ impl<'p> Pool<'p> {
         self.page.open_gate();
         self.crew
             .wait_exits(None)
-            .map_err(|e| wait_cause(self.page, e, None))
+            .map_err(|e| wait_cause(self.page, self.job.iters, e, None))
     }
 }
 
@@ -167,7 +171,12 @@ fn spawn_cause(e: SpawnError) -> TrialError {
     TrialError::Failed(Cause::Spawn(e))
 }
 
-fn wait_cause(page: &SharedPage, error: WaitError, timeout: Option<Duration>) -> TrialError {
+fn wait_cause(
+    page: &SharedPage,
+    iters: u64,
+    error: WaitError,
+    timeout: Option<Duration>,
+) -> TrialError {
     let completed = |index: u32| page.slot(index as usize).load(Ordering::Acquire);
     let cause = match error {
         WaitError::Died { index, pid, ending } => Cause::WorkerDied {
@@ -175,15 +184,24 @@ fn wait_cause(page: &SharedPage, error: WaitError, timeout: Option<Duration>) ->
             pid,
             ending,
             completed: completed(index),
-            held_lock: page.holder().load(Ordering::Acquire) == index + 1,
+            held_lock: page.holds_lock(index as usize),
         },
-        WaitError::TimedOut { pending } => Cause::TimedOut {
-            timeout_ns: timeout.map_or(0, nanos),
-            pending: pending
+        WaitError::TimedOut { pending } => {
+            let all: Vec<(u32, Pid, u64)> = pending
                 .into_iter()
                 .map(|(i, pid)| (i, pid, completed(i)))
-                .collect(),
-        },
+                .collect();
+            // Pooled workers never exit between trials: name those whose work is unfinished.
+            let unfinished: Vec<_> = all.iter().copied().filter(|&(_, _, n)| n < iters).collect();
+            Cause::TimedOut {
+                timeout_ns: timeout.map_or(0, nanos),
+                pending: if unfinished.is_empty() {
+                    all
+                } else {
+                    unfinished
+                },
+            }
+        }
         WaitError::Interrupted(signal) => return TrialError::Interrupted(signal),
         WaitError::Sys(what, errno) => Cause::Sys(format!("{what}: {errno}")),
     };

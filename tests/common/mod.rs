@@ -102,3 +102,29 @@ pub fn eventually(secs: f64, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// racecount started in the background with stdout and stderr piped.
+pub fn spawn(args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("racecount starts")
+}
+
+/// The one-letter scheduler state of `pid` (R running, S sleeping, T stopped, Z zombie).
+pub fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+pub fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+}

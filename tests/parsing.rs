@@ -1,0 +1,68 @@
+//! Property tests: the argument and duration parsers never panic, and what they accept
+//! round-trips.
+
+use clap::Parser;
+use proptest::prelude::*;
+use racecount::cli::Options;
+use racecount::config::{Config, Room};
+use racecount::duration::{format_nanos, parse_nanos, parse_window};
+
+fn arg() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("-p".to_string()),
+        Just("--iters".to_string()),
+        Just("-t".to_string()),
+        Just("-m".to_string()),
+        Just("-w".to_string()),
+        Just("--sleep".to_string()),
+        Just("--jitter".to_string()),
+        Just("--seed".to_string()),
+        Just("--format".to_string()),
+        Just("--timeout".to_string()),
+        Just("--check".to_string()),
+        Just("--pool".to_string()),
+        "[0-9]{1,25}",
+        "-[0-9]{1,5}",
+        "[0-9]{1,3}(ns|us|µs|ms|s|h|y|parsec)",
+        "[0-9,]{0,12}",
+        "(all|unlocked|per-access|mutex|atomic|yield|human|totals|,){1,4}",
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn parse_nanos_never_panics(text in any::<String>()) {
+        let _ = parse_nanos(&text);
+        let _ = parse_window(&text);
+    }
+
+    #[test]
+    fn nanoseconds_round_trip(n in any::<u64>()) {
+        prop_assert_eq!(parse_nanos(&format!("{n}ns")), Ok(n));
+    }
+
+    #[test]
+    fn formatted_durations_parse_back_closely(n in 1u64..u64::MAX / 2) {
+        let back = parse_nanos(&format_nanos(n)).unwrap() as f64;
+        prop_assert!((back - n as f64).abs() <= n as f64 * 0.01, "{} -> {}", n, back);
+    }
+
+    #[test]
+    fn the_command_line_never_panics_and_errors_are_one_line(args in prop::collection::vec(arg(), 0..8)) {
+        let argv = std::iter::once("racecount".to_string()).chain(args);
+        match Options::try_parse_from(argv) {
+            Ok(options) => {
+                let room = Room { limit: Some(1000), why: "test".into() };
+                if let Err(e) = Config::with_room(options, room) {
+                    prop_assert_eq!(e.0.lines().count(), 1);
+                }
+            }
+            Err(e) => {
+                let _ = e.render().to_string();
+            }
+        }
+    }
+}
