@@ -1,6 +1,7 @@
 //! The shared page: one `MAP_SHARED` mapping that the parent and every forked worker see.
 //!
-//! Layout (each field on its own 64-byte cache line, so that only the counter is contended):
+//! Layout (each field on its own 128 bytes: a cache line and its neighbour, which x86's adjacent-line
+//! prefetcher fetches in pairs, so that only the counter is contended):
 //!
 //! | line        | what                                                            |
 //! |-------------|-----------------------------------------------------------------|
@@ -24,8 +25,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use memmap2::{MmapMut, MmapOptions};
 use nix::sys::memfd::{MFdFlags, memfd_create};
 
-/// One cache line holding a `T`.
-#[repr(C, align(64))]
+/// A `T` alone on a pair of cache lines.
+#[repr(C, align(128))]
 struct Line<T>(T);
 
 #[repr(C)]
@@ -44,7 +45,7 @@ struct Slot {
     holds_lock: AtomicU32,
 }
 
-const LINE: usize = 64;
+const LINE: usize = 128;
 const HEADER: usize = std::mem::size_of::<Header>();
 
 /// The shared mapping with the counter, the lock, the gate and one slot per worker.
@@ -84,7 +85,7 @@ impl SharedPage {
     }
 
     fn header(&self) -> &Header {
-        // SAFETY: the mapping is page-aligned (so 64-byte aligned), at least HEADER bytes long
+        // SAFETY: the mapping is page-aligned (so 128-byte aligned), at least HEADER bytes long
         // and zero-filled by ftruncate, and all-zero is a valid value for every atomic in
         // `Header`; the mutex is initialised in `new` before anyone locks it.
         unsafe { &*(self.map.as_ptr() as *const Header) }
@@ -141,8 +142,8 @@ impl SharedPage {
 
     fn worker(&self, index: usize) -> &Slot {
         assert!(index < self.slots, "slot {index} out of {}", self.slots);
-        // SAFETY: the slot lies inside the mapping (checked above), is 64-byte aligned
-        // (HEADER and LINE are multiples of 64 and the mapping is page-aligned), Slot fits in
+        // SAFETY: the slot lies inside the mapping (checked above), is 128-byte aligned
+        // (HEADER and LINE are multiples of 128 and the mapping is page-aligned), Slot fits in
         // a line, and all-zero atomics are valid.
         unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const Slot) }
     }
