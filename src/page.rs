@@ -197,9 +197,17 @@ impl SharedPage {
         Ok(LockGuard { slot, page: self })
     }
 
-    /// Blocks while the gate still reads `seen` (a futex wait: no spinning).
-    pub fn wait_gate(&self, seen: u32) {
+    /// Waits while the gate still reads `seen`: first up to `yields` times sched_yield (a
+    /// trial that follows at once is caught without a wake-up, and the other processes get
+    /// the core), then a futex wait (blocking, no spinning).
+    pub fn wait_gate(&self, seen: u32, yields: u32) {
         let gate = self.gate();
+        for _ in 0..yields {
+            if gate.load(Ordering::Acquire) != seen {
+                return;
+            }
+            std::thread::yield_now();
+        }
         while gate.load(Ordering::Acquire) == seen {
             // SAFETY: FUTEX_WAIT on a valid, aligned u32 in shared memory; without the
             // PRIVATE flag because the waiters are in different processes. Spurious wake-ups

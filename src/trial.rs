@@ -46,6 +46,12 @@ pub fn run_forked(
     read_trial(page, procs, job, released, start, end)
 }
 
+/// How often a pooled worker, and the parent waiting for a trial's end, yields the core before
+/// it goes to sleep. Measured on 2 cores, 10 workers, 10000 trials of 10 × 20: sleeping at once
+/// took 1.16 s at window 0 and 2.23 s at 1us; yielding 10 times first, 0.22 s and 1.46 s (the
+/// 1us windows alone are 200 us of busy-waiting per trial, 1.0 s on two cores).
+const POOL_YIELDS: u32 = 10;
+
 /// Workers forked once and reused for every trial.
 pub struct Pool<'p> {
     page: &'p SharedPage,
@@ -67,7 +73,7 @@ impl<'p> Pool<'p> {
             let mut seen = first;
             let mut trial = 0;
             loop {
-                page.wait_gate(seen);
+                page.wait_gate(seen, POOL_YIELDS);
                 seen = page.gate().load(Ordering::Acquire);
                 if page.control().load(Ordering::Acquire) != 0 {
                     return 0;
@@ -100,6 +106,12 @@ impl<'p> Pool<'p> {
         self.page.reset(self.procs as usize);
         let start = Instant::now();
         self.page.open_gate();
+        for _ in 0..POOL_YIELDS {
+            if self.page.done().load(Ordering::Acquire) == self.procs {
+                break;
+            }
+            std::thread::yield_now();
+        }
         self.crew
             .wait_readable(
                 self.done.as_raw_fd(),
@@ -117,6 +129,12 @@ impl<'p> Pool<'p> {
     pub fn finish(mut self) -> Result<(), TrialError> {
         self.page.control().store(1, Ordering::Release);
         self.page.open_gate();
+        for _ in 0..POOL_YIELDS {
+            if self.page.done().load(Ordering::Acquire) == self.procs {
+                break;
+            }
+            std::thread::yield_now();
+        }
         self.crew
             .wait_exits(None)
             .map_err(|e| wait_cause(self.page, self.job.iters, e, None))
