@@ -129,12 +129,6 @@ impl<'p> Pool<'p> {
     pub fn finish(mut self) -> Result<(), TrialError> {
         self.page.control().store(1, Ordering::Release);
         self.page.open_gate();
-        for _ in 0..POOL_YIELDS {
-            if self.page.done().load(Ordering::Acquire) == self.procs {
-                break;
-            }
-            std::thread::yield_now();
-        }
         self.crew
             .wait_exits(None)
             .map_err(|e| wait_cause(self.page, self.job.iters, e, None))
