@@ -219,6 +219,16 @@ pub fn process_room() -> Room {
             "RLIMIT_NPROC {soft}, {mine} tasks of yours running"
         ));
     }
+    // The parent holds one pidfd per worker: RLIMIT_NOFILE's hard limit bounds the workers too
+    // (the soft limit is raised to it when needed, see fork::make_fd_room).
+    if let Ok((_, hard)) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        && hard != libc::RLIM_INFINITY
+    {
+        let fds = hard.saturating_sub(crate::fork::FDS_BESIDES_WORKERS);
+        limit = Some(limit.map_or(fds, |l| l.min(fds)));
+        why.push(format!("RLIMIT_NOFILE {hard}: one pidfd per worker"));
+    }
     Room {
         limit,
         why: why.join("; "),

@@ -4,7 +4,7 @@
 use std::io;
 
 use crate::config::Config;
-use crate::fork::interrupt;
+use crate::fork::{self, interrupt};
 use crate::page::SharedPage;
 use crate::results::{Cause, Failure, Group, Keep, Report, Setup, Stop, Trial};
 use crate::trial::{Pool, TrialError, run_forked};
@@ -32,15 +32,20 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
         groups: Vec::new(),
         stop: None,
     };
-    let page = match SharedPage::new(config.max_procs() as usize) {
+    let setup = fork::make_fd_room(config.max_procs())
+        .map_err(|e| format!("cannot raise the open-file limit: {e}"))
+        .and_then(|()| {
+            SharedPage::new(config.max_procs() as usize)
+                .map_err(|e| format!("cannot map the shared page: {e}"))
+        });
+    let page = match setup {
         Ok(page) => page,
-        Err(e) => {
-            let first = config.combinations()[0];
+        Err(message) => {
             report.stop = Some(Stop::Failed(Failure {
                 mode: config.modes[0],
-                params: first,
+                params: config.combinations()[0],
                 trial: 0,
-                cause: Cause::Sys(format!("cannot map the shared page: {e}")),
+                cause: Cause::Sys(message),
             }));
             return Ok(report);
         }

@@ -28,6 +28,21 @@ pub const EXIT_ORPHANED: i32 = 71;
 /// Exit status of a worker that panicked (a bug).
 pub const EXIT_PANICKED: i32 = 72;
 
+/// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
+pub const FDS_BESIDES_WORKERS: u64 = 32;
+
+/// Raises the soft RLIMIT_NOFILE, if needed, so that `workers` pidfds fit (up to the hard
+/// limit, which the config checked).
+pub fn make_fd_room(workers: u32) -> nix::Result<()> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    let needed = u64::from(workers) + FDS_BESIDES_WORKERS;
+    if soft != libc::RLIM_INFINITY && soft < needed {
+        setrlimit(Resource::RLIMIT_NOFILE, needed.min(hard), hard)?;
+    }
+    Ok(())
+}
+
 /// How a worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Driver for compare.sh: runs racecount and the C baseline alternately and prints ratios.
+
+Figures are computed the same way on both sides: ms per trial is the mean of fork-to-reap time
+per trial; ns per increment is the summed gate-to-last-exit time divided by all increments.
+"""
+import json
+import re
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+racecount, baseline, robust, lesson, rounds = sys.argv[1:6]
+rounds = int(rounds)
+
+
+def run_baseline(binary, mode, procs, iters, trials, window_ns):
+    out = subprocess.run([binary, mode, str(procs), str(iters), str(trials), str(window_ns)],
+                         check=True, capture_output=True, text=True).stdout
+    ms = float(re.search(r"([0-9.]+) ms/trial", out).group(1))
+    ns = float(re.search(r"([0-9.]+) ns/increment", out).group(1))
+    lossy = int(re.search(r"trials with loss (\d+)/", out).group(1))
+    mean = float(re.search(r"mean=([0-9.]+)", out).group(1))
+    return {"ms_per_trial": ms, "ns_per_increment": ns, "lossy": lossy, "mean_total": mean}
+
+
+def run_racecount(mode, procs, iters, trials, window, pool=False):
+    args = [racecount, "-m", mode, "-p", str(procs), "-i", str(iters), "-t", str(trials),
+            "-w", window, "-f", "json", "-q"]
+    if pool:
+        args.append("--pool")
+    start = time.perf_counter()
+    doc = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    seconds = time.perf_counter() - start
+    res = doc["results"][0]
+    tr = res["trials"]
+    expected = res["expected"]
+    return {
+        "ms_per_trial": sum(t["wall_ns"] for t in tr) / len(tr) / 1e6,
+        "ns_per_increment": sum(t["elapsed_ns"] for t in tr) / (expected * len(tr)),
+        "lossy": sum(1 for t in tr if t["total"] != expected),
+        "mean_total": sum(t["total"] for t in tr) / len(tr),
+        "seconds": seconds,
+    }
+
+
+def run_lesson(mode, procs, iters, trials):
+    out = subprocess.run([sys.executable, lesson, mode, str(procs), str(iters), str(trials)],
+                         check=True, capture_output=True, text=True).stdout
+    return {"ms_per_trial": float(re.search(r"([0-9.]+) ms/trial", out).group(1))}
+
+
+# (label, metric, target ratio or None, baseline thunk, racecount thunk)
+ROWS = [
+    ("trial overhead: atomic 10 x 1, window 0 (ms/trial)", "ms_per_trial", 1.1,
+     lambda: run_baseline(baseline, "atomic", 10, 1, 300, 0),
+     lambda: run_racecount("atomic", 10, 1, 300, "0")),
+    ("lesson trial: unlocked 10 x 20, window 1us (ms/trial)", "ms_per_trial", 1.1,
+     lambda: run_baseline(baseline, "unlocked", 10, 20, 100, 1000),
+     lambda: run_racecount("unlocked", 10, 20, 100, "1us")),
+]
+for procs in (2, 10):
+    for mode in ("unlocked", "per-access", "mutex", "atomic"):
+        ROWS.append((f"{mode} {procs} x 1,000,000, window 0 (ns/increment)", "ns_per_increment",
+                     1.1 if procs == 10 else None,
+                     (lambda m=mode, p=procs: run_baseline(baseline, m, p, 1_000_000, 3, 0)),
+                     (lambda m=mode, p=procs: run_racecount(m, p, 1_000_000, 3, "0"))))
+for mode in ("per-access", "mutex"):
+    ROWS.append((f"{mode} 10 x 1,000,000 vs a ROBUST-mutex baseline (ns/increment)",
+                 "ns_per_increment", None,
+                 (lambda m=mode: run_baseline(robust, m, 10, 1_000_000, 3, 0)),
+                 (lambda m=mode: run_racecount(m, 10, 1_000_000, 3, "0"))))
+ROWS.append(("Python lesson (multiprocessing.Value) vs racecount: unlocked 10 x 20 (ms/trial)",
+             "ms_per_trial", None,
+             lambda: run_lesson("unlocked", 10, 20, 10),
+             lambda: run_racecount("unlocked", 10, 20, 100, "1us")))
+
+samples = {i: ([], []) for i in range(len(ROWS))}
+losses = {"baseline": [], "racecount": [], "pool": []}
+for r in range(rounds):
+    for i, (_, metric, _, base, ours) in enumerate(ROWS):
+        order = [(0, base), (1, ours)] if r % 2 == 0 else [(1, ours), (0, base)]
+        for side, thunk in order:
+            figures = thunk()
+            samples[i][side].append(figures[metric])
+            if i == 1:
+                losses["baseline" if side == 0 else "racecount"].append(
+                    (figures["lossy"], figures["mean_total"]))
+    print(f"round {r + 1}/{rounds} done", file=sys.stderr)
+
+print("| row | baseline (median) | racecount (median) | ratio | target | met |")
+print("|---|---:|---:|---:|---:|:-:|")
+for i, (label, _, target, _, _) in enumerate(ROWS):
+    b = statistics.median(samples[i][0])
+    o = statistics.median(samples[i][1])
+    ratio = o / b
+    met = "" if target is None else ("yes" if ratio <= target else "NO")
+    tgt = "" if target is None else f"<= {target}"
+    print(f"| {label} | {b:.3f} | {o:.3f} | {ratio:.2f} | {tgt} | {met} |")
+
+print()
+for side in ("baseline", "racecount"):
+    lossy = [l for l, _ in losses[side]]
+    means = [m for _, m in losses[side]]
+    print(f"lesson settings, {side}: trials with loss per 100: {lossy}, mean totals "
+          f"{[round(m, 1) for m in means]}")
+
+# Worker pool: 10000 trials at the lesson's settings, against fork-per-trial.
+pool = run_racecount("unlocked", 10, 20, 10000, "1us", pool=True)
+fork = run_racecount("unlocked", 10, 20, 1000, "1us")
+print(f"\n--pool, 10 x 20, window 1us, 10000 trials: {pool['seconds']:.2f} s wall "
+      f"({pool['ms_per_trial'] * 1000:.0f} us/trial), loss in {pool['lossy']}/10000, mean total "
+      f"{pool['mean_total']:.1f}")
+print(f"fork per trial, same settings, 1000 trials: {fork['seconds']:.2f} s wall "
+      f"({fork['ms_per_trial'] * 1000:.0f} us/trial), loss in {fork['lossy']}/1000, mean total "
+      f"{fork['mean_total']:.1f}")
+
+# Peak memory of racecount (GNU time's %M: the largest RSS of racecount and its workers, so an
+# upper bound for racecount's own).
+if os.path.exists("/usr/bin/time"):
+    def peak(args):
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", racecount] + args,
+                             capture_output=True, text=True)
+        return int(out.stderr.strip().splitlines()[-1])
+    print(f"\npeak RSS, -p 10 -t 10: {peak(['-p', '10', '-t', '10']) / 1024:.1f} MiB")
+    print(f"peak RSS, -p 10 -t 10000 --format totals: "
+          f"{peak(['-p', '10', '-t', '10000', '-f', 'totals']) / 1024:.1f} MiB")
+    print(f"peak RSS, -p 10 -t 1000000 --format totals --pool -w 0: "
+          f"{peak(['-p', '10', '-t', '1000000', '-f', 'totals', '--pool', '-w', '0']) / 1024:.1f} MiB")
