@@ -64,7 +64,7 @@ fn mutex_and_atomic_are_exact_at_100000_iters() {
 #[test]
 fn unlocked_and_per_access_lose_updates_with_a_yield_window() {
     // sched_yield between read and write hands the core to another worker holding the same
-    // stale value, on any number of cores: measured 100/100 trials lossy, at most 1024 of 4000
+    // stale value, on any number of cores: measured 100/100 trials lossy, totals 996-1024 of 4000
     // (also pinned to one core). A lossless trial would need every one of 4000 yields to find
     // no other worker runnable.
     for mode in ["unlocked", "per-access"] {
@@ -79,10 +79,9 @@ fn unlocked_and_per_access_lose_updates_with_a_yield_window() {
                 t < 4000,
                 "{mode}: a trial with 4 x 1000 yields lost nothing: {t}"
             );
-            assert!(
-                t >= 1000,
-                "{mode}: fewer than one worker's increments survived: {t}"
-            );
+            // A stale write can undo more than a whole worker's work (measured: 996), so
+            // the only lower bound is the last write's own increment.
+            assert!(t >= 1, "{mode}: {t}");
         }
     }
 }

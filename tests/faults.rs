@@ -45,24 +45,24 @@ fn a_worker_killed_mid_window_is_named_and_nothing_is_left_behind() {
 
 #[test]
 fn a_worker_killed_while_holding_the_mutex_is_named_and_nobody_hangs() {
-    // One worker takes the lock and busy-waits 20 s inside it (state R); the other two sleep
-    // on the mutex (state S). Kill the holder.
+    // One worker takes the lock and busy-waits 20 s inside it; the other two sleep in the
+    // mutex's futex. The holder is the one worker not blocked in futex(2) once the other two
+    // are (a worker still waiting at the start gate is blocked in read(2) instead).
     let seed = unique_seed();
     let child = spawn(&[
         "-m", "mutex", "-p", "3", "-i", "1", "-w", "20s", "-t", "1", "--seed", &seed,
     ]);
     let parent = child.id();
+    let in_futex = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .is_ok_and(|s| s.starts_with(&format!("{} ", libc::SYS_futex)))
+    };
     let mut holder = None;
     let found = eventually(10.0, || {
         let kids = children_of(parent);
-        let running: Vec<u32> = kids
-            .iter()
-            .copied()
-            .filter(|&k| state_of(k) == Some('R'))
-            .collect();
-        let sleeping = kids.iter().filter(|&&k| state_of(k) == Some('S')).count();
-        if kids.len() == 3 && running.len() == 1 && sleeping == 2 {
-            holder = Some(running[0]);
+        let free: Vec<u32> = kids.iter().copied().filter(|&k| !in_futex(k)).collect();
+        if kids.len() == 3 && free.len() == 1 {
+            holder = Some(free[0]);
             true
         } else {
             false
