@@ -4,10 +4,13 @@
 use std::io::{self, Write};
 
 use super::Render;
+use super::histogram::write_histogram;
+use super::speed::{Combination, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
+use crate::config::Params;
 use crate::duration::{Window, format_nanos};
 use crate::results::{Group, Report, Setup, Stop};
-use crate::stats::{Summary, summarize};
+use crate::stats::{Summary, Verdict, summarize};
 
 /// Totals per trial are listed up to this many trials.
 pub const MAX_LISTED_TRIALS: u64 = 20;
@@ -15,6 +18,8 @@ pub const MAX_LISTED_TRIALS: u64 = 20;
 /// Human-readable output.
 pub struct Human {
     pub color: bool,
+    /// Columns the histograms may fill.
+    pub width: usize,
 }
 
 impl Render for Human {
@@ -46,10 +51,25 @@ impl Render for Human {
                 .collect();
             write_table(
                 out,
-                &[("", Align::Left), ("totals", Align::Left)],
+                &[
+                    ("mode", Align::Left),
+                    ("final total of each trial", Align::Left),
+                ],
                 &rows,
                 false,
             )?;
+        }
+        for g in &report.groups {
+            if g.totals.len() as u64 > MAX_LISTED_TRIALS {
+                writeln!(
+                    out,
+                    "\n{}: final totals of {} trials (expected {})",
+                    label(&report.setup, g),
+                    g.totals.len(),
+                    g.expected()
+                )?;
+                write_histogram(out, &g.totals, g.expected(), self.width, self.color)?;
+            }
         }
         let summaries: Vec<(&Group, Summary)> = report
             .groups
@@ -68,10 +88,31 @@ impl Render for Human {
         };
         writeln!(
             out,
-            "\nlost in: trials that ended below {expected}. ns/increment: median over trials of \
-             (gate release to last worker done) / {expected}."
-        )
+            "\nlost updates: in how many trials the total ended below {expected}.\n\
+             ns/increment: median over trials of (gate release to last worker done) / {expected}."
+        )?;
+        write_speeds(out, &by_combination(&report.setup, &summaries))
     }
+}
+
+/// The summaries grouped by combination of parameters, in run order, each labelled by what
+/// varies ("" when nothing is swept).
+fn by_combination<'s>(setup: &Setup, summaries: &'s [(&Group, Summary)]) -> Vec<Combination<'s>> {
+    let mut combos: Vec<(Params, Combination)> = Vec::new();
+    for (g, s) in summaries {
+        match combos.iter_mut().find(|(p, _)| *p == g.params) {
+            Some((_, (_, modes))) => modes.push((g.mode, s)),
+            None => {
+                let label = sweep_columns(setup)
+                    .iter()
+                    .map(|(name, value)| format!("{name}={}", value(g)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                combos.push((g.params, (label, vec![(g.mode, s)])));
+            }
+        }
+    }
+    combos.into_iter().map(|(_, c)| c).collect()
 }
 
 impl Human {
@@ -88,7 +129,7 @@ impl Human {
             ("min", Align::Right),
             ("median", Align::Right),
             ("max", Align::Right),
-            ("lost in", Align::Right),
+            ("lost updates", Align::Left),
             ("median lost", Align::Right),
             ("ns/increment", Align::Right),
             ("trials/s", Align::Right),
@@ -96,14 +137,19 @@ impl Human {
         let rows: Vec<Vec<Cell>> = summaries
             .iter()
             .map(|(g, s)| {
-                let tint = if s.lossy == 0 { GREEN } else { RED };
+                let verdict = s.verdict();
+                let tint = if verdict == Verdict::Never {
+                    GREEN
+                } else {
+                    RED
+                };
                 let mut row = vec![Cell::plain(g.mode.name())];
                 row.extend(sweep.iter().map(|(_, value)| Cell::plain(value(g))));
                 row.extend([
                     Cell::plain(s.min.to_string()),
                     Cell::plain(number(s.median)),
                     Cell::plain(s.max.to_string()),
-                    Cell::colored(format!("{}/{}", s.lossy, s.count), tint),
+                    Cell::colored(verdict.to_string(), tint),
                     Cell::colored(format!("{:.1}%", s.median_lost_pct), tint),
                     Cell::plain(number(s.ns_per_increment)),
                     Cell::plain(number(s.trials_per_sec)),
@@ -115,10 +161,10 @@ impl Human {
     }
 }
 
-type Column = (&'static str, fn(&Group) -> String);
+pub(crate) type Column = (&'static str, fn(&Group) -> String);
 
 /// The parameter columns that vary in this run.
-fn sweep_columns(setup: &Setup) -> Vec<Column> {
+pub(crate) fn sweep_columns(setup: &Setup) -> Vec<Column> {
     let mut columns: Vec<Column> = Vec::new();
     if setup.procs.len() > 1 {
         columns.push(("procs", |g| g.params.procs.to_string()));
@@ -185,7 +231,7 @@ fn window_words(window: &Window) -> String {
 }
 
 /// Whole numbers without decimals; others with as many as their size deserves.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if !value.is_finite() {
         "-".to_string()
     } else if value.fract() == 0.0 || value.abs() >= 100.0 {
