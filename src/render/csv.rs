@@ -43,3 +43,26 @@ impl Render for Csv {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture::two_modes;
+
+    #[test]
+    fn a_header_and_one_row_per_trial() {
+        let mut out = Vec::new();
+        Csv.render(&two_modes(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,lost,\
+             elapsed_ns,wall_ns\n\
+             unlocked,2,3,1000,0,0,42,0,6,6,0,6000,1000000\n\
+             unlocked,2,3,1000,0,0,42,1,5,6,1,12000,1000000\n\
+             unlocked,2,3,1000,0,0,42,2,4,6,2,18000,1000000\n\
+             atomic,2,3,1000,0,0,42,0,6,6,0,6000,1000000\n\
+             atomic,2,3,1000,0,0,42,1,6,6,0,12000,1000000\n\
+             atomic,2,3,1000,0,0,42,2,6,6,0,18000,1000000\n"
+        );
+    }
+}

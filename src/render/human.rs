@@ -242,3 +242,107 @@ pub(crate) fn number(value: f64) -> String {
         format!("{value:.2}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mode::Mode;
+    use crate::render::fixture::{group, params, setup, two_modes};
+    use crate::results::Report;
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        let human = Human {
+            color: false,
+            width: 60,
+        };
+        human.render(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn totals_verdicts_and_relative_speed() {
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            render(&two_modes()),
+            format!(
+                "racecount {version}: 2 procs x 3 increments = 6 expected, 3 trials per mode
+window 1us busy-wait between read and write, no sleep, no jitter, workers forked per trial
+
+mode      final total of each trial
+unlocked  6 5 4
+atomic    6 6 6
+
+mode      min  median  max  lost updates     median lost  ns/increment  trials/s
+unlocked    4       5    6  Sometimes (2/3)        16.7%          2000      1000
+atomic      6       6    6  Never                   0.0%          2000      1000
+
+lost updates: in how many trials the total ended below 6.
+ns/increment: median over trials of (gate release to last worker done) / 6.
+
+Relative speed, from the mean ns/increment of each mode's trials:
+  unlocked ran
+    1.00 ± 0.71 times faster than atomic
+± is one standard deviation of the ratio, propagated from both modes' standard deviations.
+"
+            )
+        );
+    }
+
+    #[test]
+    fn histogram_above_20_trials_and_not_at_20() {
+        let mut totals = vec![6; 15];
+        totals.extend([5; 5]);
+        let mut report = Report {
+            setup: setup(&[Mode::Unlocked], &[2], 20),
+            groups: vec![group(Mode::Unlocked, params(2), &totals)],
+            stop: None,
+        };
+        assert!(!render(&report).contains("final totals of"));
+        totals.push(4);
+        report.groups = vec![group(Mode::Unlocked, params(2), &totals)];
+        let text = render(&report);
+        assert!(
+            text.contains(&format!(
+                "\nunlocked: final totals of 21 trials (expected 6)\n\
+                 \x20 4  {}{}   1\n\
+                 \x20 5  {}{}   5\n\
+                 \x20 6  {}  15  expected\n",
+                // 60 columns leave 41 for the bars: 1, 5 and 15 of 15.
+                "█".repeat(3),
+                " ".repeat(38),
+                "█".repeat(14),
+                " ".repeat(27),
+                "█".repeat(41),
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains("unlocked  6 6"),
+            "totals listed beyond 20 trials"
+        );
+    }
+
+    #[test]
+    fn a_sweep_labels_each_row_and_each_speed_comparison() {
+        let report = Report {
+            setup: setup(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
+            groups: vec![
+                group(Mode::Unlocked, params(1), &[3]),
+                group(Mode::Atomic, params(1), &[3]),
+                group(Mode::Unlocked, params(2), &[5]),
+                group(Mode::Atomic, params(2), &[6]),
+            ],
+            stop: None,
+        };
+        let text = render(&report);
+        assert!(text.contains("unlocked procs=2  5\n"), "{text}");
+        assert!(
+            text.contains("mode      procs  min  median  max  lost updates"),
+            "{text}"
+        );
+        assert!(text.contains("unlocked      2    5"), "{text}");
+        assert!(text.contains("  procs=1: unlocked ran\n"), "{text}");
+        assert!(text.contains("  procs=2: unlocked ran\n"), "{text}");
+    }
+}

@@ -188,3 +188,101 @@ fn summary(s: &Summary) -> SummaryOut {
         verdict: s.verdict().word(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mode::Mode;
+    use crate::render::fixture::{params, two_modes};
+    use crate::results::{Cause, Failure};
+    use nix::sys::signal::Signal;
+    use serde_json::{Value, json};
+
+    fn render(report: &Report) -> Value {
+        let machine = Machine {
+            logical_cpus: 2,
+            os: "linux".into(),
+            kernel: Some("6.18.0".into()),
+        };
+        let mut out = Vec::new();
+        Json { machine }.render(report, &mut out).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn every_field_of_the_document() {
+        let doc = render(&two_modes());
+        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["racecount_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            doc["parameters"],
+            json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
+                   "window_ns": [1000], "trials": 3, "sleep_ns": 0, "jitter_ns": 0,
+                   "seed": 42, "pool": false})
+        );
+        assert_eq!(
+            doc["machine"],
+            json!({"logical_cpus": 2, "os": "linux", "kernel": "6.18.0"})
+        );
+        assert_eq!(doc["stopped"], Value::Null);
+        let results = doc["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        let unlocked = &results[0];
+        assert_eq!(unlocked["mode"], "unlocked");
+        assert_eq!(unlocked["procs"], 2);
+        assert_eq!(unlocked["iters"], 3);
+        assert_eq!(unlocked["window_ns"], 1000);
+        assert_eq!(unlocked["expected"], 6);
+        assert_eq!(
+            unlocked["trials"][1],
+            json!({"index": 1, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
+                   "wall_ns": 1000000, "completed": [3, 3]})
+        );
+        assert_eq!(unlocked["trials"].as_array().unwrap().len(), 3);
+        let summary = &unlocked["summary"];
+        assert_eq!(
+            summary,
+            &json!({"trials": 3, "min": 4, "median": 5.0, "max": 6, "mean": 5.0, "stddev": 1.0,
+                    "trials_with_loss": 2, "median_lost_pct": summary["median_lost_pct"],
+                    "mean_lost_pct": summary["mean_lost_pct"],
+                    "ns_per_increment_median": 2000.0, "ns_per_increment_mean": 2000.0,
+                    "ns_per_increment_stddev": 1000.0, "trials_per_sec": 1000.0,
+                    "verdict": "sometimes"})
+        );
+        assert!((summary["median_lost_pct"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);
+        assert!((summary["mean_lost_pct"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);
+        assert_eq!(results[1]["summary"]["verdict"], "never");
+    }
+
+    #[test]
+    fn yield_window_is_the_string_yield() {
+        let mut report = two_modes();
+        report.setup.windows = vec![Window::Yield];
+        report.groups[0].params.window = Window::Yield;
+        let doc = render(&report);
+        assert_eq!(doc["parameters"]["window_ns"], json!(["yield"]));
+        assert_eq!(doc["results"][0]["window_ns"], "yield");
+    }
+
+    #[test]
+    fn a_stopped_run_says_why() {
+        let mut report = two_modes();
+        report.stop = Some(Stop::Interrupted(Signal::SIGINT));
+        assert_eq!(
+            render(&report)["stopped"],
+            json!({"reason": "interrupted", "signal": "SIGINT"})
+        );
+        let failure = Failure {
+            mode: Mode::Atomic,
+            params: params(2),
+            trial: 0,
+            cause: Cause::Sys("boom".into()),
+        };
+        let message = failure.to_string();
+        report.stop = Some(Stop::Failed(failure));
+        assert_eq!(
+            render(&report)["stopped"],
+            json!({"reason": "failed", "message": message})
+        );
+    }
+}

@@ -41,3 +41,23 @@ impl Render for Markdown {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture::two_modes;
+
+    #[test]
+    fn the_summary_as_a_markdown_table() {
+        let mut out = Vec::new();
+        Markdown.render(&two_modes(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "| mode | procs | iters | window | trials | min | median | max | lost updates \
+             | median lost | ns/increment | trials/s |\n\
+             |:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|\n\
+             | unlocked | 2 | 3 | 1us | 3 | 4 | 5 | 6 | Sometimes (2/3) | 16.7% | 2000 | 1000 |\n\
+             | atomic | 2 | 3 | 1us | 3 | 6 | 6 | 6 | Never | 0.0% | 2000 | 1000 |\n"
+        );
+    }
+}

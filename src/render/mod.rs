@@ -8,6 +8,8 @@ use crate::machine::Machine;
 use crate::results::{Keep, Report};
 
 pub mod csv;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod histogram;
 pub mod human;
 pub mod json;
