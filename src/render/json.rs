@@ -82,8 +82,30 @@ struct Result<'r> {
     iters: u64,
     window_ns: WindowNs,
     expected: u64,
-    trials: Vec<TrialOut<'r>>,
+    trials: Trials<'r>,
     summary: Option<SummaryOut>,
+}
+
+/// A group's kept trials, serialized one by one: a million trials are not copied first.
+struct Trials<'r>(&'r Group);
+
+impl Serialize for Trials<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let group = self.0;
+        let expected = group.expected();
+        serializer.collect_seq((0..group.totals.len()).map(|i| TrialOut {
+            index: i as u64,
+            total: group.totals[i],
+            expected,
+            lost: expected.saturating_sub(group.totals[i]),
+            elapsed_ns: group.elapsed_ns[i],
+            wall_ns: group.wall_ns[i],
+            completed: group.worker_counts(i).unwrap_or(&[]),
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -147,25 +169,13 @@ impl<'r> Document<'r> {
 }
 
 fn result(group: &Group) -> Result<'_> {
-    let expected = group.expected();
-    let trials = (0..group.totals.len())
-        .map(|i| TrialOut {
-            index: i as u64,
-            total: group.totals[i],
-            expected,
-            lost: expected.saturating_sub(group.totals[i]),
-            elapsed_ns: group.elapsed_ns[i],
-            wall_ns: group.wall_ns[i],
-            completed: group.worker_counts(i).unwrap_or(&[]),
-        })
-        .collect();
     Result {
         mode: group.mode.name(),
         procs: group.params.procs,
         iters: group.params.iters,
         window_ns: group.params.window.into(),
-        expected,
-        trials,
+        expected: group.expected(),
+        trials: Trials(group),
         summary: summarize(group).map(|s| summary(&s)),
     }
 }
