@@ -69,7 +69,13 @@ pub struct Options {
 
     /// Output: human, totals (one final total per line), json, csv (one row per trial) or
     /// markdown (the summary table)
-    #[arg(short, long, value_name = "FORMAT", default_value = "human")]
+    #[arg(
+        short,
+        long,
+        value_name = "FORMAT",
+        default_value = "human",
+        hide_possible_values = true
+    )]
     pub format: FormatArg,
 
     /// Exit with status 1 when any trial's total differs from procs x iters

@@ -59,3 +59,38 @@ impl Observer for Progress<'_> {
         written
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mode::Mode;
+    use crate::render::fixture::params;
+
+    struct Count(u64);
+
+    impl Observer for Count {
+        fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_trial_still_reaches_the_formats_observer() {
+        let mut inner = Count(0);
+        let group = Group::new(Mode::Atomic, params(2));
+        let trial = Trial {
+            total: 6,
+            elapsed_ns: 1,
+            wall_ns: 1,
+            completed: vec![3, 3],
+        };
+        let mut progress = Progress::new(&mut inner, 3);
+        for _ in 0..3 {
+            progress.trial(&group, &trial).unwrap();
+        }
+        assert_eq!(progress.bar.position(), 3);
+        progress.clear();
+        assert_eq!(inner.0, 3);
+    }
+}
