@@ -2,15 +2,17 @@
 
 use std::io::{self, BufWriter, Write};
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::Options;
 use crate::config::{Config, Format};
 use crate::error::Status;
 use crate::fork::interrupt;
+use crate::machine::Machine;
+use crate::progress::Progress;
 use crate::render::totals::TotalsStream;
-use crate::render::{keep_for, renderer};
+use crate::render::{Surroundings, keep_for, output_width, renderer};
 use crate::results::{Report, Setup, Stop};
 use crate::run::{Observer, Quiet, run};
 
@@ -20,6 +22,21 @@ pub fn main() -> Status {
         Ok(options) => options,
         Err(e) => return clap_error(&e),
     };
+    if let Some(shell) = options.completions {
+        let mut command = Options::command();
+        clap_complete::generate(shell, &mut command, "racecount", &mut io::stdout());
+        return Status::Success;
+    }
+    if options.man {
+        return match clap_mangen::Man::new(Options::command()).render(&mut io::stdout()) {
+            Ok(()) => Status::Success,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
+            Err(e) => {
+                eprintln!("racecount: error: cannot write the man page: {e}");
+                Status::RunFailed
+            }
+        };
+    }
     let config = match Config::from_options(options) {
         Ok(config) => config,
         Err(e) => {
@@ -54,11 +71,23 @@ fn execute(config: &Config) -> io::Result<Status> {
                 stream = TotalsStream::new(&mut out, &Setup::from_config(config));
                 &mut stream
             }
-            Format::Human => &mut quiet,
+            Format::Human | Format::Json | Format::Csv | Format::Markdown => &mut quiet,
         };
-        run(config, keep, observer)?
+        if config.progress {
+            let mut progress = Progress::new(observer, config.total_trials());
+            let report = run(config, keep, &mut progress);
+            progress.clear();
+            report?
+        } else {
+            run(config, keep, observer)?
+        }
     };
-    renderer(config.format, config.color).render(&report, &mut out)?;
+    let surroundings = Surroundings {
+        color: config.color,
+        width: output_width(),
+        machine: Machine::detect(),
+    };
+    renderer(config.format, &surroundings).render(&report, &mut out)?;
     out.flush()?;
     Ok(conclude(config, &report))
 }

@@ -10,7 +10,9 @@ Examples:
   racecount                                   the whole lesson: every mode, 10 x 20, 10 trials
   racecount -p 10 -i 20 -m unlocked           lost updates, as in the Python lesson
   racecount -m mutex,atomic -t 1000 --check   exit 1 if any trial is not exact
-  racecount -m unlocked --format totals       one total per line, for shell loops";
+  racecount -m unlocked --format totals       one total per line, for shell loops
+  racecount -p 1,2,4,8 -m unlocked,atomic     how loss and cost grow with contention
+  racecount --format json | python3 -m json.tool";
 
 /// Forks worker processes that increment one counter in shared memory, with and without
 /// synchronization, and shows the updates that get lost.
@@ -65,8 +67,15 @@ pub struct Options {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
-    /// Output: human (default), or totals (one final total per line, for scripts)
-    #[arg(short, long, value_name = "FORMAT", default_value = "human")]
+    /// Output: human, totals (one final total per line), json, csv (one row per trial) or
+    /// markdown (the summary table)
+    #[arg(
+        short,
+        long,
+        value_name = "FORMAT",
+        default_value = "human",
+        hide_possible_values = true
+    )]
     pub format: FormatArg,
 
     /// Exit with status 1 when any trial's total differs from procs x iters
@@ -84,6 +93,18 @@ pub struct Options {
     /// Colour in human output: auto (only on a terminal, NO_COLOR unset), always, never
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub color: ColorArg,
+
+    /// Show no progress bar (it appears on stderr, when that is a terminal, for runs over 1s)
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit
+    #[arg(long, value_name = "SHELL", hide_short_help = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit
+    #[arg(long, hide_short_help = true)]
+    pub man: bool,
 }
 
 /// A mode as written on the command line.
@@ -101,6 +122,9 @@ pub enum ModeArg {
 pub enum FormatArg {
     Human,
     Totals,
+    Json,
+    Csv,
+    Markdown,
 }
 
 /// `--color` values.

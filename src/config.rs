@@ -12,6 +12,9 @@ use crate::mode::Mode;
 pub enum Format {
     Human,
     Totals,
+    Json,
+    Csv,
+    Markdown,
 }
 
 /// One combination of the swept parameters.
@@ -49,6 +52,8 @@ pub struct Config {
     /// Longest a trial may take, from gate release.
     pub timeout: Option<Duration>,
     pub color: bool,
+    /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
+    pub progress: bool,
 }
 
 /// Bad input: one line naming the option and what it accepts.
@@ -103,7 +108,11 @@ impl Config {
         let format = match options.format {
             FormatArg::Human => Format::Human,
             FormatArg::Totals => Format::Totals,
+            FormatArg::Json => Format::Json,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Markdown => Format::Markdown,
         };
+        let progress = !options.quiet && std::io::stderr().is_terminal();
         let color = match options.color {
             ColorArg::Always => true,
             ColorArg::Never => false,
@@ -126,6 +135,7 @@ impl Config {
             pool: options.pool,
             timeout,
             color,
+            progress,
         })
     }
 
@@ -149,6 +159,13 @@ impl Config {
     /// The largest procs of the sweep: how many worker slots the shared page needs.
     pub fn max_procs(&self) -> u32 {
         self.procs.iter().copied().max().unwrap_or(1)
+    }
+
+    /// How many trials the whole run makes: combinations × modes × trials.
+    pub fn total_trials(&self) -> u64 {
+        let groups =
+            (self.procs.len() * self.iters.len() * self.windows.len() * self.modes.len()) as u64;
+        groups.saturating_mul(self.trials)
     }
 }
 

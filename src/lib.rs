@@ -16,9 +16,11 @@ pub mod duration;
 pub mod error;
 #[allow(unsafe_code)]
 pub mod fork;
+pub mod machine;
 pub mod mode;
 #[allow(unsafe_code)]
 pub mod page;
+pub mod progress;
 pub mod render;
 pub mod results;
 pub mod run;

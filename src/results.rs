@@ -61,6 +61,8 @@ pub struct Trial {
 pub struct Keep {
     /// Totals and timings of every trial (for summaries).
     pub trials: bool,
+    /// Each worker's completed increments in every trial (only `json` shows them).
+    pub workers: bool,
 }
 
 /// Every trial of one mode at one combination of parameters.
@@ -76,6 +78,9 @@ pub struct Group {
     pub totals: Vec<u64>,
     pub elapsed_ns: Vec<u64>,
     pub wall_ns: Vec<u64>,
+    /// Per trial, when kept: each worker's completed increments, `params.procs` per trial,
+    /// flattened (one allocation, not one per trial).
+    pub completed: Vec<u64>,
 }
 
 impl Group {
@@ -88,6 +93,7 @@ impl Group {
             totals: Vec::new(),
             elapsed_ns: Vec::new(),
             wall_ns: Vec::new(),
+            completed: Vec::new(),
         }
     }
 
@@ -106,6 +112,15 @@ impl Group {
             self.elapsed_ns.push(trial.elapsed_ns);
             self.wall_ns.push(trial.wall_ns);
         }
+        if keep.workers {
+            self.completed.extend_from_slice(&trial.completed);
+        }
+    }
+
+    /// Each worker's completed increments in kept trial `index`, when workers were kept.
+    pub fn worker_counts(&self, index: usize) -> Option<&[u64]> {
+        let procs = self.params.procs as usize;
+        self.completed.get(index * procs..(index + 1) * procs)
     }
 }
 

@@ -18,6 +18,9 @@ pub struct Summary {
     pub mean_lost_pct: f64,
     /// Median over trials of elapsed / (procs × iters).
     pub ns_per_increment: f64,
+    /// Mean and sample standard deviation over trials of elapsed / (procs × iters).
+    pub ns_per_increment_mean: f64,
+    pub ns_per_increment_stddev: f64,
     /// Trials per second of wall time (forking and reaping included).
     pub trials_per_sec: f64,
 }
@@ -40,6 +43,7 @@ pub fn summarize(group: &Group) -> Option<Summary> {
         .collect();
     let wall_s: f64 = group.wall_ns.iter().map(|&ns| ns as f64).sum::<f64>() / 1e9;
     let (mean, stddev) = mean_stddev(&totals);
+    let (ns_mean, ns_stddev) = mean_stddev(&per_increment);
     Some(Summary {
         count: group.totals.len() as u64,
         min: *group.totals.iter().min().expect("not empty"),
@@ -51,12 +55,76 @@ pub fn summarize(group: &Group) -> Option<Summary> {
         median_lost_pct: median(&lost_pct),
         mean_lost_pct: mean_stddev(&lost_pct).0,
         ns_per_increment: median(&per_increment),
+        ns_per_increment_mean: ns_mean,
+        ns_per_increment_stddev: ns_stddev,
         trials_per_sec: if wall_s > 0.0 {
             group.totals.len() as f64 / wall_s
         } else {
             f64::INFINITY
         },
     })
+}
+
+impl Summary {
+    /// Whether updates were lost never, in some trials, or in every trial.
+    pub fn verdict(&self) -> Verdict {
+        match self.lossy {
+            0 => Verdict::Never,
+            k if k >= self.count => Verdict::Always,
+            k => Verdict::Sometimes(k, self.count),
+        }
+    }
+}
+
+/// Lost updates, litmus7-style: did the outcome happen never, sometimes or always?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Never,
+    /// In k of N trials.
+    Sometimes(u64, u64),
+    Always,
+}
+
+impl Verdict {
+    /// The word alone, as `json` writes it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Never => "never",
+            Verdict::Sometimes(..) => "sometimes",
+            Verdict::Always => "always",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::Never => f.pad("Never"),
+            Verdict::Sometimes(k, n) => f.pad(&format!("Sometimes ({k}/{n})")),
+            Verdict::Always => f.pad("Always"),
+        }
+    }
+}
+
+/// How many times faster one mode ran than another, hyperfine-style: the ratio of the mean
+/// ns per increment, ± its standard deviation propagated from both standard deviations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speedup {
+    pub ratio: f64,
+    pub stddev: f64,
+}
+
+/// How many times faster `fast` ran than `slow`; `None` when either has no time to compare.
+pub fn speedup(fast: &Summary, slow: &Summary) -> Option<Speedup> {
+    let (f, s) = (fast.ns_per_increment_mean, slow.ns_per_increment_mean);
+    if !(f > 0.0 && s > 0.0 && f.is_finite() && s.is_finite()) {
+        return None;
+    }
+    let ratio = s / f;
+    let stddev = ratio
+        * ((fast.ns_per_increment_stddev / f).powi(2) + (slow.ns_per_increment_stddev / s).powi(2))
+            .sqrt();
+    Some(Speedup { ratio, stddev })
 }
 
 /// The median (mean of the middle two for an even count). `values` must not be empty.
@@ -104,7 +172,13 @@ mod tests {
                 wall_ns: 1_000_000,
                 completed: vec![20; 10],
             };
-            g.add(&trial, Keep { trials: true });
+            g.add(
+                &trial,
+                Keep {
+                    trials: true,
+                    workers: false,
+                },
+            );
         }
         g
     }
@@ -118,6 +192,27 @@ mod tests {
         assert_eq!(s.median_lost_pct, 17.5);
         assert_eq!(s.ns_per_increment, 1000.0);
         assert!((s.trials_per_sec - 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn verdicts_say_never_sometimes_always() {
+        let v = |totals: &[u64]| summarize(&group(totals)).unwrap().verdict();
+        assert_eq!(v(&[200, 200]), Verdict::Never);
+        assert_eq!(v(&[200, 199, 150]), Verdict::Sometimes(2, 3));
+        assert_eq!(v(&[199, 150]), Verdict::Always);
+        assert_eq!(Verdict::Sometimes(2, 3).to_string(), "Sometimes (2/3)");
+    }
+
+    #[test]
+    fn speedup_is_the_ratio_of_means_with_propagated_error() {
+        let mut fast = summarize(&group(&[200])).unwrap();
+        let mut slow = fast.clone();
+        (fast.ns_per_increment_mean, fast.ns_per_increment_stddev) = (10.0, 1.0);
+        (slow.ns_per_increment_mean, slow.ns_per_increment_stddev) = (20.0, 2.0);
+        let s = speedup(&fast, &slow).unwrap();
+        assert_eq!(s.ratio, 2.0);
+        // 2 × sqrt(0.1² + 0.1²)
+        assert!((s.stddev - 2.0 * 0.02f64.sqrt()).abs() < 1e-12);
     }
 
     #[test]

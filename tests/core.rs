@@ -167,7 +167,11 @@ fn human_output_shows_the_header_each_trial_and_the_summary() {
     let summary: Vec<&str> = text.lines().filter(|l| l.starts_with("atomic ")).collect();
     assert_eq!(summary.len(), 2, "{text}");
     let cols: Vec<&str> = summary[1].split_whitespace().collect();
-    assert_eq!(&cols[1..6], ["200", "200", "200", "0/3", "0.0%"], "{text}");
+    assert_eq!(
+        &cols[1..6],
+        ["200", "200", "200", "Never", "0.0%"],
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "colour escape in a pipe");
     assert!(stderr(&out).is_empty());
 }

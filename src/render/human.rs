@@ -4,10 +4,13 @@
 use std::io::{self, Write};
 
 use super::Render;
+use super::histogram::write_histogram;
+use super::speed::{Combination, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
+use crate::config::Params;
 use crate::duration::{Window, format_nanos};
 use crate::results::{Group, Report, Setup, Stop};
-use crate::stats::{Summary, summarize};
+use crate::stats::{Summary, Verdict, summarize};
 
 /// Totals per trial are listed up to this many trials.
 pub const MAX_LISTED_TRIALS: u64 = 20;
@@ -15,6 +18,8 @@ pub const MAX_LISTED_TRIALS: u64 = 20;
 /// Human-readable output.
 pub struct Human {
     pub color: bool,
+    /// Columns the histograms may fill.
+    pub width: usize,
 }
 
 impl Render for Human {
@@ -46,10 +51,25 @@ impl Render for Human {
                 .collect();
             write_table(
                 out,
-                &[("", Align::Left), ("totals", Align::Left)],
+                &[
+                    ("mode", Align::Left),
+                    ("final total of each trial", Align::Left),
+                ],
                 &rows,
                 false,
             )?;
+        }
+        for g in &report.groups {
+            if g.totals.len() as u64 > MAX_LISTED_TRIALS {
+                writeln!(
+                    out,
+                    "\n{}: final totals of {} trials (expected {})",
+                    label(&report.setup, g),
+                    g.totals.len(),
+                    g.expected()
+                )?;
+                write_histogram(out, &g.totals, g.expected(), self.width, self.color)?;
+            }
         }
         let summaries: Vec<(&Group, Summary)> = report
             .groups
@@ -68,10 +88,31 @@ impl Render for Human {
         };
         writeln!(
             out,
-            "\nlost in: trials that ended below {expected}. ns/increment: median over trials of \
-             (gate release to last worker done) / {expected}."
-        )
+            "\nlost updates: in how many trials the total ended below {expected}.\n\
+             ns/increment: median over trials of (gate release to last worker done) / {expected}."
+        )?;
+        write_speeds(out, &by_combination(&report.setup, &summaries))
     }
+}
+
+/// The summaries grouped by combination of parameters, in run order, each labelled by what
+/// varies ("" when nothing is swept).
+fn by_combination<'s>(setup: &Setup, summaries: &'s [(&Group, Summary)]) -> Vec<Combination<'s>> {
+    let mut combos: Vec<(Params, Combination)> = Vec::new();
+    for (g, s) in summaries {
+        match combos.iter_mut().find(|(p, _)| *p == g.params) {
+            Some((_, (_, modes))) => modes.push((g.mode, s)),
+            None => {
+                let label = sweep_columns(setup)
+                    .iter()
+                    .map(|(name, value)| format!("{name}={}", value(g)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                combos.push((g.params, (label, vec![(g.mode, s)])));
+            }
+        }
+    }
+    combos.into_iter().map(|(_, c)| c).collect()
 }
 
 impl Human {
@@ -88,7 +129,7 @@ impl Human {
             ("min", Align::Right),
             ("median", Align::Right),
             ("max", Align::Right),
-            ("lost in", Align::Right),
+            ("lost updates", Align::Left),
             ("median lost", Align::Right),
             ("ns/increment", Align::Right),
             ("trials/s", Align::Right),
@@ -96,14 +137,19 @@ impl Human {
         let rows: Vec<Vec<Cell>> = summaries
             .iter()
             .map(|(g, s)| {
-                let tint = if s.lossy == 0 { GREEN } else { RED };
+                let verdict = s.verdict();
+                let tint = if verdict == Verdict::Never {
+                    GREEN
+                } else {
+                    RED
+                };
                 let mut row = vec![Cell::plain(g.mode.name())];
                 row.extend(sweep.iter().map(|(_, value)| Cell::plain(value(g))));
                 row.extend([
                     Cell::plain(s.min.to_string()),
                     Cell::plain(number(s.median)),
                     Cell::plain(s.max.to_string()),
-                    Cell::colored(format!("{}/{}", s.lossy, s.count), tint),
+                    Cell::colored(verdict.to_string(), tint),
                     Cell::colored(format!("{:.1}%", s.median_lost_pct), tint),
                     Cell::plain(number(s.ns_per_increment)),
                     Cell::plain(number(s.trials_per_sec)),
@@ -115,10 +161,10 @@ impl Human {
     }
 }
 
-type Column = (&'static str, fn(&Group) -> String);
+pub(crate) type Column = (&'static str, fn(&Group) -> String);
 
 /// The parameter columns that vary in this run.
-fn sweep_columns(setup: &Setup) -> Vec<Column> {
+pub(crate) fn sweep_columns(setup: &Setup) -> Vec<Column> {
     let mut columns: Vec<Column> = Vec::new();
     if setup.procs.len() > 1 {
         columns.push(("procs", |g| g.params.procs.to_string()));
@@ -185,7 +231,7 @@ fn window_words(window: &Window) -> String {
 }
 
 /// Whole numbers without decimals; others with as many as their size deserves.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if !value.is_finite() {
         "-".to_string()
     } else if value.fract() == 0.0 || value.abs() >= 100.0 {
@@ -194,5 +240,109 @@ fn number(value: f64) -> String {
         format!("{value:.1}")
     } else {
         format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mode::Mode;
+    use crate::render::fixture::{group, params, setup, two_modes};
+    use crate::results::Report;
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        let human = Human {
+            color: false,
+            width: 60,
+        };
+        human.render(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn totals_verdicts_and_relative_speed() {
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            render(&two_modes()),
+            format!(
+                "racecount {version}: 2 procs x 3 increments = 6 expected, 3 trials per mode
+window 1us busy-wait between read and write, no sleep, no jitter, workers forked per trial
+
+mode      final total of each trial
+unlocked  6 5 4
+atomic    6 6 6
+
+mode      min  median  max  lost updates     median lost  ns/increment  trials/s
+unlocked    4       5    6  Sometimes (2/3)        16.7%          2000      1000
+atomic      6       6    6  Never                   0.0%          2000      1000
+
+lost updates: in how many trials the total ended below 6.
+ns/increment: median over trials of (gate release to last worker done) / 6.
+
+Relative speed, from the mean ns/increment of each mode's trials:
+  unlocked ran
+    1.00 ± 0.71 times faster than atomic
+± is one standard deviation of the ratio, propagated from both modes' standard deviations.
+"
+            )
+        );
+    }
+
+    #[test]
+    fn histogram_above_20_trials_and_not_at_20() {
+        let mut totals = vec![6; 15];
+        totals.extend([5; 5]);
+        let mut report = Report {
+            setup: setup(&[Mode::Unlocked], &[2], 20),
+            groups: vec![group(Mode::Unlocked, params(2), &totals)],
+            stop: None,
+        };
+        assert!(!render(&report).contains("final totals of"));
+        totals.push(4);
+        report.groups = vec![group(Mode::Unlocked, params(2), &totals)];
+        let text = render(&report);
+        assert!(
+            text.contains(&format!(
+                "\nunlocked: final totals of 21 trials (expected 6)\n\
+                 \x20 4  {}{}   1\n\
+                 \x20 5  {}{}   5\n\
+                 \x20 6  {}  15  expected\n",
+                // 60 columns leave 41 for the bars: 1, 5 and 15 of 15.
+                "█".repeat(3),
+                " ".repeat(38),
+                "█".repeat(14),
+                " ".repeat(27),
+                "█".repeat(41),
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains("unlocked  6 6"),
+            "totals listed beyond 20 trials"
+        );
+    }
+
+    #[test]
+    fn a_sweep_labels_each_row_and_each_speed_comparison() {
+        let report = Report {
+            setup: setup(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
+            groups: vec![
+                group(Mode::Unlocked, params(1), &[3]),
+                group(Mode::Atomic, params(1), &[3]),
+                group(Mode::Unlocked, params(2), &[5]),
+                group(Mode::Atomic, params(2), &[6]),
+            ],
+            stop: None,
+        };
+        let text = render(&report);
+        assert!(text.contains("unlocked procs=2  5\n"), "{text}");
+        assert!(
+            text.contains("mode      procs  min  median  max  lost updates"),
+            "{text}"
+        );
+        assert!(text.contains("unlocked      2    5"), "{text}");
+        assert!(text.contains("  procs=1: unlocked ran\n"), "{text}");
+        assert!(text.contains("  procs=2: unlocked ran\n"), "{text}");
     }
 }
