@@ -32,9 +32,11 @@ impl Render for Human {
                 "interrupted by {signal}: only the {done} trials that finished are shown"
             )?;
         }
-        let listed: Vec<&Group> = report
-            .groups
+        // Mode by mode, so that a sweep reads as one block of rows per mode.
+        let groups = by_mode(report);
+        let listed: Vec<&Group> = groups
             .iter()
+            .copied()
             .filter(|g| g.count > 0 && g.count <= MAX_LISTED_TRIALS)
             .collect();
         if !listed.is_empty() {
@@ -59,7 +61,7 @@ impl Render for Human {
                 false,
             )?;
         }
-        for g in &report.groups {
+        for g in &groups {
             if g.totals.len() as u64 > MAX_LISTED_TRIALS {
                 writeln!(
                     out,
@@ -71,9 +73,9 @@ impl Render for Human {
                 write_histogram(out, &g.totals, g.expected(), self.width, self.color)?;
             }
         }
-        let summaries: Vec<(&Group, Summary)> = report
-            .groups
+        let summaries: Vec<(&Group, Summary)> = groups
             .iter()
+            .copied()
             .filter_map(|g| summarize(g).map(|s| (g, s)))
             .collect();
         if summaries.is_empty() {
@@ -93,6 +95,14 @@ impl Render for Human {
         )?;
         write_speeds(out, &by_combination(&report.setup, &summaries))
     }
+}
+
+/// The groups in the order of the modes asked for, each mode's combinations in run order.
+fn by_mode(report: &Report) -> Vec<&Group> {
+    let mut groups: Vec<&Group> = report.groups.iter().collect();
+    let rank = |g: &Group| report.setup.modes.iter().position(|&m| m == g.mode);
+    groups.sort_by_key(|g| rank(g));
+    groups
 }
 
 /// The summaries grouped by combination of parameters, in run order, each labelled by what
