@@ -18,10 +18,14 @@ sed 's/pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);/&\n    pthre
     "$baseline_src" > "$work/baseline_robust.c"
 cc -O2 -o "$work/baseline_robust" "$work/baseline_robust.c" -lpthread
 
-(cd "$root" && cargo build --release --quiet)
-racecount=$(cd "$root" && cargo metadata --format-version 1 --no-deps \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-racecount=$(ls "$racecount"/*/release/racecount "$racecount"/release/racecount 2>/dev/null | head -1)
+# The binary's path as cargo reports it (the target triple is in it, see .cargo/config.toml).
+racecount=$(cd "$root" && cargo build --release --message-format=json 2>/dev/null \
+    | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "racecount" \
+            and m.get("executable"):
+        print(m["executable"])')
 
 python3 "$root/benches/compare.py" "$racecount" "$work/baseline" "$work/baseline_robust" \
     "$root/benches/lesson.py" "${ROUNDS:-5}"
