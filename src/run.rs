@@ -32,7 +32,7 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
         groups: Vec::new(),
         stop: None,
     };
-    let page = match SharedPage::new(config.max_procs() as usize) {
+    let page = match SharedPage::new(config.max_procs() as usize, config.trace_len() as usize) {
         Ok(page) => page,
         Err(e) => {
             let first = config.combinations()[0];
@@ -54,6 +54,7 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
                 sleep_ns: config.sleep_ns,
                 jitter_ns: config.jitter_ns,
                 seed: config.seed,
+                trace: config.trace,
             };
             let mut group = Group::new(mode, params);
             let outcome = run_group(config, &page, &job, &mut group, keep, observer)?;
