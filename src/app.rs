@@ -9,6 +9,7 @@ use crate::cli::Options;
 use crate::config::{Config, Format};
 use crate::error::Status;
 use crate::fork::interrupt;
+use crate::render::svg::svg;
 use crate::render::totals::TotalsStream;
 use crate::render::{keep_for, renderer};
 use crate::results::{Report, Setup, Stop};
@@ -60,6 +61,15 @@ fn execute(config: &Config) -> io::Result<Status> {
     };
     renderer(config.format, config.color).render(&report, &mut out)?;
     out.flush()?;
+    if let Some(path) = &config.trace_svg
+        && let Err(e) = std::fs::write(path, svg(&report))
+    {
+        eprintln!(
+            "racecount: error: cannot write --trace-svg {}: {e}",
+            path.display()
+        );
+        return Ok(Status::RunFailed);
+    }
     Ok(conclude(config, &report))
 }
 

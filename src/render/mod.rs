@@ -6,8 +6,11 @@ use std::io::{self, Write};
 use crate::config::Format;
 use crate::results::{Keep, Report};
 
+pub mod explanation;
 pub mod human;
+pub mod svg;
 pub mod table;
+pub mod timeline;
 pub mod totals;
 
 /// One output format.
