@@ -111,11 +111,11 @@ pub fn write_tally(
     let rhs = total.map_or(String::new(), |total| format!(" = {expected} - {total}"));
     writeln!(
         out,
-        "  {label}: {} collisions, {} stale, {} restores: {} lost{rhs}",
+        "  {label}: explained: {} lost{rhs} ({} collisions, {} stale, {} restores)",
+        sum(t),
         t.collisions,
         t.stale,
-        t.restores,
-        sum(t)
+        t.restores
     )
 }
 
