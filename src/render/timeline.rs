@@ -50,6 +50,88 @@ pub fn fits(procs: u32, iters: u64) -> bool {
     procs <= MAX_PROCS && iters <= MAX_ITERS
 }
 
+/// Maps times to columns, cutting out idle stretches where no increment is in flight: workers
+/// forked one after another often run one by one at first, and a linear axis would squeeze
+/// the racing part into a few columns.
+struct Scale {
+    /// Busy stretches: (start, end, shift), where compressed time is `t - shift`.
+    busy: Vec<(u64, u64, u64)>,
+    /// Compressed time of each cut, for its `~` mark.
+    cuts: Vec<u64>,
+    /// Compressed length.
+    length: u64,
+}
+
+impl Scale {
+    fn new(entries: &[TraceEntry]) -> Scale {
+        let span = entries
+            .iter()
+            .map(|e| e.t_write_ns)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let column = (span / WIDTH as u64).max(1);
+        let mut spans: Vec<(u64, u64)> = entries
+            .iter()
+            .map(|e| (e.t_read_ns, e.t_write_ns))
+            .collect();
+        spans.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (a, b) in spans {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 + 3 * column => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let linear = Scale {
+            busy: vec![(0, span, 0)],
+            cuts: Vec::new(),
+            length: span,
+        };
+        let gaps = merged.len().saturating_sub(1);
+        if gaps == 0 || gaps > WIDTH / 8 {
+            return linear;
+        }
+        let busy: u64 = merged.iter().map(|(a, b)| b - a).sum::<u64>().max(1);
+        // Each cut takes about three columns of the compressed axis, its `~` in the middle.
+        let unit = (3 * busy / (WIDTH - 3 * gaps) as u64).max(1);
+        let mut scale = Scale {
+            busy: Vec::new(),
+            cuts: Vec::new(),
+            length: 0,
+        };
+        let mut shift = merged[0].0;
+        for (i, &(a, b)) in merged.iter().enumerate() {
+            if i > 0 {
+                let (_, prev_end) = merged[i - 1];
+                scale.cuts.push(prev_end - shift + unit / 2);
+                shift += (a - prev_end).saturating_sub(unit);
+            }
+            scale.busy.push((a, b, shift));
+            scale.length = b - shift;
+        }
+        scale.length = scale.length.max(1);
+        scale
+    }
+
+    fn compressed(&self, t: u64) -> u64 {
+        let i = self
+            .busy
+            .partition_point(|&(a, _, _)| a <= t)
+            .saturating_sub(1);
+        t.saturating_sub(self.busy[i].2)
+    }
+
+    fn column(&self, compressed: u64) -> usize {
+        ((u128::from(compressed.min(self.length)) * (WIDTH as u128 - 1)) / u128::from(self.length))
+            as usize
+    }
+
+    fn at(&self, t: u64) -> usize {
+        self.column(self.compressed(t))
+    }
+}
+
 /// Draws the lanes of `procs` workers.
 pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -> io::Result<()> {
     let span = entries
@@ -58,11 +140,11 @@ pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -
         .max()
         .unwrap_or(0)
         .max(1);
-    let column = |t: u64| ((u128::from(t) * (WIDTH as u128 - 1)) / u128::from(span)) as usize;
+    let scale = Scale::new(entries);
     let mut lanes = vec![vec![b' '; WIDTH]; procs as usize];
     for e in entries {
         let lane = &mut lanes[e.worker as usize];
-        for cell in &mut lane[column(e.t_read_ns)..column(e.t_write_ns)] {
+        for cell in &mut lane[scale.at(e.t_read_ns)..scale.at(e.t_write_ns)] {
             if *cell == b' ' {
                 *cell = b'-';
             }
@@ -71,7 +153,7 @@ pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -
     let mut marks: Vec<&TraceEntry> = entries.iter().collect();
     marks.sort_by_key(|e| Kind::of(e));
     for e in marks {
-        lanes[e.worker as usize][column(e.t_write_ns)] = Kind::of(e).mark();
+        lanes[e.worker as usize][scale.at(e.t_write_ns)] = Kind::of(e).mark();
     }
     let end = format_nanos(span);
     writeln!(
@@ -83,15 +165,31 @@ pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -
         let text = String::from_utf8_lossy(lane);
         writeln!(out, "  w{worker:<4} {}", text.trim_end())?;
     }
+    if !scale.cuts.is_empty() {
+        let mut row = vec![b' '; WIDTH];
+        for &cut in &scale.cuts {
+            row[scale.column(cut)] = b'~';
+        }
+        writeln!(out, "  idle  {}", String::from_utf8_lossy(&row).trim_end())?;
+    }
     writeln!(
         out,
         "  o clean write   x collision   ! stale write   + restore   - from read to write"
     )?;
+    let cut = if scale.cuts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; ~ cuts out {} while no increment was in flight",
+            format_nanos(span - scale.length)
+        )
+    };
     writeln!(
         out,
-        "  one column = {}; where writes share a column, the worst is shown",
-        format_nanos((span / (WIDTH as u64 - 1)).max(1))
-    )
+        "  one column = {}{cut}",
+        format_nanos((scale.length / (WIDTH as u64 - 1)).max(1))
+    )?;
+    writeln!(out, "  where writes share a column, the worst is shown")
 }
 
 #[cfg(test)]
@@ -131,5 +229,26 @@ mod tests {
         assert!(lines[2].ends_with("-!"), "{text}");
         assert_eq!(lines[2].len(), 8 + 72);
         assert_eq!(lines[0].find('0'), lines[1].find('-'));
+    }
+
+    #[test]
+    fn idle_stretches_are_cut_out() {
+        // Worker 0 counts at 0-3us, worker 1 only after 1ms: the gap becomes one column.
+        let entries = [
+            entry(0, 0, 0, 0, 1_000),
+            entry(0, 1, 1, 1_000, 3_000),
+            entry(1, 2, 2, 1_000_000, 1_002_000),
+        ];
+        let mut out = Vec::new();
+        write_timeline(&entries, 2, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("1.00ms"), "{text}");
+        let w0 = lines[1].len();
+        let tilde = lines[3].find('~').expect("a cut mark");
+        let w1_start = lines[2].find('-').unwrap();
+        assert!(w0 <= tilde && tilde < w1_start, "{text}");
+        assert!(lines[2].ends_with('o') && lines[2].len() == 80, "{text}");
+        assert!(text.contains("~ cuts out"), "{text}");
     }
 }
