@@ -8,6 +8,7 @@ use crate::results::{Keep, Report};
 
 pub mod explanation;
 pub mod human;
+pub mod scale;
 pub mod svg;
 pub mod table;
 pub mod timeline;

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::scale::Scale;
 use crate::duration::format_nanos;
 use crate::explain::overwrites;
 use crate::results::{Report, TracedTrial};
@@ -17,7 +18,7 @@ const WIDTH: f64 = 960.0;
 const LEFT: f64 = 80.0;
 const RIGHT: f64 = 30.0;
 const LANE: f64 = 26.0;
-const TITLE: f64 = 44.0;
+const TITLE: f64 = 58.0;
 const AXIS: f64 = 34.0;
 const GAP: f64 = 24.0;
 const LEGEND: f64 = 40.0;
@@ -56,13 +57,14 @@ pub fn svg(report: &Report) -> String {
 <svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">
 <title>racecount --trace: which updates were lost, and who overwrote whom</title>
 <style>
-.bar {{ fill: #9db7d5; }}
+.bar {{ fill: #9db7d5; stroke: white; stroke-width: 0.5; }}
 .write {{ fill: #1f4e79; }}
 .lost {{ fill: none; stroke: #d62728; stroke-width: 2; }}
 .overwrite {{ stroke: #d62728; stroke-width: 1; stroke-opacity: 0.7; }}
 .restore {{ fill: none; stroke: #2ca02c; stroke-width: 2; }}
 .axis {{ stroke: #444; }}
 .grid {{ stroke: #ddd; }}
+.cut {{ stroke: #888; stroke-dasharray: 3 3; }}
 </style>
 <rect width="100%" height="100%" fill="white"/>"##
     );
@@ -105,30 +107,51 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         t.restored,
         t.lost()
     );
-    let span = entries
-        .iter()
-        .map(|e| e.t_write_ns)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let x = |t: u64| LEFT + (t as f64 / span) * (WIDTH - LEFT - RIGHT);
+    let scale = Scale::new(entries, 400);
+    let length = scale.length as f64;
+    let at = |c: u64| LEFT + (c as f64 / length) * (WIDTH - LEFT - RIGHT);
+    let x = |t: u64| at(scale.compressed(t));
     let lane_y = |w: u32| lanes_top + f64::from(w) * LANE + LANE / 2.0;
-    // Axis with ticks at a round step.
-    let step = tick_step(span);
-    let mut tick = 0.0;
-    while tick <= span {
-        let tx = x(tick as u64);
+    // Ticks at a round step of real time, within each stretch where increments ran.
+    let step = (tick_step(length) as u64).max(1);
+    let mut last_label = f64::NEG_INFINITY;
+    for &(a, b, _) in &scale.busy {
+        let mut tick = a.div_ceil(step) * step;
+        while tick <= b {
+            let tx = x(tick);
+            let label = if tx - last_label >= 50.0 {
+                last_label = tx;
+                format!(
+                    r##"<text x="{tx:.1}" y="{}" text-anchor="middle">{}</text>"##,
+                    lanes_bottom + 16.0,
+                    escape(&pretty(tick))
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                r##"<line class="grid" x1="{tx:.1}" y1="{lanes_top}" x2="{tx:.1}" y2="{lanes_bottom}"/>{label}"##
+            );
+            tick += step;
+        }
+    }
+    // Idle stretches, cut out of the axis.
+    for (i, &cut) in scale.cuts.iter().enumerate() {
+        let cx = at(cut);
+        let idle = scale.busy[i + 1].0 - scale.busy[i].1;
         let _ = writeln!(
             s,
-            r##"<line class="grid" x1="{tx:.1}" y1="{lanes_top}" x2="{tx:.1}" y2="{lanes_bottom}"/><text x="{tx:.1}" y="{}" text-anchor="middle">{}</text>"##,
-            lanes_bottom + 16.0,
-            escape(&pretty(tick as u64))
+            r##"<line class="cut" x1="{cx:.1}" y1="{}" x2="{cx:.1}" y2="{}"/><text x="{cx:.1}" y="{}" text-anchor="middle" font-size="10" fill="#888">{} idle</text>"##,
+            lanes_top - 4.0,
+            lanes_bottom + 4.0,
+            lanes_top - 6.0,
+            escape(&pretty(idle))
         );
-        tick += step;
     }
     let _ = writeln!(
         s,
-        r##"<line class="axis" x1="{LEFT}" y1="{lanes_bottom}" x2="{}" y2="{lanes_bottom}"/><text x="{}" y="{}" text-anchor="end">time since the first read</text>"##,
+        r##"<line class="axis" x1="{LEFT}" y1="{lanes_bottom}" x2="{}" y2="{lanes_bottom}"/><text x="{}" y="{}" text-anchor="end">time since the first read (dashed: idle time cut out)</text>"##,
         WIDTH - RIGHT,
         WIDTH - RIGHT,
         lanes_bottom + 30.0

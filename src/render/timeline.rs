@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::scale::Scale;
 use crate::duration::format_nanos;
 use crate::results::TraceEntry;
 
@@ -50,86 +51,13 @@ pub fn fits(procs: u32, iters: u64) -> bool {
     procs <= MAX_PROCS && iters <= MAX_ITERS
 }
 
-/// Maps times to columns, cutting out idle stretches where no increment is in flight: workers
-/// forked one after another often run one by one at first, and a linear axis would squeeze
-/// the racing part into a few columns.
-struct Scale {
-    /// Busy stretches: (start, end, shift), where compressed time is `t - shift`.
-    busy: Vec<(u64, u64, u64)>,
-    /// Compressed time of each cut, for its `~` mark.
-    cuts: Vec<u64>,
-    /// Compressed length.
-    length: u64,
+fn column(scale: &Scale, compressed: u64) -> usize {
+    ((u128::from(compressed.min(scale.length)) * (WIDTH as u128 - 1)) / u128::from(scale.length))
+        as usize
 }
 
-impl Scale {
-    fn new(entries: &[TraceEntry]) -> Scale {
-        let span = entries
-            .iter()
-            .map(|e| e.t_write_ns)
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let column = (span / WIDTH as u64).max(1);
-        let mut spans: Vec<(u64, u64)> = entries
-            .iter()
-            .map(|e| (e.t_read_ns, e.t_write_ns))
-            .collect();
-        spans.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::new();
-        for (a, b) in spans {
-            match merged.last_mut() {
-                Some(last) if a <= last.1 + 3 * column => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        let linear = Scale {
-            busy: vec![(0, span, 0)],
-            cuts: Vec::new(),
-            length: span,
-        };
-        let gaps = merged.len().saturating_sub(1);
-        if gaps == 0 || gaps > WIDTH / 8 {
-            return linear;
-        }
-        let busy: u64 = merged.iter().map(|(a, b)| b - a).sum::<u64>().max(1);
-        // Each cut takes about three columns of the compressed axis, its `~` in the middle.
-        let unit = (3 * busy / (WIDTH - 3 * gaps) as u64).max(1);
-        let mut scale = Scale {
-            busy: Vec::new(),
-            cuts: Vec::new(),
-            length: 0,
-        };
-        let mut shift = merged[0].0;
-        for (i, &(a, b)) in merged.iter().enumerate() {
-            if i > 0 {
-                let (_, prev_end) = merged[i - 1];
-                scale.cuts.push(prev_end - shift + unit / 2);
-                shift += (a - prev_end).saturating_sub(unit);
-            }
-            scale.busy.push((a, b, shift));
-            scale.length = b - shift;
-        }
-        scale.length = scale.length.max(1);
-        scale
-    }
-
-    fn compressed(&self, t: u64) -> u64 {
-        let i = self
-            .busy
-            .partition_point(|&(a, _, _)| a <= t)
-            .saturating_sub(1);
-        t.saturating_sub(self.busy[i].2)
-    }
-
-    fn column(&self, compressed: u64) -> usize {
-        ((u128::from(compressed.min(self.length)) * (WIDTH as u128 - 1)) / u128::from(self.length))
-            as usize
-    }
-
-    fn at(&self, t: u64) -> usize {
-        self.column(self.compressed(t))
-    }
+fn at(scale: &Scale, t: u64) -> usize {
+    column(scale, scale.compressed(t))
 }
 
 /// Draws the lanes of `procs` workers.
@@ -140,11 +68,11 @@ pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -
         .max()
         .unwrap_or(0)
         .max(1);
-    let scale = Scale::new(entries);
+    let scale = Scale::new(entries, WIDTH);
     let mut lanes = vec![vec![b' '; WIDTH]; procs as usize];
     for e in entries {
         let lane = &mut lanes[e.worker as usize];
-        for cell in &mut lane[scale.at(e.t_read_ns)..scale.at(e.t_write_ns)] {
+        for cell in &mut lane[at(&scale, e.t_read_ns)..at(&scale, e.t_write_ns)] {
             if *cell == b' ' {
                 *cell = b'-';
             }
@@ -153,7 +81,7 @@ pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -
     let mut marks: Vec<&TraceEntry> = entries.iter().collect();
     marks.sort_by_key(|e| Kind::of(e));
     for e in marks {
-        lanes[e.worker as usize][scale.at(e.t_write_ns)] = Kind::of(e).mark();
+        lanes[e.worker as usize][at(&scale, e.t_write_ns)] = Kind::of(e).mark();
     }
     let end = format_nanos(span);
     writeln!(
@@ -168,7 +96,7 @@ pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -
     if !scale.cuts.is_empty() {
         let mut row = vec![b' '; WIDTH];
         for &cut in &scale.cuts {
-            row[scale.column(cut)] = b'~';
+            row[column(&scale, cut)] = b'~';
         }
         writeln!(out, "  idle  {}", String::from_utf8_lossy(&row).trim_end())?;
     }
