@@ -105,11 +105,12 @@ fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "  (no timeline: {} x {} is too large to draw in text, at most {} procs x {} iters; \
-             --trace-svg draws it)",
+             --trace-svg draws up to {} increments)",
             p.procs,
             p.iters,
             timeline::MAX_PROCS,
-            timeline::MAX_ITERS
+            timeline::MAX_ITERS,
+            super::svg::MAX_ENTRIES
         )?;
     }
     let others = group.tallies.iter().enumerate().skip(1);

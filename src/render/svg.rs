@@ -13,6 +13,8 @@ use crate::results::{Report, TracedTrial};
 
 /// Panels with more increments than this are not drawn (the file would be unwieldy).
 pub const MAX_ENTRIES: usize = 100_000;
+/// Lost updates circled per panel at most; a note counts the rest.
+pub const MAX_MARKS: usize = 20_000;
 
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 80.0;
@@ -186,7 +188,17 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
             );
         }
     }
-    for o in overwrites(entries) {
+    let all = overwrites(entries);
+    if all.len() > MAX_MARKS {
+        let _ = writeln!(
+            s,
+            r##"<text class="note" x="{}" y="{}" text-anchor="end" fill="#d62728">{} more lost updates not circled (at most {MAX_MARKS})</text>"##,
+            WIDTH - RIGHT,
+            top + 34.0,
+            all.len() - MAX_MARKS
+        );
+    }
+    for o in all.into_iter().take(MAX_MARKS) {
         let (v, b) = (&entries[o.victim], &entries[o.by]);
         let (vx, vy) = (x(v.t_write_ns), lane_y(v.worker));
         let _ = writeln!(
