@@ -23,13 +23,14 @@ fn job(mode: Mode, iters: u64, window: Window) -> Job {
         sleep_ns: 0,
         jitter_ns: 0,
         seed: 0,
+        trace: false,
     }
 }
 
 /// Fork, gate and reap of 10 workers doing one atomic increment each: the trial overhead.
 #[divan::bench(sample_count = 300)]
 fn trial_overhead(bencher: Bencher) {
-    let page = SharedPage::new(10).unwrap();
+    let page = SharedPage::new(10, 0).unwrap();
     let job = job(Mode::Atomic, 1, Window::Busy(0));
     bencher.bench_local(|| run_forked(&page, 10, &job, 0, None).unwrap());
 }
@@ -37,7 +38,7 @@ fn trial_overhead(bencher: Bencher) {
 /// The same with `--pool`: gate and done report only.
 #[divan::bench(sample_count = 300)]
 fn trial_overhead_pooled(bencher: Bencher) {
-    let page = SharedPage::new(10).unwrap();
+    let page = SharedPage::new(10, 0).unwrap();
     let job = job(Mode::Atomic, 1, Window::Busy(0));
     let mut pool = Pool::start(&page, 10, &job).unwrap();
     bencher.bench_local(|| pool.run(None).unwrap());
@@ -47,7 +48,7 @@ fn trial_overhead_pooled(bencher: Bencher) {
 /// One trial at the lesson's settings: 10 × 20, 1 µs window, in every mode.
 #[divan::bench(args = Mode::ALL, sample_count = 100)]
 fn lesson_trial(bencher: Bencher, mode: Mode) {
-    let page = SharedPage::new(10).unwrap();
+    let page = SharedPage::new(10, 0).unwrap();
     let job = job(mode, 20, Window::Busy(1_000));
     bencher.bench_local(|| run_forked(&page, 10, &job, 0, None).unwrap());
 }
@@ -55,7 +56,7 @@ fn lesson_trial(bencher: Bencher, mode: Mode) {
 /// Per-increment cost: PROCS × 1,000,000 increments, no window. Throughput is increments/s.
 #[divan::bench(args = Mode::ALL, consts = [2, 10], sample_count = 3, sample_size = 1)]
 fn million_increments<const PROCS: u32>(bencher: Bencher, mode: Mode) {
-    let page = SharedPage::new(PROCS as usize).unwrap();
+    let page = SharedPage::new(PROCS as usize, 0).unwrap();
     let job = job(mode, 1_000_000, Window::Busy(0));
     bencher
         .counter(ItemsCount::new(u64::from(PROCS) * 1_000_000))

@@ -11,6 +11,7 @@ use crate::error::Status;
 use crate::fork::interrupt;
 use crate::machine::Machine;
 use crate::progress::Progress;
+use crate::render::svg::svg;
 use crate::render::totals::TotalsStream;
 use crate::render::{Surroundings, keep_for, output_width, renderer};
 use crate::results::{Report, Setup, Stop};
@@ -89,6 +90,15 @@ fn execute(config: &Config) -> io::Result<Status> {
     };
     renderer(config.format, &surroundings).render(&report, &mut out)?;
     out.flush()?;
+    if let Some(path) = &config.trace_svg
+        && let Err(e) = std::fs::write(path, svg(&report))
+    {
+        eprintln!(
+            "racecount: error: cannot write --trace-svg {}: {e}",
+            path.display()
+        );
+        return Ok(Status::RunFailed);
+    }
     Ok(conclude(config, &report))
 }
 

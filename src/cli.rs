@@ -7,12 +7,10 @@ use crate::duration::{Window, parse_nanos, parse_window};
 
 const EXAMPLES: &str = "\
 Examples:
-  racecount                                   the whole lesson: every mode, 10 x 20, 10 trials
-  racecount -p 10 -i 20 -m unlocked           lost updates, as in the Python lesson
-  racecount -m mutex,atomic -t 1000 --check   exit 1 if any trial is not exact
-  racecount -m unlocked --format totals       one total per line, for shell loops
-  racecount -p 1,2,4,8 -m unlocked,atomic     how loss and cost grow with contention
-  racecount --format json | python3 -m json.tool";
+  racecount -p 10 -i 20 -m unlocked             lost updates, as in the Python lesson
+  racecount -m mutex,atomic -t 1000 --check     exit 1 if any trial is not exact
+  racecount -p 1,2,4,8 -m unlocked,atomic       how loss and cost grow with contention
+  racecount -p 4 -i 10 -m unlocked -t 1 --trace which updates were lost, who overwrote whom";
 
 /// Forks worker processes that increment one counter in shared memory, with and without
 /// synchronization, and shows the updates that get lost.
@@ -89,6 +87,15 @@ pub struct Options {
     /// Give up on a trial that takes longer than this (e.g. 5s); default: no limit
     #[arg(long, value_name = "DUR", value_parser = parse_nanos, allow_hyphen_values = true)]
     pub timeout: Option<u64>,
+
+    /// Record every increment (value read, value replaced, times) and explain each lost
+    /// update: collisions and stale writes, with a timeline for small runs
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Also draw the traced timeline as an SVG picture in FILE (implies --trace)
+    #[arg(long, value_name = "FILE")]
+    pub trace_svg: Option<std::path::PathBuf>,
 
     /// Colour in human output: auto (only on a terminal, NO_COLOR unset), always, never
     #[arg(long, value_name = "WHEN", default_value = "auto")]

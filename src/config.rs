@@ -1,11 +1,16 @@
 //! The validated configuration: options are checked here, once, before anything is forked.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ColorArg, FormatArg, ModeArg, Options};
 use crate::duration::Window;
 use crate::mode::Mode;
+use crate::page::trace_row_bytes;
+
+/// Most shared memory `--trace` may take for its rows: 256 MiB.
+pub const TRACE_CAP_BYTES: u64 = 256 << 20;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +59,10 @@ pub struct Config {
     pub color: bool,
     /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
     pub progress: bool,
+    /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
+    pub trace: bool,
+    /// Where to draw the traced timeline as SVG.
+    pub trace_svg: Option<PathBuf>,
 }
 
 /// Bad input: one line naming the option and what it accepts.
@@ -97,6 +106,11 @@ impl Config {
             )));
         }
 
+        let trace = options.trace || options.trace_svg.is_some();
+        if trace {
+            check_trace_size(max_procs, max_iters)?;
+        }
+
         let timeout = match options.timeout {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
@@ -136,7 +150,18 @@ impl Config {
             timeout,
             color,
             progress,
+            trace,
+            trace_svg: options.trace_svg,
         })
+    }
+
+    /// Trace cells each worker's row needs: the largest --iters when tracing, else 0.
+    pub fn trace_len(&self) -> u64 {
+        if self.trace {
+            self.iters.iter().copied().max().unwrap_or(0)
+        } else {
+            0
+        }
     }
 
     /// Every combination of procs, iters and window, in the order given.
@@ -167,6 +192,24 @@ impl Config {
             (self.procs.len() * self.iters.len() * self.windows.len() * self.modes.len()) as u64;
         groups.saturating_mul(self.trials)
     }
+}
+
+/// Refuses a trace whose rows (procs × iters cells) would pass [`TRACE_CAP_BYTES`].
+fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
+    let bytes = trace_row_bytes(iters).and_then(|row| row.checked_mul(u64::from(procs)));
+    if bytes.is_some_and(|b| b <= TRACE_CAP_BYTES) {
+        return Ok(());
+    }
+    let line = 64;
+    let fits = (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::page::TRACE_CELL as u64;
+    let needed = bytes.map_or("more than 16 EiB".to_string(), |b| {
+        format!("{} MiB", b >> 20)
+    });
+    Err(ConfigError(format!(
+        "--trace with --procs {procs} x --iters {iters} needs {needed} of shared memory, more \
+         than the {} MiB cap; use fewer --iters (at most {fits} with --procs {procs})",
+        TRACE_CAP_BYTES >> 20
+    )))
 }
 
 fn dedup<T: PartialEq>(values: Vec<T>) -> Vec<T> {
@@ -305,6 +348,31 @@ mod tests {
         let e = config(&["-p", "101"], Some(100)).unwrap_err();
         assert!(e.0.starts_with("--procs 101"), "{e}");
         assert!(config(&["-p", "100"], Some(100)).is_ok());
+    }
+
+    #[test]
+    fn a_trace_over_the_cap_is_refused_naming_iters() {
+        let e = config(&["--trace", "-p", "10", "-i", "1000000"], None).unwrap_err();
+        assert!(
+            e.0.starts_with("--trace with --procs 10 x --iters 1000000"),
+            "{e}"
+        );
+        assert!(
+            e.0.contains("fewer --iters (at most 671088 with --procs 10)"),
+            "{e}"
+        );
+        // The suggested size is accepted.
+        let c = config(&["--trace", "-p", "10", "-i", "671088"], None).unwrap();
+        assert_eq!(c.trace_len(), 671088);
+        assert!(config(&["-p", "10", "-i", "1000000"], None).is_ok());
+    }
+
+    #[test]
+    fn trace_svg_implies_trace() {
+        let c = config(&["--trace-svg", "t.svg", "-i", "5,7"], None).unwrap();
+        assert!(c.trace);
+        assert_eq!(c.trace_len(), 7);
+        assert_eq!(config(&[], None).unwrap().trace_len(), 0);
     }
 
     #[test]

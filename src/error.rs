@@ -92,6 +92,11 @@ impl fmt::Display for Failure {
                 f,
                 "the counter reads {total}, more than the {expected} increments made"
             ),
+            Cause::Unexplained { explained, lost } => write!(
+                f,
+                "the trace explains {explained} lost updates, not the {lost} lost (a bug in \
+                 racecount)"
+            ),
             Cause::Sys(what) => f.write_str(what),
         }
     }

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod explain;
 #[allow(unsafe_code)]
 pub mod fork;
 pub mod machine;

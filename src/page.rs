@@ -11,6 +11,8 @@
 //! | done        | how many workers finished the current trial (worker pool)        |
 //! | control     | set to ask pooled workers to leave                               |
 //! | slots[i]    | worker `i`: increments completed this trial, and whether it holds the lock |
+//! | trace[i]    | with `--trace`: one [`TraceCell`] per increment of worker `i`,    |
+//! |             | each worker's row starting on its own cache line                |
 //!
 //! The mapping comes from a memfd (no file is left anywhere) mapped with memmap2. memmap2's
 //! `map_anon` would be `MAP_PRIVATE`: after fork each child would write its own copy-on-write
@@ -48,10 +50,44 @@ struct Slot {
 const LINE: usize = 128;
 const HEADER: usize = std::mem::size_of::<Header>();
 
-/// The shared mapping with the counter, the lock, the gate and one slot per worker.
+/// What a traced worker records about one increment, in its own row of the shared page.
+/// All-zero is a valid value; only the worker that owns the row writes it.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct TraceCell {
+    /// The value the worker read.
+    pub read: AtomicU64,
+    /// The value it wrote (read + 1).
+    pub wrote: AtomicU64,
+    /// The value its write replaced.
+    pub prev: AtomicU64,
+    /// CLOCK_MONOTONIC just after the read, in ns.
+    pub t_read_ns: AtomicU64,
+    /// CLOCK_MONOTONIC just after the write, in ns.
+    pub t_write_ns: AtomicU64,
+}
+
+/// Bytes of one [`TraceCell`].
+pub const TRACE_CELL: usize = std::mem::size_of::<TraceCell>();
+
+/// Bytes of one worker's trace row of `entries` cells, rounded up to whole cache lines.
+/// `None` on overflow.
+pub fn trace_row_bytes(entries: u64) -> Option<u64> {
+    entries
+        .checked_mul(TRACE_CELL as u64)?
+        .checked_next_multiple_of(LINE as u64)
+}
+
+/// The shared mapping with the counter, the lock, the gate, one slot per worker and, when
+/// tracing, one trace row per worker.
 pub struct SharedPage {
     map: MmapMut,
     slots: usize,
+    /// Trace cells per worker (0: not tracing).
+    trace_len: usize,
+    /// Byte offset of the first trace row, and bytes per row.
+    trace_at: usize,
+    trace_stride: usize,
 }
 
 // SAFETY: every field that several processes or threads touch is an atomic or the
@@ -64,12 +100,21 @@ unsafe impl Sync for SharedPage {}
 pub struct LockError(pub i32);
 
 impl SharedPage {
-    /// Maps a shared page with room for `slots` workers and initialises the lock.
-    pub fn new(slots: usize) -> io::Result<SharedPage> {
-        let len = slots
+    /// Maps a shared page with room for `slots` workers, each with a trace row of
+    /// `trace_len` cells (0 when not tracing), and initialises the lock.
+    pub fn new(slots: usize, trace_len: usize) -> io::Result<SharedPage> {
+        let overflow = || io::Error::other("shared page size overflows");
+        let trace_at = slots
             .checked_mul(LINE)
             .and_then(|s| s.checked_add(HEADER))
-            .ok_or_else(|| io::Error::other("shared page size overflows"))?;
+            .ok_or_else(overflow)?;
+        let trace_stride = trace_row_bytes(trace_len as u64)
+            .and_then(|b| usize::try_from(b).ok())
+            .ok_or_else(overflow)?;
+        let len = trace_stride
+            .checked_mul(slots)
+            .and_then(|t| t.checked_add(trace_at))
+            .ok_or_else(overflow)?;
         let fd = memfd_create(c"racecount", MFdFlags::MFD_CLOEXEC).map_err(io::Error::from)?;
         let len_off = libc::off_t::try_from(len).map_err(io::Error::other)?;
         nix::unistd::ftruncate(&fd, len_off).map_err(io::Error::from)?;
@@ -79,7 +124,13 @@ impl SharedPage {
         let map = unsafe { MmapOptions::new().len(len).populate().map_mut(&fd)? };
         // The fd can close now: the mapping keeps the memory alive until it is unmapped.
         drop(fd);
-        let page = SharedPage { map, slots };
+        let page = SharedPage {
+            map,
+            slots,
+            trace_len,
+            trace_at,
+            trace_stride,
+        };
         page.init_lock()?;
         Ok(page)
     }
@@ -159,6 +210,39 @@ impl SharedPage {
     /// Whether worker `index` holds the lock (still true after it died holding it).
     pub fn holds_lock(&self, index: usize) -> bool {
         self.worker(index).holds_lock.load(Ordering::Acquire) != 0
+    }
+
+    /// Worker `index`'s trace row: one cell per increment, `trace_len` of them (empty when
+    /// not tracing).
+    ///
+    /// # Panics
+    /// When `index` is not below [`capacity`](Self::capacity).
+    pub fn trace_row(&self, index: usize) -> &[TraceCell] {
+        assert!(
+            index < self.slots,
+            "trace row {index} out of {}",
+            self.slots
+        );
+        if self.trace_len == 0 {
+            return &[];
+        }
+        let at = self.trace_at + index * self.trace_stride;
+        // SAFETY: the row lies inside the mapping (`new` sized it to hold `slots` rows of
+        // `trace_stride >= trace_len * TRACE_CELL` bytes after the slots), starts 128-byte
+        // aligned (trace_at and trace_stride are multiples of 128, the mapping page-aligned),
+        // and an all-zero TraceCell (five AtomicU64) is valid. The cells are atomics, so
+        // shared access from several processes is sound.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.map.as_ptr().add(at) as *const TraceCell,
+                self.trace_len,
+            )
+        }
+    }
+
+    /// Trace cells per worker (0 when not tracing).
+    pub fn trace_len(&self) -> usize {
+        self.trace_len
     }
 
     /// Sets the counter and the first `procs` slots to zero for a new trial.
@@ -281,7 +365,7 @@ mod tests {
         assert_eq!(std::mem::size_of::<Line<AtomicU64>>(), LINE);
         assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= LINE);
         assert!(std::mem::size_of::<Slot>() <= LINE);
-        let page = SharedPage::new(4).unwrap();
+        let page = SharedPage::new(4, 3).unwrap();
         let base = page.counter() as *const _ as usize;
         let addrs = [
             page.gate() as *const _ as usize,
@@ -293,6 +377,19 @@ mod tests {
             assert_eq!((a - base) % LINE, 0);
             assert!(a > base);
         }
+        let row0 = page.trace_row(0).as_ptr() as usize;
+        let row1 = page.trace_row(1).as_ptr() as usize;
+        let row3_end = page.trace_row(3)[2].t_write_ns.as_ptr() as usize + 8;
+        assert_eq!((row0 - base) % LINE, 0);
+        assert_eq!(
+            row1 - row0,
+            128,
+            "3 cells of 40 bytes round up to two lines"
+        );
+        assert!(row0 > page.slot(3) as *const _ as usize);
+        assert!(row3_end - base <= page.map.len());
+        assert_eq!(page.trace_row(3).len(), 3);
+        assert!(SharedPage::new(2, 0).unwrap().trace_row(1).is_empty());
     }
 
     #[test]
@@ -300,7 +397,7 @@ mod tests {
         let _guard = crate::fork::tests::FORK_LOCK
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let page = SharedPage::new(2).unwrap();
+        let page = SharedPage::new(2, 0).unwrap();
         // Worker 1 takes the lock and exits without unlocking (mem::forget skips the guard).
         let mut crew = crate::fork::Crew::spawn(2, |i| {
             if i == 1 {
@@ -322,7 +419,7 @@ mod tests {
 
     #[test]
     fn lock_is_reentrant_after_unlock() {
-        let page = SharedPage::new(1).unwrap();
+        let page = SharedPage::new(1, 0).unwrap();
         drop(page.lock(0).unwrap());
         let guard = page.lock(0).unwrap();
         assert!(page.holds_lock(0));

@@ -84,6 +84,7 @@ mod tests {
             elapsed_ns: 1,
             wall_ns: 1,
             completed: vec![3, 3],
+            trace: None,
         };
         let mut progress = Progress::new(&mut inner, 3);
         for _ in 0..3 {

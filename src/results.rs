@@ -1,7 +1,10 @@
 //! What the runs produced, as plain data for the renderers. Nothing here measures or prints.
 
+use serde::Serialize;
+
 use crate::config::{Config, Params};
 use crate::duration::Window;
+use crate::explain::{Explanation, Tally, explain};
 use crate::fork::{Ending, SpawnError};
 use crate::mode::Mode;
 use nix::sys::signal::Signal;
@@ -53,6 +56,34 @@ pub struct Trial {
     pub wall_ns: u64,
     /// Increments each worker completed, read from its slot.
     pub completed: Vec<u64>,
+    /// With `--trace`: every increment, worker by worker, in each worker's order.
+    pub trace: Option<Vec<TraceEntry>>,
+}
+
+/// One traced increment, as the worker recorded it. Times are ns since the trial's first read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TraceEntry {
+    pub worker: u32,
+    /// 0-based increment number within the worker.
+    pub seq: u64,
+    /// The value the worker read.
+    pub read: u64,
+    /// The value it wrote.
+    pub wrote: u64,
+    /// The value its write replaced.
+    pub prev: u64,
+    pub t_read_ns: u64,
+    pub t_write_ns: u64,
+}
+
+/// A traced trial kept in full: its trace and what the trace explains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TracedTrial {
+    /// 0-based trial number within its group.
+    pub trial: u64,
+    pub total: u64,
+    pub entries: Vec<TraceEntry>,
+    pub explanation: Explanation,
 }
 
 /// What to keep of every trial: only what the chosen output needs, so that a million trials
@@ -81,6 +112,9 @@ pub struct Group {
     /// Per trial, when kept: each worker's completed increments, `params.procs` per trial,
     /// flattened (one allocation, not one per trial).
     pub completed: Vec<u64>,
+    /// With `--trace`: every trial's tally of explained losses, and the first trial in full.
+    pub tallies: Vec<Tally>,
+    pub traced: Option<TracedTrial>,
 }
 
 impl Group {
@@ -94,6 +128,8 @@ impl Group {
             elapsed_ns: Vec::new(),
             wall_ns: Vec::new(),
             completed: Vec::new(),
+            tallies: Vec::new(),
+            traced: None,
         }
     }
 
@@ -103,6 +139,18 @@ impl Group {
 
     /// Adds a finished trial.
     pub fn add(&mut self, trial: &Trial, keep: Keep) {
+        if let Some(entries) = &trial.trace {
+            let explanation = explain(entries);
+            self.tallies.push(explanation.tally());
+            if self.traced.is_none() {
+                self.traced = Some(TracedTrial {
+                    trial: self.count,
+                    total: trial.total,
+                    entries: entries.clone(),
+                    explanation,
+                });
+            }
+        }
         self.count += 1;
         if trial.total != self.expected() {
             self.lossy += 1;
@@ -165,6 +213,8 @@ pub enum Cause {
     Incomplete { completed: u64, expected: u64 },
     /// The counter ended above procs × iters, which no interleaving can produce.
     Impossible { total: u64, expected: u64 },
+    /// The trace's explained losses differ from procs × iters − total (a bug in racecount).
+    Unexplained { explained: i128, lost: u64 },
     /// A system call in the parent failed.
     Sys(String),
 }

@@ -35,7 +35,7 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
     let setup = fork::make_fd_room(config.max_procs())
         .map_err(|e| format!("cannot raise the open-file limit: {e}"))
         .and_then(|()| {
-            SharedPage::new(config.max_procs() as usize)
+            SharedPage::new(config.max_procs() as usize, config.trace_len() as usize)
                 .map_err(|e| format!("cannot map the shared page: {e}"))
         });
     let page = match setup {
@@ -59,6 +59,7 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
                 sleep_ns: config.sleep_ns,
                 jitter_ns: config.jitter_ns,
                 seed: config.seed,
+                trace: config.trace,
             };
             let mut group = Group::new(mode, params);
             let outcome = run_group(config, &page, &job, &mut group, keep, observer)?;

@@ -171,6 +171,7 @@ mod tests {
                 elapsed_ns: 200_000,
                 wall_ns: 1_000_000,
                 completed: vec![20; 10],
+                trace: None,
             };
             g.add(
                 &trial,

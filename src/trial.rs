@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 
 use crate::fork::{Crew, Gate, SpawnError, WaitError};
 use crate::page::SharedPage;
-use crate::results::{Cause, Trial};
+use crate::results::{Cause, TraceEntry, Trial};
 use crate::worker::{Job, work};
 
 /// Runs one trial of `procs` freshly forked workers.
@@ -158,12 +158,50 @@ fn read_trial(
     if total > expected {
         return Err(TrialError::Failed(Cause::Impossible { total, expected }));
     }
+    let trace = job.trace.then(|| read_trace(page, procs, job.iters));
+    if let Some(entries) = &trace {
+        // Every traced trial is checked: the explained losses must be exactly the lost ones.
+        let explained = crate::explain::explain(entries).lost();
+        if explained != i128::from(expected - total) {
+            return Err(TrialError::Failed(Cause::Unexplained {
+                explained,
+                lost: expected - total,
+            }));
+        }
+    }
     Ok(Trial {
         total,
         elapsed_ns: nanos(end - released),
         wall_ns: nanos(end - start),
         completed,
+        trace,
     })
+}
+
+/// Copies the workers' trace rows out of the page, times made relative to the first read.
+fn read_trace(page: &SharedPage, procs: u32, iters: u64) -> Vec<TraceEntry> {
+    std::sync::atomic::fence(Ordering::Acquire);
+    let mut entries = Vec::with_capacity((u64::from(procs) * iters) as usize);
+    for worker in 0..procs {
+        let row = &page.trace_row(worker as usize)[..iters as usize];
+        for (seq, cell) in row.iter().enumerate() {
+            entries.push(TraceEntry {
+                worker,
+                seq: seq as u64,
+                read: cell.read.load(Ordering::Relaxed),
+                wrote: cell.wrote.load(Ordering::Relaxed),
+                prev: cell.prev.load(Ordering::Relaxed),
+                t_read_ns: cell.t_read_ns.load(Ordering::Relaxed),
+                t_write_ns: cell.t_write_ns.load(Ordering::Relaxed),
+            });
+        }
+    }
+    let origin = entries.iter().map(|e| e.t_read_ns).min().unwrap_or(0);
+    for e in &mut entries {
+        e.t_read_ns -= origin;
+        e.t_write_ns = e.t_write_ns.saturating_sub(origin);
+    }
+    entries
 }
 
 fn nanos(d: Duration) -> u64 {

@@ -3,6 +3,13 @@
 //! Runs in a forked child, so it must not allocate, print or unwind. The racy read-modify-write
 //! is a relaxed atomic load and a separate relaxed atomic store: the same machine code as a
 //! plain `+=` on x86 and ARM, without the undefined behaviour of a data race in Rust.
+//!
+//! With `--trace` the loop also records each increment in the worker's row of the shared page
+//! (read, written, replaced value, and the monotonic times of read and write). The loop is
+//! generic over a [`Recorder`]: with [`NoTrace`] it compiles to the untraced loop. When
+//! tracing, the unlocked write becomes an atomic `swap(v + 1)`: still a blind write of the
+//! stale value + 1, so the race is the same in kind, but it returns the value it replaced and
+//! puts every write in one order, which makes the accounting of lost updates exact.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -13,7 +20,7 @@ use rand::{RngExt, SeedableRng};
 use crate::duration::Window;
 use crate::fork::EXIT_LOCK_FAILED;
 use crate::mode::Mode;
-use crate::page::{LockError, SharedPage};
+use crate::page::{LockError, SharedPage, TraceCell};
 
 /// What every worker of a trial does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,42 +31,163 @@ pub struct Job {
     pub sleep_ns: u64,
     pub jitter_ns: u64,
     pub seed: u64,
+    /// Record every increment in the page's trace rows (`--trace`).
+    pub trace: bool,
 }
 
 /// Runs worker `index`'s increments for trial number `trial`; returns its exit status.
 pub fn work(page: &SharedPage, index: u32, job: &Job, trial: u64) -> i32 {
+    if job.trace {
+        let row = page.trace_row(index as usize);
+        if (row.len() as u64) < job.iters {
+            // The page was made too small for this job (a bug): say so rather than record
+            // part of the trial.
+            return crate::fork::EXIT_TRACE_ROW;
+        }
+        work_with(page, index, job, trial, Trace { row })
+    } else {
+        work_with(page, index, job, trial, NoTrace)
+    }
+}
+
+/// What happened in one increment: the value read, the value the write replaced, and the
+/// times just after the read and just after the write (0 when not tracing).
+#[derive(Clone, Copy)]
+struct Step {
+    read: u64,
+    prev: u64,
+    t_read: u64,
+    t_write: u64,
+}
+
+/// Where a worker's increments are recorded, if anywhere.
+trait Recorder {
+    /// Whether anything is recorded: decides at compile time how the write is done.
+    const ON: bool;
+    /// The monotonic clock in ns (0 when not recording).
+    fn now(&self) -> u64;
+    /// Records increment number `i` (0-based).
+    fn record(&self, i: u64, step: Step);
+}
+
+/// Records nothing; the loop compiles to what it is without tracing.
+struct NoTrace;
+
+impl Recorder for NoTrace {
+    const ON: bool = false;
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        0
+    }
+    #[inline(always)]
+    fn record(&self, _: u64, _: Step) {}
+}
+
+/// Records into this worker's trace row in the shared page.
+struct Trace<'p> {
+    row: &'p [TraceCell],
+}
+
+impl Recorder for Trace<'_> {
+    const ON: bool = true;
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        monotonic_ns()
+    }
+    #[inline(always)]
+    fn record(&self, i: u64, step: Step) {
+        if let Some(cell) = self.row.get(i as usize) {
+            cell.read.store(step.read, Relaxed);
+            cell.wrote.store(step.read + 1, Relaxed);
+            cell.prev.store(step.prev, Relaxed);
+            cell.t_read_ns.store(step.t_read, Relaxed);
+            cell.t_write_ns.store(step.t_write, Relaxed);
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in ns: a vDSO call, no allocation, safe after fork.
+#[inline(always)]
+pub fn monotonic_ns() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(t) => (t.tv_sec() as u64)
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(t.tv_nsec() as u64),
+        Err(_) => 0,
+    }
+}
+
+#[inline(always)]
+fn work_with<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, rec: R) -> i32 {
     let counter = page.counter();
     let slot = page.slot(index as usize);
     let mut pause = Pause::new(job, trial, index);
     let window = job.window;
+    let rec = &rec;
     let result = match job.mode {
-        Mode::Unlocked => count(job.iters, slot, &mut pause, || {
-            let v = counter.load(Relaxed);
+        Mode::Unlocked => count(job.iters, slot, &mut pause, rec, || {
+            let read = counter.load(Relaxed);
+            let t_read = rec.now();
             hold(window);
-            counter.store(v + 1, Relaxed);
-            Ok(())
+            let prev = if R::ON {
+                counter.swap(read + 1, Relaxed)
+            } else {
+                counter.store(read + 1, Relaxed);
+                read
+            };
+            let t_write = rec.now();
+            Ok(Step {
+                read,
+                prev,
+                t_read,
+                t_write,
+            })
         }),
-        Mode::PerAccess => count(job.iters, slot, &mut pause, || {
-            let v = {
+        Mode::PerAccess => count(job.iters, slot, &mut pause, rec, || {
+            let (read, t_read) = {
                 let _lock = page.lock(index)?;
-                counter.load(Relaxed)
+                (counter.load(Relaxed), rec.now())
             };
             hold(window);
             let _lock = page.lock(index)?;
-            counter.store(v + 1, Relaxed);
-            Ok(())
+            // Under the lock nobody else writes: the load is the value this store replaces.
+            let prev = if R::ON { counter.load(Relaxed) } else { read };
+            counter.store(read + 1, Relaxed);
+            let t_write = rec.now();
+            Ok(Step {
+                read,
+                prev,
+                t_read,
+                t_write,
+            })
         }),
-        Mode::Mutex => count(job.iters, slot, &mut pause, || {
+        Mode::Mutex => count(job.iters, slot, &mut pause, rec, || {
             let _lock = page.lock(index)?;
-            let v = counter.load(Relaxed);
+            let read = counter.load(Relaxed);
+            let t_read = rec.now();
             hold(window);
-            counter.store(v + 1, Relaxed);
-            Ok(())
+            // Loaded again rather than assumed: the trace shows that nothing moved.
+            let prev = if R::ON { counter.load(Relaxed) } else { read };
+            counter.store(read + 1, Relaxed);
+            let t_write = rec.now();
+            Ok(Step {
+                read,
+                prev,
+                t_read,
+                t_write,
+            })
         }),
-        Mode::Atomic => count(job.iters, slot, &mut pause, || {
+        Mode::Atomic => count(job.iters, slot, &mut pause, rec, || {
             hold(window);
-            counter.fetch_add(1, Relaxed);
-            Ok(())
+            // One indivisible read-modify-write: what it read is what it replaced.
+            let read = counter.fetch_add(1, Relaxed);
+            let t = rec.now();
+            Ok(Step {
+                read,
+                prev: read,
+                t_read: t,
+                t_write: t,
+            })
         }),
     };
     match result {
@@ -70,19 +198,26 @@ pub fn work(page: &SharedPage, index: u32, job: &Job, trial: u64) -> i32 {
 
 /// The loop shared by every mode: pause if asked, increment, record progress in the slot.
 #[inline(always)]
-fn count<F>(iters: u64, slot: &AtomicU64, pause: &mut Pause, mut step: F) -> Result<(), LockError>
+fn count<R, F>(
+    iters: u64,
+    slot: &AtomicU64,
+    pause: &mut Pause,
+    rec: &R,
+    mut step: F,
+) -> Result<(), LockError>
 where
-    F: FnMut() -> Result<(), LockError>,
+    R: Recorder,
+    F: FnMut() -> Result<Step, LockError>,
 {
     if pause.is_none() {
         for done in 1..=iters {
-            step()?;
+            rec.record(done - 1, step()?);
             slot.store(done, Relaxed);
         }
     } else {
         for done in 1..=iters {
             pause.wait();
-            step()?;
+            rec.record(done - 1, step()?);
             slot.store(done, Relaxed);
         }
     }
@@ -162,7 +297,7 @@ mod tests {
     fn one_worker_alone_counts_exactly_in_every_mode() {
         // In-process, no fork: a single worker cannot race with anyone.
         for mode in Mode::ALL {
-            let page = SharedPage::new(1).unwrap();
+            let page = SharedPage::new(1, 0).unwrap();
             let job = Job {
                 mode,
                 iters: 1000,
@@ -170,10 +305,39 @@ mod tests {
                 sleep_ns: 0,
                 jitter_ns: 0,
                 seed: 0,
+                trace: false,
             };
             assert_eq!(work(&page, 0, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 1000, "{mode}");
             assert_eq!(page.slot(0).load(Relaxed), 1000, "{mode}");
+        }
+    }
+
+    #[test]
+    fn a_traced_worker_alone_records_every_increment_in_order() {
+        for mode in Mode::ALL {
+            let page = SharedPage::new(2, 50).unwrap();
+            let job = Job {
+                mode,
+                iters: 50,
+                window: Window::Busy(0),
+                sleep_ns: 0,
+                jitter_ns: 0,
+                seed: 0,
+                trace: true,
+            };
+            assert_eq!(work(&page, 1, &job, 0), 0);
+            assert_eq!(page.counter().load(Relaxed), 50, "{mode}");
+            let mut last = 0;
+            for (i, cell) in page.trace_row(1).iter().enumerate() {
+                let i = i as u64;
+                assert_eq!(cell.read.load(Relaxed), i, "{mode}");
+                assert_eq!(cell.wrote.load(Relaxed), i + 1, "{mode}");
+                assert_eq!(cell.prev.load(Relaxed), i, "{mode}");
+                let (r, w) = (cell.t_read_ns.load(Relaxed), cell.t_write_ns.load(Relaxed));
+                assert!(last <= r && r <= w, "{mode}: times out of order");
+                last = w;
+            }
         }
     }
 }

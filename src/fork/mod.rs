@@ -27,6 +27,8 @@ pub const EXIT_LOCK_FAILED: i32 = 70;
 pub const EXIT_ORPHANED: i32 = 71;
 /// Exit status of a worker that panicked (a bug).
 pub const EXIT_PANICKED: i32 = 72;
+/// Exit status of a traced worker whose trace row is too short (a bug in racecount).
+pub const EXIT_TRACE_ROW: i32 = 73;
 
 /// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
 pub const FDS_BESIDES_WORKERS: u64 = 32;
@@ -57,6 +59,9 @@ impl std::fmt::Display for Ending {
             Ending::Exited(EXIT_LOCK_FAILED) => f.write_str("could not take the shared lock"),
             Ending::Exited(EXIT_ORPHANED) => f.write_str("found its parent gone and left"),
             Ending::Exited(EXIT_PANICKED) => f.write_str("panicked (a bug in racecount)"),
+            Ending::Exited(EXIT_TRACE_ROW) => {
+                f.write_str("had no room to trace (a bug in racecount)")
+            }
             Ending::Exited(code) => write!(f, "exited with status {code}"),
         }
     }
@@ -378,7 +383,7 @@ pub(crate) mod tests {
     #[test]
     fn a_childs_write_reaches_the_parent() {
         let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let page = SharedPage::new(4).unwrap();
+        let page = SharedPage::new(4, 0).unwrap();
         let mut crew = Crew::spawn(4, |i| {
             page.slot(i as usize)
                 .store(u64::from(i) + 40, Ordering::Relaxed);

@@ -29,6 +29,7 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
             elapsed_ns: (i as u64 + 1) * 6_000,
             wall_ns: 1_000_000,
             completed: vec![params.iters; params.procs as usize],
+            trace: None,
         };
         g.add(&trial, ALL);
     }

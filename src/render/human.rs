@@ -4,9 +4,11 @@
 use std::io::{self, Write};
 
 use super::Render;
+use super::explanation::{write_explanation, write_tally};
 use super::histogram::write_histogram;
 use super::speed::{Combination, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
+use super::timeline;
 use crate::config::Params;
 use crate::duration::{Window, format_nanos};
 use crate::results::{Group, Report, Setup, Stop};
@@ -93,8 +95,66 @@ impl Render for Human {
             "\nlost updates: in how many trials the total ended below {expected}.\n\
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
-        write_speeds(out, &by_combination(&report.setup, &summaries))
+        write_speeds(out, &by_combination(&report.setup, &summaries))?;
+        for group in report.groups.iter().filter(|g| g.traced.is_some()) {
+            traced(&report.setup, group, out)?;
+        }
+        Ok(())
     }
+}
+
+/// With `--trace`: the first trial of the group in full (explanation and timeline), the
+/// others one line each, up to [`MAX_LISTED_TRIALS`].
+fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
+    let Some(t) = &group.traced else {
+        return Ok(());
+    };
+    let p = &group.params;
+    writeln!(
+        out,
+        "\ntrace of {} trial {} ({} procs x {} iters, window {}): total {} of {}",
+        label(setup, group),
+        t.trial + 1,
+        p.procs,
+        p.iters,
+        window_words(&p.window),
+        t.total,
+        group.expected()
+    )?;
+    write_explanation(&t.explanation, group.expected(), t.total, out)?;
+    if timeline::fits(p.procs, p.iters) {
+        timeline::write_timeline(&t.entries, p.procs, out)?;
+    } else {
+        writeln!(
+            out,
+            "  (no timeline: {} x {} is too large to draw in text, at most {} procs x {} iters; \
+             --trace-svg draws up to {} increments)",
+            p.procs,
+            p.iters,
+            timeline::MAX_PROCS,
+            timeline::MAX_ITERS,
+            super::svg::MAX_ENTRIES
+        )?;
+    }
+    let others = group.tallies.iter().enumerate().skip(1);
+    for (i, tally) in others.clone().take(MAX_LISTED_TRIALS as usize) {
+        let total = group.totals.get(i).copied();
+        write_tally(
+            &format!("trial {}", i + 1),
+            tally,
+            group.expected(),
+            total,
+            out,
+        )?;
+    }
+    let hidden = others.count().saturating_sub(MAX_LISTED_TRIALS as usize);
+    if hidden > 0 {
+        writeln!(
+            out,
+            "  ... {hidden} more traced trials, each explained exactly (racecount checks it)"
+        )?;
+    }
+    Ok(())
 }
 
 /// The groups in the order of the modes asked for, each mode's combinations in run order.

@@ -8,14 +8,18 @@ use crate::machine::Machine;
 use crate::results::{Keep, Report};
 
 pub mod csv;
+pub mod explanation;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod histogram;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod scale;
 pub mod speed;
+pub mod svg;
 pub mod table;
+pub mod timeline;
 pub mod totals;
 
 /// One output format.

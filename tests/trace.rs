@@ -1,0 +1,242 @@
+//! `--trace`: every lost update explained, as text, as a timeline and as a picture.
+
+mod common;
+use common::*;
+
+/// One "explained: A + B [- C] = N lost = E - T" line, as numbers.
+#[derive(Debug, PartialEq)]
+struct Explained {
+    collisions: u64,
+    stale: u64,
+    restored: u64,
+    lost: i64,
+    expected: u64,
+    total: u64,
+}
+
+fn explained_lines(text: &str) -> Vec<Explained> {
+    text.lines()
+        .filter_map(|l| l.split_once("explained: "))
+        .map(|(_, rest)| {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let n = |i: usize| words[i].parse::<u64>().unwrap();
+            // A + B = N lost = E - T   or   A + B - C = N lost = E - T
+            let restored = if words[3] == "-" { n(4) } else { 0 };
+            let at = if words[3] == "-" { 6 } else { 4 };
+            Explained {
+                collisions: n(0),
+                stale: n(2),
+                restored,
+                lost: words[at].parse().unwrap(),
+                expected: n(at + 3),
+                total: n(at + 5),
+            }
+        })
+        .collect()
+}
+
+fn assert_adds_up(e: &Explained) {
+    let net = e.collisions as i64 + e.stale as i64 - e.restored as i64;
+    assert_eq!(net, e.lost, "{e:?}");
+    assert_eq!(e.lost, e.expected as i64 - e.total as i64, "{e:?}");
+}
+
+#[test]
+fn the_issue_example_prints_a_timeline_and_explanations_that_add_up() {
+    let out = run(&[
+        "--procs", "4", "--iters", "10", "--mode", "unlocked", "--trials", "1", "--trace",
+        "--window", "yield",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let explained = explained_lines(&text);
+    assert_eq!(explained.len(), 1, "{text}");
+    assert_adds_up(&explained[0]);
+    assert_eq!(explained[0].expected, 40);
+    // The total explained is the total in the table.
+    assert!(
+        text.contains(&format!("unlocked  {}\n", explained[0].total)),
+        "{text}"
+    );
+    // Each listed loss is counted once in the sum (4 x 10 lists every line: at most 10 each).
+    let listed = |suffix: &str| -> u64 {
+        text.lines()
+            .filter(|l| l.starts_with("  worker") && l.ends_with(suffix))
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words[words.len() - 2].parse::<u64>().unwrap()
+            })
+            .sum()
+    };
+    if !text.contains("  ... ") {
+        assert_eq!(
+            listed(" lost"),
+            explained[0].collisions + explained[0].stale
+        );
+        assert_eq!(listed(" restored"), explained[0].restored);
+    }
+    // One lane per worker, within 80 columns.
+    for w in 0..4 {
+        assert!(text.contains(&format!("\n  w{w}    ")), "{text}");
+    }
+    assert!(text.contains("x collision"), "{text}");
+    let timeline = &text[text.find("  time  0").expect("a timeline")..];
+    assert!(timeline.lines().all(|l| l.chars().count() <= 80), "{text}");
+}
+
+#[test]
+fn every_traced_trial_is_explained_exactly() {
+    // racecount checks every traced trial itself (exit 3 if the sum were off); here every
+    // printed sum is checked too, over both racy modes, two sizes and two windows.
+    let out = run(&[
+        "-m",
+        "unlocked,per-access",
+        "-p",
+        "2,4",
+        "-i",
+        "10,300",
+        "-w",
+        "0,yield",
+        "-t",
+        "4",
+        "--trace",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let explained = explained_lines(&stdout(&out));
+    assert_eq!(explained.len(), 2 * 2 * 2 * 2 * 4);
+    explained.iter().for_each(assert_adds_up);
+    // Races did happen somewhere, so the check is not vacuous (4 x 300 yields lose updates
+    // in every trial, measured).
+    assert!(explained.iter().any(|e| e.lost > 0));
+}
+
+#[test]
+fn mutex_and_atomic_explain_that_nothing_was_lost() {
+    let out = run(&[
+        "-p",
+        "4",
+        "-i",
+        "10",
+        "-m",
+        "mutex,atomic",
+        "-t",
+        "2",
+        "-w",
+        "yield",
+        "--trace",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.matches("nothing was lost: each of the 40 writes replaced the value it had read")
+            .count(),
+        2,
+        "{text}"
+    );
+    let explained = explained_lines(&text);
+    assert_eq!(explained.len(), 4);
+    for e in explained {
+        assert_eq!((e.collisions, e.stale, e.restored, e.lost), (0, 0, 0, 0));
+        assert_eq!((e.expected, e.total), (40, 40));
+    }
+}
+
+#[test]
+fn the_svg_is_well_formed_and_marks_every_lost_update() {
+    let dir = std::env::temp_dir().join(format!("racecount-svg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("trace.svg");
+    let out = run(&[
+        "-p",
+        "4",
+        "-i",
+        // 80 writes can lose at most 80 each: always under the SVG's 20000 circled marks.
+        "20",
+        "-m",
+        "unlocked,atomic",
+        "-t",
+        "1",
+        "-w",
+        "yield",
+        "--trace-svg",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let explained = explained_lines(&stdout(&out));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    // One panel per mode; circles are counted per panel, in order.
+    let panels: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.text().is_some_and(|t| t.contains(" trial 1: ")))
+        .collect();
+    assert_eq!(panels.len(), 2);
+    let class =
+        |n: &roxmltree::Node, c: &str| n.has_tag_name("circle") && n.attribute("class") == Some(c);
+    let mut lost = [0u64; 2];
+    let mut restored = [0u64; 2];
+    let mut panel = 0;
+    for n in doc.descendants() {
+        if panels.get(1).is_some_and(|p| *p == n) {
+            panel = 1;
+        }
+        if class(&n, "lost") {
+            lost[panel] += 1;
+        }
+        if class(&n, "restore") {
+            restored[panel] += n
+                .attribute("data-restored")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
+        }
+    }
+    for (i, e) in explained.iter().enumerate() {
+        assert_eq!(lost[i], e.collisions + e.stale, "panel {i}");
+        assert_eq!(restored[i], e.restored, "panel {i}");
+        assert_eq!(
+            lost[i] as i64 - restored[i] as i64,
+            e.expected as i64 - e.total as i64
+        );
+    }
+    assert_eq!(lost[1], 0, "atomic loses nothing");
+    assert!(svg.contains("µs"), "the time axis has units");
+}
+
+#[test]
+fn a_trace_over_the_cap_is_refused_before_forking() {
+    let out = run(&["--trace", "-p", "10", "-i", "1000000", "-m", "unlocked"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--iters 1000000") && err.contains("use fewer --iters"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn an_unwritable_svg_path_is_one_line_and_exit_3() {
+    let out = run(&[
+        "-p",
+        "2",
+        "-i",
+        "5",
+        "-t",
+        "1",
+        "-m",
+        "mutex",
+        "--trace-svg",
+        "/nonexistent/dir/t.svg",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("racecount: error: cannot write --trace-svg /nonexistent/dir/t.svg: "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+}
