@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Params};
 use crate::duration::Window;
-use crate::explain::{Explanation, Tally, explain};
+use crate::explain::{Explanation, Tally};
 use crate::fork::{Ending, SpawnError};
 use crate::mode::Mode;
 use nix::sys::signal::Signal;
@@ -22,6 +22,8 @@ pub struct Setup {
     pub jitter_ns: u64,
     pub seed: u64,
     pub pool: bool,
+    /// Every increment recorded and explained (`--trace`).
+    pub trace: bool,
 }
 
 impl Setup {
@@ -36,6 +38,7 @@ impl Setup {
             jitter_ns: config.jitter_ns,
             seed: config.seed,
             pool: config.pool,
+            trace: config.trace,
         }
     }
 
@@ -56,8 +59,16 @@ pub struct Trial {
     pub wall_ns: u64,
     /// Increments each worker completed, read from its slot.
     pub completed: Vec<u64>,
-    /// With `--trace`: every increment, worker by worker, in each worker's order.
-    pub trace: Option<Vec<TraceEntry>>,
+    /// With `--trace`: every increment and what it explains.
+    pub trace: Option<TrialTrace>,
+}
+
+/// One trial's trace: every increment, worker by worker in each worker's order, and the
+/// account of its lost updates (already checked to add up to procs × iters − total).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrialTrace {
+    pub entries: Vec<TraceEntry>,
+    pub explanation: Explanation,
 }
 
 /// One traced increment, as the worker recorded it. Times are ns since the trial's first read.
@@ -139,15 +150,14 @@ impl Group {
 
     /// Adds a finished trial.
     pub fn add(&mut self, trial: &Trial, keep: Keep) {
-        if let Some(entries) = &trial.trace {
-            let explanation = explain(entries);
-            self.tallies.push(explanation.tally());
+        if let Some(trace) = &trial.trace {
+            self.tallies.push(trace.explanation.tally());
             if self.traced.is_none() {
                 self.traced = Some(TracedTrial {
                     trial: self.count,
                     total: trial.total,
-                    entries: entries.clone(),
-                    explanation,
+                    entries: trace.entries.clone(),
+                    explanation: trace.explanation.clone(),
                 });
             }
         }

@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 
 use crate::fork::{Crew, Gate, SpawnError, WaitError};
 use crate::page::SharedPage;
-use crate::results::{Cause, TraceEntry, Trial};
+use crate::results::{Cause, TraceEntry, Trial, TrialTrace};
 use crate::worker::{Job, work};
 
 /// Runs one trial of `procs` freshly forked workers.
@@ -158,17 +158,24 @@ fn read_trial(
     if total > expected {
         return Err(TrialError::Failed(Cause::Impossible { total, expected }));
     }
-    let trace = job.trace.then(|| read_trace(page, procs, job.iters));
-    if let Some(entries) = &trace {
+    let trace = if job.trace {
+        let entries = read_trace(page, procs, job.iters);
+        let explanation = crate::explain::explain(&entries);
         // Every traced trial is checked: the explained losses must be exactly the lost ones.
-        let explained = crate::explain::explain(entries).lost();
+        let explained = explanation.lost();
         if explained != i128::from(expected - total) {
             return Err(TrialError::Failed(Cause::Unexplained {
                 explained,
                 lost: expected - total,
             }));
         }
-    }
+        Some(TrialTrace {
+            entries,
+            explanation,
+        })
+    } else {
+        None
+    };
     Ok(Trial {
         total,
         elapsed_ns: nanos(end - released),

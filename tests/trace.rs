@@ -240,3 +240,88 @@ fn an_unwritable_svg_path_is_one_line_and_exit_3() {
     );
     assert_eq!(err.lines().count(), 1);
 }
+
+#[test]
+fn json_carries_the_trace_and_an_explanation_that_adds_up() {
+    let out = run(&[
+        "-p",
+        "3",
+        "-i",
+        "50",
+        "-m",
+        "unlocked,atomic",
+        "-t",
+        "4",
+        "--trace",
+        "--window",
+        "yield",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json parses");
+    assert_eq!(doc["parameters"]["trace"], true);
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        let n = |v: &serde_json::Value| v.as_u64().unwrap();
+        let trials = result["trials"].as_array().unwrap();
+        assert_eq!(trials.len(), 4);
+        for trial in trials {
+            let e = &trial["explained"];
+            let net = n(&e["collision_lost"]) as i64 + n(&e["stale_lost"]) as i64
+                - n(&e["restored"]) as i64;
+            assert_eq!(net, n(&trial["lost"]) as i64, "{trial}");
+        }
+        // The first trial in full: 150 increments, each read, written and replaced value.
+        let traced = &result["traced"];
+        assert_eq!(traced["trial"], 0);
+        assert_eq!(traced["total"], trials[0]["total"]);
+        let entries = traced["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 150);
+        for entry in entries {
+            assert_eq!(n(&entry["wrote"]), n(&entry["read"]) + 1, "{entry}");
+            assert!(n(&entry["t_write_ns"]) >= n(&entry["t_read_ns"]), "{entry}");
+        }
+        let x = &traced["explanation"];
+        assert_eq!(x["writes"], 150);
+        let collided: u64 = x["collisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| n(&c["lost"]))
+            .sum();
+        let stale: u64 = x["stale"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| n(&s["prev"]) - n(&s["read"]))
+            .sum();
+        let restored: u64 = x["restores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| n(&r["read"]) - n(&r["prev"]))
+            .sum();
+        assert_eq!(
+            collided as i64 + stale as i64 - restored as i64,
+            n(&trials[0]["lost"]) as i64
+        );
+        if result["mode"] == "atomic" {
+            assert_eq!(n(&x["clean"]), 150);
+        }
+    }
+}
+
+#[test]
+fn json_without_trace_has_no_trace_fields() {
+    let out = run(&[
+        "-p", "2", "-i", "5", "-m", "atomic", "-t", "2", "--format", "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["parameters"]["trace"], false);
+    let result = &doc["results"][0];
+    assert!(result.get("traced").is_none());
+    assert!(result["trials"][0].get("explained").is_none());
+}

@@ -47,6 +47,7 @@ pub fn setup(modes: &[Mode], procs: &[u32], trials: u64) -> Setup {
         jitter_ns: 0,
         seed: 42,
         pool: false,
+        trace: false,
     }
 }
 

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::Render;
 use crate::duration::Window;
+use crate::explain::Tally;
 use crate::machine::Machine;
-use crate::results::{Group, Report, Stop};
+use crate::results::{Group, Report, Stop, TracedTrial};
 use crate::stats::{Summary, summarize};
 
 /// The version of the document's layout.
@@ -49,6 +50,7 @@ struct Parameters {
     jitter_ns: u64,
     seed: u64,
     pool: bool,
+    trace: bool,
 }
 
 /// Nanoseconds, or the string "yield".
@@ -84,6 +86,9 @@ struct Result<'r> {
     expected: u64,
     trials: Trials<'r>,
     summary: Option<SummaryOut>,
+    /// With `--trace`: the first trial in full, every increment and its explanation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traced: Option<&'r TracedTrial>,
 }
 
 /// A group's kept trials, serialized one by one: a million trials are not copied first.
@@ -104,6 +109,7 @@ impl Serialize for Trials<'_> {
             elapsed_ns: group.elapsed_ns[i],
             wall_ns: group.wall_ns[i],
             completed: group.worker_counts(i).unwrap_or(&[]),
+            explained: group.tallies.get(i),
         }))
     }
 }
@@ -117,6 +123,9 @@ struct TrialOut<'r> {
     elapsed_ns: u64,
     wall_ns: u64,
     completed: &'r [u64],
+    /// With `--trace`: the trial's lost updates by kind (they add up to `lost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explained: Option<&'r Tally>,
 }
 
 #[derive(Serialize)]
@@ -153,6 +162,7 @@ impl<'r> Document<'r> {
                 jitter_ns: setup.jitter_ns,
                 seed: setup.seed,
                 pool: setup.pool,
+                trace: setup.trace,
             },
             machine,
             stopped: report.stop.as_ref().map(|stop| match stop {
@@ -177,6 +187,7 @@ fn result(group: &Group) -> Result<'_> {
         expected: group.expected(),
         trials: Trials(group),
         summary: summarize(group).map(|s| summary(&s)),
+        traced: group.traced.as_ref(),
     }
 }
 
