@@ -239,7 +239,7 @@ mod tests {
             doc["parameters"],
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
                    "window_ns": [1000], "trials": 3, "sleep_ns": 0, "jitter_ns": 0,
-                   "seed": 42, "pool": false})
+                   "seed": 42, "pool": false, "trace": false})
         );
         assert_eq!(
             doc["machine"],
