@@ -17,6 +17,18 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "racecount", version, about, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Options {
+    /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all
+    #[arg(
+        short,
+        long,
+        value_name = "LIST",
+        default_value = "all",
+        value_delimiter = ',',
+        hide_possible_values = true,
+        allow_hyphen_values = true
+    )]
+    pub mode: Vec<ModeArg>,
+
     /// Worker processes per trial (a comma-separated list sweeps)
     #[arg(short, long, value_name = "N", default_value = "10", value_delimiter = ',',
           value_parser = parse_procs, allow_negative_numbers = true)]
@@ -32,41 +44,20 @@ pub struct Options {
           allow_negative_numbers = true)]
     pub trials: u64,
 
-    /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all
-    #[arg(
-        short,
-        long,
-        value_name = "LIST",
-        default_value = "all",
-        value_delimiter = ',',
-        hide_possible_values = true,
-        allow_hyphen_values = true
-    )]
-    pub mode: Vec<ModeArg>,
-
-    /// Time between reading and writing the counter, busy-waiting: 0, 100ns, 1us, 2ms..., or
-    /// `yield`. The default 1us is about what CPython spends inside `value += 1`. A list sweeps.
+    /// Time between reading and writing the counter: 0, 100ns, 1us... or yield; a list
+    /// sweeps. 1us is about what CPython spends in `value += 1`
+    ///
+    /// Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
+    /// the raw hardware race is left, which needs large --iters to show.
     #[arg(short, long, value_name = "DUR", default_value = "1us", value_delimiter = ',',
           value_parser = parse_window, allow_hyphen_values = true)]
     pub window: Vec<Window>,
 
-    /// Pause before every increment (the lesson's time.sleep), e.g. 10ms
-    #[arg(long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
-          allow_hyphen_values = true)]
-    pub sleep: u64,
-
-    /// Extra random pause in [0, DUR) before every increment, drawn from --seed
-    #[arg(long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
-          allow_hyphen_values = true)]
-    pub jitter: u64,
-
-    /// Seed for --jitter (chosen at random and shown when not given). It makes the pauses
-    /// repeatable, never the race's outcome.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub seed: Option<u64>,
-
-    /// Output: human, totals (one final total per line), json, csv (one row per trial) or
-    /// markdown (the summary table)
+    /// Output: human, totals, json, csv or markdown
+    ///
+    /// human: for people (tables, histogram, verdicts). totals: one final total per line, for
+    /// shell loops. json: one document with every trial. csv: one row per trial. markdown: the
+    /// summary table.
     #[arg(
         short,
         long,
@@ -80,16 +71,12 @@ pub struct Options {
     #[arg(long)]
     pub check: bool,
 
-    /// Fork the workers once and reuse them for every trial (much faster trial loops)
-    #[arg(long)]
-    pub pool: bool,
-
-    /// Give up on a trial that takes longer than this (e.g. 5s); default: no limit
-    #[arg(long, value_name = "DUR", value_parser = parse_nanos, allow_hyphen_values = true)]
-    pub timeout: Option<u64>,
-
-    /// Record every increment (value read, value replaced, times) and explain each lost
-    /// update: collisions and stale writes, with a timeline for small runs
+    /// Record every increment and explain each lost update, with a timeline
+    ///
+    /// Each worker records the value it read, the value its write replaced and the times of
+    /// both; every lost update is then shown as a collision or a stale write, and the
+    /// explanation is checked to add up to the lost total. The text timeline is drawn up to 10
+    /// procs x 20 iters.
     #[arg(long)]
     pub trace: bool,
 
@@ -97,20 +84,64 @@ pub struct Options {
     #[arg(long, value_name = "FILE")]
     pub trace_svg: Option<std::path::PathBuf>,
 
-    /// Colour in human output: auto (only on a terminal, NO_COLOR unset), always, never
-    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    /// Fork the workers once and reuse them for every trial (fast trial loops)
+    #[arg(long)]
+    pub pool: bool,
+
+    /// Pause before every increment (the lesson's time.sleep), e.g. 10ms
+    #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
+          allow_hyphen_values = true)]
+    pub sleep: u64,
+
+    /// Extra random pause in [0, DUR) before every increment, drawn from --seed
+    #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
+          allow_hyphen_values = true)]
+    pub jitter: u64,
+
+    /// Seed for --jitter (random and shown when not given)
+    ///
+    /// It makes the pauses repeatable, never the race's outcome.
+    #[arg(
+        help_heading = "Pauses",
+        long,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub seed: Option<u64>,
+
+    /// Give up on a trial that takes longer than this, e.g. 5s [default: no limit]
+    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_nanos, allow_hyphen_values = true)]
+    pub timeout: Option<u64>,
+
+    /// Colour in human output: auto, always or never
+    ///
+    /// auto: only when stdout is a terminal and NO_COLOR is unset.
+    #[arg(
+        help_heading = "Run control",
+        long,
+        value_name = "WHEN",
+        default_value = "auto",
+        hide_possible_values = true
+    )]
     pub color: ColorArg,
 
-    /// Show no progress bar (it appears on stderr, when that is a terminal, for runs over 1s)
-    #[arg(short, long)]
+    /// Hide the progress bar
+    ///
+    /// The bar appears on stderr, only when that is a terminal, for runs over a second.
+    #[arg(help_heading = "Run control", short, long)]
     pub quiet: bool,
 
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit
-    #[arg(long, value_name = "SHELL", hide_short_help = true)]
+    #[arg(
+        help_heading = "Run control",
+        long,
+        value_name = "SHELL",
+        hide_short_help = true
+    )]
     pub completions: Option<clap_complete::Shell>,
 
     /// Print the man page (roff) and exit
-    #[arg(long, hide_short_help = true)]
+    #[arg(help_heading = "Run control", long, hide_short_help = true)]
     pub man: bool,
 }
 
