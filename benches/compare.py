@@ -23,7 +23,8 @@ def run_baseline(binary, mode, procs, iters, trials, window_ns):
     ns = float(re.search(r"([0-9.]+) ns/increment", out).group(1))
     lossy = int(re.search(r"trials with loss (\d+)/", out).group(1))
     mean = float(re.search(r"mean=([0-9.]+)", out).group(1))
-    return {"ms_per_trial": ms, "ns_per_increment": ns, "lossy": lossy, "mean_total": mean}
+    return {"ms_per_trial": ms, "ns_per_increment": ns, "lossy": lossy, "mean_total": mean,
+            "elapsed_us": ns * procs * iters / 1e3}
 
 
 def run_racecount(mode, procs, iters, trials, window, pool=False):
@@ -42,6 +43,8 @@ def run_racecount(mode, procs, iters, trials, window, pool=False):
         "ns_per_increment": sum(t["elapsed_ns"] for t in tr) / (expected * len(tr)),
         "lossy": sum(1 for t in tr if t["total"] != expected),
         "mean_total": sum(t["total"] for t in tr) / len(tr),
+        "elapsed_us": statistics.median(t["elapsed_ns"] for t in tr) / 1e3,
+        "totals": sorted(t["total"] for t in tr),
         "seconds": seconds,
     }
 
@@ -65,13 +68,13 @@ for procs in (2, 10):
     for mode in ("unlocked", "per-access", "mutex", "atomic"):
         ROWS.append((f"{mode} {procs} x 1,000,000, window 0 (ns/increment)", "ns_per_increment",
                      1.1 if procs == 10 else None,
-                     (lambda m=mode, p=procs: run_baseline(baseline, m, p, 1_000_000, 3, 0)),
-                     (lambda m=mode, p=procs: run_racecount(m, p, 1_000_000, 3, "0"))))
+                     (lambda m=mode, p=procs: run_baseline(baseline, m, p, 1_000_000, 5, 0)),
+                     (lambda m=mode, p=procs: run_racecount(m, p, 1_000_000, 5, "0"))))
 for mode in ("per-access", "mutex"):
     ROWS.append((f"{mode} 10 x 1,000,000 vs a ROBUST-mutex baseline (ns/increment)",
                  "ns_per_increment", None,
-                 (lambda m=mode: run_baseline(robust, m, 10, 1_000_000, 3, 0)),
-                 (lambda m=mode: run_racecount(m, 10, 1_000_000, 3, "0"))))
+                 (lambda m=mode: run_baseline(robust, m, 10, 1_000_000, 5, 0)),
+                 (lambda m=mode: run_racecount(m, 10, 1_000_000, 5, "0"))))
 ROWS.append(("Python lesson (multiprocessing.Value) vs racecount: unlocked 10 x 20 (ms/trial)",
              "ms_per_trial", None,
              lambda: run_lesson("unlocked", 10, 20, 10),
@@ -107,15 +110,26 @@ for side in ("baseline", "racecount"):
     print(f"lesson settings, {side}: trials with loss per 100: {lossy}, mean totals "
           f"{[round(m, 1) for m in means]}")
 
-# Worker pool: 10000 trials at the lesson's settings, against fork-per-trial.
+# Worker pool: 10000 trials at the lesson's settings, against fork-per-trial, and the least a
+# trial's racing part can take (the baseline's own gate-to-last-exit time).
+def quantiles(totals):
+    n = len(totals)
+    return " / ".join(str(totals[min(n - 1, int(q * n))]) for q in (0, 0.1, 0.25, 0.5, 0.75, 0.9))
+
+
 pool = run_racecount("unlocked", 10, 20, 10000, "1us", pool=True)
 fork = run_racecount("unlocked", 10, 20, 1000, "1us")
-print(f"\n--pool, 10 x 20, window 1us, 10000 trials: {pool['seconds']:.2f} s wall "
-      f"({pool['ms_per_trial'] * 1000:.0f} us/trial), loss in {pool['lossy']}/10000, mean total "
-      f"{pool['mean_total']:.1f}")
-print(f"fork per trial, same settings, 1000 trials: {fork['seconds']:.2f} s wall "
-      f"({fork['ms_per_trial'] * 1000:.0f} us/trial), loss in {fork['lossy']}/1000, mean total "
-      f"{fork['mean_total']:.1f}")
+floor = run_baseline(baseline, "unlocked", 10, 20, 1000, 1000)
+for name, r, n in (("--pool, 10000 trials", pool, 10000), ("fork per trial, 1000 trials", fork, 1000)):
+    print(f"\n{name}, unlocked 10 x 20, window 1us: {r['seconds']:.2f} s wall "
+          f"({r['ms_per_trial'] * 1000:.0f} us/trial, racing part {r['elapsed_us']:.0f} us median), "
+          f"loss in {r['lossy']}/{n}, mean total {r['mean_total']:.1f}, "
+          f"min / p10 / p25 / median / p75 / p90 of totals: {quantiles(r['totals'])}")
+print(f"\nbaseline, same settings, 1000 trials: racing part (gate to last exit) "
+      f"{floor['elapsed_us']:.0f} us per trial = {floor['elapsed_us'] * 10000 / 1e6:.2f} s for 10000 "
+      f"trials before any per-trial overhead")
+pool0 = run_racecount("unlocked", 10, 20, 10000, "0", pool=True)
+print(f"--pool, 10000 trials, window 0: {pool0['seconds']:.2f} s wall")
 
 # Peak memory of racecount (GNU time's %M: the largest RSS of racecount and its workers, so an
 # upper bound for racecount's own).
@@ -125,7 +139,7 @@ if os.path.exists("/usr/bin/time"):
                              capture_output=True, text=True)
         return int(out.stderr.strip().splitlines()[-1])
     print(f"\npeak RSS, -p 10 -t 10: {peak(['-p', '10', '-t', '10']) / 1024:.1f} MiB")
-    print(f"peak RSS, -p 10 -t 10000 --format totals: "
-          f"{peak(['-p', '10', '-t', '10000', '-f', 'totals']) / 1024:.1f} MiB")
-    print(f"peak RSS, -p 10 -t 1000000 --format totals --pool -w 0: "
-          f"{peak(['-p', '10', '-t', '1000000', '-f', 'totals', '--pool', '-w', '0']) / 1024:.1f} MiB")
+    print(f"peak RSS, -p 10 -t 10000 -m atomic -w 0 --format totals: "
+          f"{peak(['-p', '10', '-t', '10000', '-m', 'atomic', '-w', '0', '-f', 'totals']) / 1024:.1f} MiB")
+    print(f"peak RSS, -p 10 -t 1000000 -m unlocked --format totals --pool -w 0: "
+          f"{peak(['-p', '10', '-t', '1000000', '-m', 'unlocked', '-f', 'totals', '--pool', '-w', '0']) / 1024:.1f} MiB")

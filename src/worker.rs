@@ -11,7 +11,8 @@
 //! stale value + 1, so the race is the same in kind, but it returns the value it replaced and
 //! puts every write in one order, which makes the accounting of lost updates exact.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicU64, compiler_fence};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
@@ -44,9 +45,58 @@ pub fn work(page: &SharedPage, index: u32, job: &Job, trial: u64) -> i32 {
             // part of the trial.
             return crate::fork::EXIT_TRACE_ROW;
         }
-        work_with(page, index, job, trial, Trace { row })
+        with_window(page, index, job, trial, Trace { row })
     } else {
-        work_with(page, index, job, trial, NoTrace)
+        with_window(page, index, job, trial, NoTrace)
+    }
+}
+
+/// Picks the loop for the job's window, so that with no window the loop holds nothing but
+/// the read and the write (as the C baseline's does).
+fn with_window<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, rec: R) -> i32 {
+    match job.window {
+        Window::Busy(0) => work_with(page, index, job, trial, rec, NoWindow),
+        Window::Busy(ns) => work_with(page, index, job, trial, rec, Busy(Duration::from_nanos(ns))),
+        Window::Yield => work_with(page, index, job, trial, rec, Yield),
+    }
+}
+
+/// The race window between read and write.
+trait Hold: Copy {
+    fn hold(self);
+}
+
+/// `--window 0`: nothing between read and write.
+#[derive(Clone, Copy)]
+struct NoWindow;
+
+impl Hold for NoWindow {
+    #[inline(always)]
+    fn hold(self) {}
+}
+
+/// Busy-waiting on the monotonic clock for the span.
+#[derive(Clone, Copy)]
+struct Busy(Duration);
+
+impl Hold for Busy {
+    #[inline(always)]
+    fn hold(self) {
+        let start = Instant::now();
+        while start.elapsed() < self.0 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// `--window yield`: sched_yield between read and write.
+#[derive(Clone, Copy)]
+struct Yield;
+
+impl Hold for Yield {
+    #[inline(always)]
+    fn hold(self) {
+        std::thread::yield_now();
     }
 }
 
@@ -118,17 +168,26 @@ pub fn monotonic_ns() -> u64 {
 }
 
 #[inline(always)]
-fn work_with<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, rec: R) -> i32 {
+fn work_with<R: Recorder, H: Hold>(
+    page: &SharedPage,
+    index: u32,
+    job: &Job,
+    trial: u64,
+    rec: R,
+    window: H,
+) -> i32 {
     let counter = page.counter();
     let slot = page.slot(index as usize);
     let mut pause = Pause::new(job, trial, index);
-    let window = job.window;
     let rec = &rec;
     let result = match job.mode {
         Mode::Unlocked => count(job.iters, slot, &mut pause, rec, || {
             let read = counter.load(Relaxed);
+            // Keeps the read and the write two instructions, as in C (it emits no code): without
+            // it the compiler fuses them into one unlocked `inc` of memory, a narrower race.
+            compiler_fence(SeqCst);
             let t_read = rec.now();
-            hold(window);
+            window.hold();
             let prev = if R::ON {
                 counter.swap(read + 1, Relaxed)
             } else {
@@ -148,7 +207,7 @@ fn work_with<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, 
                 let _lock = page.lock(index)?;
                 (counter.load(Relaxed), rec.now())
             };
-            hold(window);
+            window.hold();
             let _lock = page.lock(index)?;
             // Under the lock nobody else writes: the load is the value this store replaces.
             let prev = if R::ON { counter.load(Relaxed) } else { read };
@@ -165,7 +224,7 @@ fn work_with<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, 
             let _lock = page.lock(index)?;
             let read = counter.load(Relaxed);
             let t_read = rec.now();
-            hold(window);
+            window.hold();
             // Loaded again rather than assumed: the trace shows that nothing moved.
             let prev = if R::ON { counter.load(Relaxed) } else { read };
             counter.store(read + 1, Relaxed);
@@ -178,7 +237,7 @@ fn work_with<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, 
             })
         }),
         Mode::Atomic => count(job.iters, slot, &mut pause, rec, || {
-            hold(window);
+            window.hold();
             // One indivisible read-modify-write: what it read is what it replaced.
             let read = counter.fetch_add(1, Relaxed);
             let t = rec.now();
@@ -222,22 +281,6 @@ where
         }
     }
     Ok(())
-}
-
-/// The race window between read and write.
-#[inline(always)]
-fn hold(window: Window) {
-    match window {
-        Window::Busy(0) => {}
-        Window::Busy(ns) => {
-            let start = Instant::now();
-            let span = Duration::from_nanos(ns);
-            while start.elapsed() < span {
-                std::hint::spin_loop();
-            }
-        }
-        Window::Yield => std::thread::yield_now(),
-    }
 }
 
 /// `--sleep` and `--jitter`: a pause before every increment.
