@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::duration::format_nanos;
+use crate::config::Params;
+use crate::duration::{Window, format_nanos};
 use crate::fork::SpawnError;
 use crate::results::{Cause, Failure};
 
@@ -33,6 +34,17 @@ impl Status {
     }
 }
 
+/// A worker's completed increments as read from its slot mid-trial: exact, except with no
+/// window, where the slot is written every [`PROGRESS_EVERY_WITHOUT_WINDOW`](crate::worker::PROGRESS_EVERY_WITHOUT_WINDOW)
+/// increments.
+fn progress(completed: u64, params: &Params) -> String {
+    if params.window == Window::Busy(0) && completed < params.iters {
+        format!("at least {completed}")
+    } else {
+        completed.to_string()
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} trial {}", self.mode, self.trial + 1)?;
@@ -52,7 +64,8 @@ impl fmt::Display for Failure {
             } => {
                 write!(
                     f,
-                    "worker {index} (pid {pid}) {ending} after {completed} of {} increments",
+                    "worker {index} (pid {pid}) {ending} after {} of {} increments",
+                    progress(*completed, p),
                     p.iters
                 )?;
                 if *held_lock {
@@ -71,7 +84,9 @@ impl fmt::Display for Failure {
                 )?;
                 let list: Vec<String> = pending
                     .iter()
-                    .map(|(i, pid, done)| format!("{i} (pid {pid}, {done}/{})", p.iters))
+                    .map(|(i, pid, done)| {
+                        format!("{i} (pid {pid}, {}/{})", progress(*done, p), p.iters)
+                    })
                     .collect();
                 write!(f, "{}; all were killed", list.join(", "))
             }
@@ -99,5 +114,26 @@ impl fmt::Display for Failure {
             ),
             Cause::Sys(what) => f.write_str(what),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(window: Window) -> Params {
+        Params {
+            procs: 2,
+            iters: 5000,
+            window,
+        }
+    }
+
+    #[test]
+    fn progress_read_mid_trial_is_a_lower_bound_only_without_a_window() {
+        assert_eq!(progress(1024, &params(Window::Busy(0))), "at least 1024");
+        assert_eq!(progress(5000, &params(Window::Busy(0))), "5000");
+        assert_eq!(progress(17, &params(Window::Busy(1_000))), "17");
+        assert_eq!(progress(17, &params(Window::Yield)), "17");
     }
 }
