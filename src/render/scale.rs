@@ -14,15 +14,20 @@ pub struct Scale {
     pub length: u64,
 }
 
+/// Time from the trial's first read to its last write, at least 1 ns.
+pub fn span(entries: &[TraceEntry]) -> u64 {
+    entries
+        .iter()
+        .map(|e| e.t_write_ns)
+        .max()
+        .unwrap_or(0)
+        .max(1)
+}
+
 impl Scale {
     /// A scale for an axis `width` columns (or pixels) wide.
     pub fn new(entries: &[TraceEntry], width: usize) -> Scale {
-        let span = entries
-            .iter()
-            .map(|e| e.t_write_ns)
-            .max()
-            .unwrap_or(0)
-            .max(1);
+        let span = span(entries);
         let column = (span / width as u64).max(1);
         let mut spans: Vec<(u64, u64)> = entries
             .iter()

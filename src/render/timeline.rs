@@ -62,12 +62,7 @@ fn at(scale: &Scale, t: u64) -> usize {
 
 /// Draws the lanes of `procs` workers.
 pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -> io::Result<()> {
-    let span = entries
-        .iter()
-        .map(|e| e.t_write_ns)
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let span = super::scale::span(entries);
     let scale = Scale::new(entries, WIDTH);
     let mut lanes = vec![vec![b' '; WIDTH]; procs as usize];
     for e in entries {
