@@ -65,7 +65,7 @@ pub struct Trial {
 
 /// One trial's trace: every increment, worker by worker in each worker's order, and the
 /// account of its lost updates (already checked to add up to procs × iters − total).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrialTrace {
     pub entries: Vec<TraceEntry>,
     pub explanation: Explanation,
@@ -93,8 +93,8 @@ pub struct TracedTrial {
     /// 0-based trial number within its group.
     pub trial: u64,
     pub total: u64,
-    pub entries: Vec<TraceEntry>,
-    pub explanation: Explanation,
+    #[serde(flatten)]
+    pub trace: TrialTrace,
 }
 
 /// What to keep of every trial: only what the chosen output needs, so that a million trials
@@ -156,8 +156,7 @@ impl Group {
                 self.traced = Some(TracedTrial {
                     trial: self.count,
                     total: trial.total,
-                    entries: trace.entries.clone(),
-                    explanation: trace.explanation.clone(),
+                    trace: trace.clone(),
                 });
             }
         }

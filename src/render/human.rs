@@ -121,9 +121,9 @@ fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
         t.total,
         group.expected()
     )?;
-    write_explanation(&t.explanation, group.expected(), t.total, out)?;
+    write_explanation(&t.trace.explanation, group.expected(), t.total, out)?;
     if timeline::fits(p.procs, p.iters) {
-        timeline::write_timeline(&t.entries, p.procs, out)?;
+        timeline::write_timeline(&t.trace.entries, p.procs, out)?;
     } else {
         writeln!(
             out,

@@ -87,7 +87,7 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         top + 16.0,
         escape(title)
     );
-    let entries = &trial.entries;
+    let entries = &trial.trace.entries;
     let lanes_top = top + TITLE;
     let lanes_bottom = lanes_top + f64::from(procs) * LANE;
     if entries.len() > MAX_ENTRIES {
@@ -99,7 +99,7 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         );
         return;
     }
-    let t = trial.explanation.tally();
+    let t = trial.trace.explanation.tally();
     let _ = writeln!(
         s,
         r##"<text x="{LEFT}" y="{}" fill="#444">collisions {} lost, stale writes {} lost, restored {}: explained {} lost</text>"##,
