@@ -200,7 +200,8 @@ fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
     if bytes.is_some_and(|b| b <= TRACE_CAP_BYTES) {
         return Ok(());
     }
-    let line = 64;
+    // Each row is rounded up to whole lines: round the budget per row down to them.
+    let line = crate::page::LINE as u64;
     let fits = (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::page::TRACE_CELL as u64;
     let needed = bytes.map_or("more than 16 EiB".to_string(), |b| {
         format!("{} MiB", b >> 20)
@@ -365,6 +366,26 @@ mod tests {
         let c = config(&["--trace", "-p", "10", "-i", "671088"], None).unwrap();
         assert_eq!(c.trace_len(), 671088);
         assert!(config(&["-p", "10", "-i", "1000000"], None).is_ok());
+        // For every procs, the suggestion fits and one more does not.
+        for procs in [1u32, 3, 7, 10, 13, 100, 1000] {
+            let p = procs.to_string();
+            let e = config(&["--trace", "-p", &p, "-i", "100000000"], None).unwrap_err();
+            let fits: u64 =
+                e.0.rsplit("at most ")
+                    .next()
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+            assert!(config(&["--trace", "-p", &p, "-i", &fits.to_string()], None).is_ok());
+            let over = (fits + 4).to_string();
+            assert!(
+                config(&["--trace", "-p", &p, "-i", &over], None).is_err(),
+                "{procs}"
+            );
+        }
     }
 
     #[test]

@@ -47,7 +47,8 @@ struct Slot {
     holds_lock: AtomicU32,
 }
 
-const LINE: usize = 128;
+/// Bytes each field and slot of the page is aligned to (a cache line and its neighbour).
+pub const LINE: usize = 128;
 const HEADER: usize = std::mem::size_of::<Header>();
 
 /// What a traced worker records about one increment, in its own row of the shared page.
