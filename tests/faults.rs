@@ -19,10 +19,21 @@ fn finish(child: std::process::Child) -> (Option<i32>, String, String) {
 
 #[test]
 fn a_worker_killed_mid_window_is_named_and_nothing_is_left_behind() {
+    killed_mid_window(&["-t", "1"]);
+}
+
+#[test]
+fn a_pooled_worker_killed_mid_window_is_reported_the_same_way() {
+    killed_mid_window(&["--pool", "-t", "5"]);
+}
+
+fn killed_mid_window(extra: &[&str]) {
     let seed = unique_seed();
-    let child = spawn(&[
-        "-m", "unlocked", "-p", "3", "-i", "1", "-w", "20s", "-t", "1", "--seed", &seed,
-    ]);
+    let mut args = vec![
+        "-m", "unlocked", "-p", "3", "-i", "1", "-w", "20s", "--seed", &seed,
+    ];
+    args.extend_from_slice(extra);
+    let child = spawn(&args);
     let parent = child.id();
     assert!(
         eventually(10.0, || children_of(parent).len() == 3),
@@ -84,8 +95,17 @@ fn a_worker_killed_while_holding_the_mutex_is_named_and_nobody_hangs() {
 
 #[test]
 fn a_stopped_worker_ends_in_a_timeout_that_names_it() {
+    stopped_worker(&[]);
+}
+
+#[test]
+fn a_stopped_pooled_worker_is_bounded_by_the_timeout_too() {
+    stopped_worker(&["--pool"]);
+}
+
+fn stopped_worker(extra: &[&str]) {
     let seed = unique_seed();
-    let child = spawn(&[
+    let mut args = vec![
         "-m",
         "unlocked",
         "-p",
@@ -100,7 +120,9 @@ fn a_stopped_worker_ends_in_a_timeout_that_names_it() {
         "2s",
         "--seed",
         &seed,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let child = spawn(&args);
     let parent = child.id();
     assert!(
         eventually(10.0, || {
