@@ -15,7 +15,7 @@
 //! |             | each worker's row starting on its own cache line                |
 //!
 //! The mapping comes from a memfd (no file is left anywhere) mapped with memmap2. memmap2's
-//! `map_anon` would be `MAP_PRIVATE`: after fork each child would write its own copy-on-write
+//! anonymous maps are `MAP_PRIVATE`: after fork each child would write its own copy-on-write
 //! page and the parent would read 0.
 //!
 //! This module and `fork` are the only places with `unsafe` code.
