@@ -353,20 +353,25 @@ mod tests {
         assert_eq!(seed_for(7, 3, 2), seed_for(7, 3, 2));
     }
 
+    /// A job with no window, pause or jitter.
+    fn alone(mode: Mode, iters: u64, trace: bool) -> Job {
+        Job {
+            mode,
+            iters,
+            window: Window::Busy(0),
+            sleep_ns: 0,
+            jitter_ns: 0,
+            seed: 0,
+            trace,
+        }
+    }
+
     #[test]
     fn one_worker_alone_counts_exactly_in_every_mode() {
         // In-process, no fork: a single worker cannot race with anyone.
         for mode in Mode::ALL {
             let page = SharedPage::new(1, 0).unwrap();
-            let job = Job {
-                mode,
-                iters: 1000,
-                window: Window::Busy(0),
-                sleep_ns: 0,
-                jitter_ns: 0,
-                seed: 0,
-                trace: false,
-            };
+            let job = alone(mode, 1000, false);
             assert_eq!(work(&page, 0, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 1000, "{mode}");
             assert_eq!(page.slot(0).load(Relaxed), 1000, "{mode}");
@@ -377,15 +382,7 @@ mod tests {
     fn a_traced_worker_alone_records_every_increment_in_order() {
         for mode in Mode::ALL {
             let page = SharedPage::new(2, 50).unwrap();
-            let job = Job {
-                mode,
-                iters: 50,
-                window: Window::Busy(0),
-                sleep_ns: 0,
-                jitter_ns: 0,
-                seed: 0,
-                trace: true,
-            };
+            let job = alone(mode, 50, true);
             assert_eq!(work(&page, 1, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 50, "{mode}");
             let mut last = 0;

@@ -131,6 +131,12 @@ mod tests {
         }
     }
 
+    fn draw(entries: &[TraceEntry], procs: u32) -> String {
+        let mut out = Vec::new();
+        write_timeline(entries, procs, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn lanes_show_bars_and_marks_within_80_columns() {
         let entries = [
@@ -138,9 +144,7 @@ mod tests {
             entry(1, 0, 1, 0, 1420),
             entry(1, 1, 3, 1420, 7100),
         ];
-        let mut out = Vec::new();
-        write_timeline(&entries, 2, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = draw(&entries, 2);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.iter().all(|l| l.chars().count() <= 80), "{text}");
         assert_eq!(lines[0], format!("  time  0{}7.10us", " ".repeat(65)));
@@ -162,9 +166,7 @@ mod tests {
             entry(0, 1, 1, 1_000, 3_000),
             entry(1, 2, 2, 1_000_000, 1_002_000),
         ];
-        let mut out = Vec::new();
-        write_timeline(&entries, 2, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = draw(&entries, 2);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].ends_with("1.00ms"), "{text}");
         let w0 = lines[1].len();
