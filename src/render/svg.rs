@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::scale::Scale;
 use crate::duration::format_nanos;
 use crate::explain::overwrites;
-use crate::results::{Report, TracedTrial};
+use crate::results::{Report, TraceEntry, TracedTrial};
 
 /// Panels with more increments than this are not drawn (the file would be unwieldy).
 pub const MAX_ENTRIES: usize = 100_000;
@@ -89,7 +89,6 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
     );
     let entries = &trial.trace.entries;
     let lanes_top = top + TITLE;
-    let lanes_bottom = lanes_top + f64::from(procs) * LANE;
     if entries.len() > MAX_ENTRIES {
         let _ = writeln!(
             s,
@@ -109,18 +108,50 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         t.restored,
         t.lost()
     );
-    let scale = Scale::new(entries, 400);
-    let length = scale.length as f64;
-    let at = |c: u64| LEFT + (c as f64 / length) * (WIDTH - LEFT - RIGHT);
-    let x = |t: u64| at(scale.compressed(t));
-    let lane_y = |w: u32| lanes_top + f64::from(w) * LANE + LANE / 2.0;
+    let frame = Frame {
+        scale: Scale::new(entries, 400),
+        lanes_top,
+        lanes_bottom: lanes_top + f64::from(procs) * LANE,
+    };
+    time_axis(s, &frame);
+    lanes(s, &frame, procs, entries);
+    overwrite_marks(s, &frame, top, entries);
+}
+
+/// Where a panel's lanes sit and how its time axis maps onto the page.
+struct Frame {
+    scale: Scale,
+    lanes_top: f64,
+    lanes_bottom: f64,
+}
+
+impl Frame {
+    /// x of a point on the compressed axis.
+    fn at(&self, c: u64) -> f64 {
+        LEFT + (c as f64 / self.scale.length as f64) * (WIDTH - LEFT - RIGHT)
+    }
+
+    /// x of a time in ns since the first read.
+    fn x(&self, t: u64) -> f64 {
+        self.at(self.scale.compressed(t))
+    }
+
+    /// y of the middle of worker `w`'s lane.
+    fn lane_y(&self, w: u32) -> f64 {
+        self.lanes_top + f64::from(w) * LANE + LANE / 2.0
+    }
+}
+
+/// The time axis: grid ticks, the idle stretches cut out, the axis line.
+fn time_axis(s: &mut String, frame: &Frame) {
+    let (scale, lanes_top, lanes_bottom) = (&frame.scale, frame.lanes_top, frame.lanes_bottom);
     // Ticks at a round step of real time, within each stretch where increments ran.
-    let step = (tick_step(length) as u64).max(1);
+    let step = (tick_step(scale.length as f64) as u64).max(1);
     let mut last_label = f64::NEG_INFINITY;
     for &(a, b, _) in &scale.busy {
         let mut tick = a.div_ceil(step) * step;
         while tick <= b {
-            let tx = x(tick);
+            let tx = frame.x(tick);
             let label = if tx - last_label >= 50.0 {
                 last_label = tx;
                 format!(
@@ -140,7 +171,7 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
     }
     // Idle stretches, cut out of the axis.
     for (i, &cut) in scale.cuts.iter().enumerate() {
-        let cx = at(cut);
+        let cx = frame.at(cut);
         let idle = scale.busy[i + 1].0 - scale.busy[i].1;
         let _ = writeln!(
             s,
@@ -158,16 +189,24 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         WIDTH - RIGHT,
         lanes_bottom + 30.0
     );
+}
+
+/// One lane per worker: its label, a bar per increment from read to write, restores ringed.
+fn lanes(s: &mut String, frame: &Frame, procs: u32, entries: &[TraceEntry]) {
     for w in 0..procs {
         let _ = writeln!(
             s,
             r##"<text x="{}" y="{:.1}" text-anchor="end">worker {w}</text>"##,
             LEFT - 8.0,
-            lane_y(w) + 4.0
+            frame.lane_y(w) + 4.0
         );
     }
     for e in entries {
-        let (x1, x2, y) = (x(e.t_read_ns), x(e.t_write_ns), lane_y(e.worker));
+        let (x1, x2, y) = (
+            frame.x(e.t_read_ns),
+            frame.x(e.t_write_ns),
+            frame.lane_y(e.worker),
+        );
         let _ = writeln!(
             s,
             r##"<rect class="bar" x="{x1:.1}" y="{:.1}" width="{:.1}" height="10"><title>worker {} read {} at {}, wrote {} over {} at {}</title></rect><circle class="write" cx="{x2:.1}" cy="{y:.1}" r="2"/>"##,
@@ -188,6 +227,11 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
             );
         }
     }
+}
+
+/// Every lost update circled on the write that was lost, with a line to the one that
+/// overwrote it.
+fn overwrite_marks(s: &mut String, frame: &Frame, top: f64, entries: &[TraceEntry]) {
     let all = overwrites(entries);
     if all.len() > MAX_MARKS {
         let _ = writeln!(
@@ -200,12 +244,12 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
     }
     for o in all.into_iter().take(MAX_MARKS) {
         let (v, b) = (&entries[o.victim], &entries[o.by]);
-        let (vx, vy) = (x(v.t_write_ns), lane_y(v.worker));
+        let (vx, vy) = (frame.x(v.t_write_ns), frame.lane_y(v.worker));
         let _ = writeln!(
             s,
             r##"<line class="overwrite" x1="{vx:.1}" y1="{vy:.1}" x2="{:.1}" y2="{:.1}"/><circle class="lost" cx="{vx:.1}" cy="{vy:.1}" r="5"><title>worker {}'s write of {} was lost: worker {} wrote {} over {}</title></circle>"##,
-            x(b.t_write_ns),
-            lane_y(b.worker),
+            frame.x(b.t_write_ns),
+            frame.lane_y(b.worker),
             v.worker,
             v.wrote,
             b.worker,
