@@ -5,10 +5,10 @@
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use racecount::duration::Window;
 use racecount::mode::Mode;
 use racecount::page::SharedPage;
 use racecount::trial::{Pool, run_forked};
+use racecount::window::Window;
 use racecount::worker::Job;
 
 fn main() {

@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::cli::Options;
 use crate::config::{Config, Format};
-use crate::error::Status;
+use crate::exit::Status;
 use crate::fork::interrupt;
 use crate::machine::Machine;
 use crate::progress::Progress;
@@ -33,7 +33,7 @@ pub fn main() -> Status {
             Ok(()) => Status::Success,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
             Err(e) => {
-                eprintln!("racecount: error: cannot write the man page: {e}");
+                say(&format!("error: cannot write the man page: {e}"));
                 Status::RunFailed
             }
         };

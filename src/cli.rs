@@ -3,7 +3,8 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::duration::{Window, parse_nanos, parse_window};
+use crate::duration::{parse_nanos, parse_window};
+use crate::window::Window;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ColorArg, FormatArg, ModeArg, Options};
-use crate::duration::Window;
 use crate::mode::Mode;
 use crate::page::trace_row_bytes;
+use crate::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
 pub const TRACE_CAP_BYTES: u64 = 256 << 20;

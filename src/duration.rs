@@ -1,35 +1,8 @@
-//! Durations on the command line (`0`, `100ns`, `1us`, `2ms`, `1.5s`) and the race window.
+//! Durations on the command line (`0`, `100ns`, `1us`, `2ms`, `1.5s`), parsed and printed.
 
-use std::fmt;
 use std::time::Duration;
 
-/// What a worker does between reading the counter and writing it back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Window {
-    /// Busy-wait this many nanoseconds on the monotonic clock (0: nothing at all).
-    Busy(u64),
-    /// Call sched_yield once.
-    Yield,
-}
-
-impl Window {
-    /// The window as nanoseconds, `None` for `yield`.
-    pub fn nanos(self) -> Option<u64> {
-        match self {
-            Window::Busy(ns) => Some(ns),
-            Window::Yield => None,
-        }
-    }
-}
-
-impl fmt::Display for Window {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Window::Busy(ns) => f.pad(&format_nanos(*ns)),
-            Window::Yield => f.pad("yield"),
-        }
-    }
-}
+use crate::window::Window;
 
 /// Parses a duration such as `0`, `250ns`, `1us`, `1µs`, `2ms`, `1.5s` into nanoseconds.
 pub fn parse_nanos(text: &str) -> Result<u64, String> {
@@ -85,7 +58,8 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
     }
 }
 
-/// Formats nanoseconds compactly: `0`, `100ns`, `1us`, `2.5ms`, `1.2s`.
+/// Formats nanoseconds compactly: `0`, `100ns`, `1us`, `2.50ms`, `1.20s` (three significant
+/// digits when not a whole number of the unit).
 pub fn format_nanos(ns: u64) -> String {
     const UNITS: [(u64, &str); 4] = [
         (1_000_000_000, "s"),

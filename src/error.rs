@@ -1,38 +1,12 @@
-//! Exit statuses and the one-line messages for failed runs.
+//! The one-line messages for failed runs.
 
 use std::fmt;
 
 use crate::config::Params;
-use crate::duration::{Window, format_nanos};
+use crate::duration::format_nanos;
 use crate::fork::SpawnError;
 use crate::results::{Cause, Failure};
-
-/// How racecount exits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Everything ran (and with --check, every trial was exact).
-    Success,
-    /// --check found a trial whose total differs from procs × iters.
-    CheckFailed,
-    /// Bad command-line input; nothing was forked.
-    BadInput,
-    /// A worker died, timed out or could not start, or output could not be written.
-    RunFailed,
-    /// Stopped by this signal number (exit 128 + n).
-    Signal(i32),
-}
-
-impl Status {
-    pub fn code(self) -> u8 {
-        match self {
-            Status::Success => 0,
-            Status::CheckFailed => 1,
-            Status::BadInput => 2,
-            Status::RunFailed => 3,
-            Status::Signal(n) => u8::try_from(128 + n).unwrap_or(255),
-        }
-    }
-}
+use crate::window::Window;
 
 /// A worker's completed increments as read from its slot mid-trial: exact, except with no
 /// window, where the slot is written every [`PROGRESS_EVERY_WITHOUT_WINDOW`](crate::worker::PROGRESS_EVERY_WITHOUT_WINDOW)

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod exit;
 pub mod explain;
 #[allow(unsafe_code)]
 pub mod fork;
@@ -27,4 +28,5 @@ pub mod results;
 pub mod run;
 pub mod stats;
 pub mod trial;
+pub mod window;
 pub mod worker;

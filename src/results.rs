@@ -3,10 +3,10 @@
 use serde::Serialize;
 
 use crate::config::{Config, Params};
-use crate::duration::Window;
 use crate::explain::{Explanation, Tally};
 use crate::fork::{Ending, SpawnError};
 use crate::mode::Mode;
+use crate::window::Window;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 

@@ -154,9 +154,9 @@ pub fn mean_stddev(values: &[f64]) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::config::Params;
-    use crate::duration::Window;
     use crate::mode::Mode;
     use crate::results::{Keep, Trial};
+    use crate::window::Window;
 
     fn group(totals: &[u64]) -> Group {
         let params = Params {

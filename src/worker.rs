@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::duration::Window;
 use crate::fork::EXIT_LOCK_FAILED;
 use crate::mode::Mode;
 use crate::page::{LockError, SharedPage, TraceCell};
+use crate::window::Window;
 
 /// What every worker of a trial does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! Fixed reports for the renderers' exact-text tests.
 
 use crate::config::Params;
-use crate::duration::Window;
 use crate::mode::Mode;
 use crate::results::{Group, Keep, Report, Setup, Trial};
+use crate::window::Window;
 
 /// Keeps everything, as json does.
 pub const ALL: Keep = Keep {

@@ -10,9 +10,10 @@ use super::speed::{Combination, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
 use crate::config::Params;
-use crate::duration::{Window, format_nanos};
+use crate::duration::format_nanos;
 use crate::results::{Group, Report, Setup, Stop};
 use crate::stats::{Summary, Verdict, summarize};
+use crate::window::Window;
 
 /// Totals per trial are listed up to this many trials.
 pub const MAX_LISTED_TRIALS: u64 = 20;

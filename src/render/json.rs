@@ -7,11 +7,11 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Render;
-use crate::duration::Window;
 use crate::explain::Tally;
 use crate::machine::Machine;
 use crate::results::{Group, Report, Stop, TracedTrial};
 use crate::stats::{Summary, summarize};
+use crate::window::Window;
 
 /// The version of the document's layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,7 +36,7 @@ struct Document<'r> {
     parameters: Parameters,
     machine: &'r Machine,
     stopped: Option<Stopped>,
-    results: Vec<Result<'r>>,
+    results: Vec<GroupOut<'r>>,
 }
 
 #[derive(Serialize)]
@@ -77,8 +77,9 @@ enum Stopped {
     Failed { message: String },
 }
 
+/// One mode at one combination of parameters: an entry of `results`.
 #[derive(Serialize)]
-struct Result<'r> {
+struct GroupOut<'r> {
     mode: &'static str,
     procs: u32,
     iters: u64,
@@ -95,10 +96,7 @@ struct Result<'r> {
 struct Trials<'r>(&'r Group);
 
 impl Serialize for Trials<'_> {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let group = self.0;
         let expected = group.expected();
         serializer.collect_seq((0..group.totals.len()).map(|i| TrialOut {
@@ -173,13 +171,13 @@ impl<'r> Document<'r> {
                     message: failure.to_string(),
                 },
             }),
-            results: report.groups.iter().map(result).collect(),
+            results: report.groups.iter().map(group_out).collect(),
         }
     }
 }
 
-fn result(group: &Group) -> Result<'_> {
-    Result {
+fn group_out(group: &Group) -> GroupOut<'_> {
+    GroupOut {
         mode: group.mode.name(),
         procs: group.params.procs,
         iters: group.params.iters,
