@@ -5,6 +5,7 @@
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
+use racecount::config::{Params, Settings};
 use racecount::mode::Mode;
 use racecount::page::SharedPage;
 use racecount::trial::{Pool, run_forked};
@@ -15,15 +16,29 @@ fn main() {
     divan::main();
 }
 
-fn job(mode: Mode, iters: u64, window: Window) -> Job {
+/// No pause, jitter or trace: the run settings every benchmark shares.
+static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Settings {
+    procs: vec![10],
+    iters: vec![1],
+    windows: vec![Window::Busy(0)],
+    trials: 1,
+    modes: Mode::ALL.to_vec(),
+    sleep_ns: 0,
+    jitter_ns: 0,
+    seed: 0,
+    pool: false,
+    trace: false,
+});
+
+fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {
     Job {
         mode,
-        iters,
-        window,
-        sleep_ns: 0,
-        jitter_ns: 0,
-        seed: 0,
-        trace: false,
+        params: Params {
+            procs,
+            iters,
+            window,
+        },
+        settings: &SETTINGS,
     }
 }
 
@@ -31,16 +46,16 @@ fn job(mode: Mode, iters: u64, window: Window) -> Job {
 #[divan::bench(sample_count = 300)]
 fn trial_overhead(bencher: Bencher) {
     let page = SharedPage::new(10, 0).unwrap();
-    let job = job(Mode::Atomic, 1, Window::Busy(0));
-    bencher.bench_local(|| run_forked(&page, 10, &job, 0, None).unwrap());
+    let job = job(Mode::Atomic, 10, 1, Window::Busy(0));
+    bencher.bench_local(|| run_forked(&page, &job, 0, None).unwrap());
 }
 
 /// The same with `--pool`: gate and done report only.
 #[divan::bench(sample_count = 300)]
 fn trial_overhead_pooled(bencher: Bencher) {
     let page = SharedPage::new(10, 0).unwrap();
-    let job = job(Mode::Atomic, 1, Window::Busy(0));
-    let mut pool = Pool::start(&page, 10, &job).unwrap();
+    let job = job(Mode::Atomic, 10, 1, Window::Busy(0));
+    let mut pool = Pool::start(&page, &job).unwrap();
     bencher.bench_local(|| pool.run(None).unwrap());
     pool.finish().unwrap();
 }
@@ -49,16 +64,16 @@ fn trial_overhead_pooled(bencher: Bencher) {
 #[divan::bench(args = Mode::ALL, sample_count = 100)]
 fn lesson_trial(bencher: Bencher, mode: Mode) {
     let page = SharedPage::new(10, 0).unwrap();
-    let job = job(mode, 20, Window::Busy(1_000));
-    bencher.bench_local(|| run_forked(&page, 10, &job, 0, None).unwrap());
+    let job = job(mode, 10, 20, Window::Busy(1_000));
+    bencher.bench_local(|| run_forked(&page, &job, 0, None).unwrap());
 }
 
 /// Per-increment cost: PROCS × 1,000,000 increments, no window. Throughput is increments/s.
 #[divan::bench(args = Mode::ALL, consts = [2, 10], sample_count = 3, sample_size = 1)]
 fn million_increments<const PROCS: u32>(bencher: Bencher, mode: Mode) {
     let page = SharedPage::new(PROCS as usize, 0).unwrap();
-    let job = job(mode, 1_000_000, Window::Busy(0));
+    let job = job(mode, PROCS, 1_000_000, Window::Busy(0));
     bencher
         .counter(ItemsCount::new(u64::from(PROCS) * 1_000_000))
-        .bench_local(|| run_forked(&page, PROCS, &job, 0, None).unwrap());
+        .bench_local(|| run_forked(&page, &job, 0, None).unwrap());
 }

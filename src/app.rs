@@ -14,8 +14,8 @@ use crate::progress::Progress;
 use crate::render::svg::svg;
 use crate::render::totals::TotalsStream;
 use crate::render::{Surroundings, keep_for, output_width, renderer};
-use crate::results::{Report, Setup, Stop};
-use crate::run::{Observer, Quiet, run};
+use crate::results::{Observer, Quiet, Report, Stop};
+use crate::run::run;
 
 /// Runs racecount with the process's arguments and returns how to exit.
 pub fn main() -> Status {
@@ -69,13 +69,13 @@ fn execute(config: &Config) -> io::Result<Status> {
         let mut quiet = Quiet;
         let observer: &mut dyn Observer = match config.format {
             Format::Totals => {
-                stream = TotalsStream::new(&mut out, &Setup::from_config(config));
+                stream = TotalsStream::new(&mut out, &config.settings);
                 &mut stream
             }
             Format::Human | Format::Json | Format::Csv | Format::Markdown => &mut quiet,
         };
         if config.progress {
-            let mut progress = Progress::new(observer, config.total_trials());
+            let mut progress = Progress::new(observer, config.settings.total_trials());
             let report = run(config, keep, &mut progress);
             progress.clear();
             report?
@@ -109,7 +109,11 @@ fn conclude(config: &Config, report: &Report) -> Status {
             say(&format!(
                 "interrupted by {signal}; every worker was stopped"
             ));
-            Status::Signal(*signal as i32)
+            Status::Signal(signal.number)
+        }
+        Some(Stop::SetupFailed(message)) => {
+            say(&format!("error: {message}"));
+            Status::RunFailed
         }
         Some(Stop::Failed(failure)) => {
             say(&format!("error: {failure}"));

@@ -37,9 +37,10 @@ impl Params {
     }
 }
 
-/// Everything a run needs, validated.
-#[derive(Debug, Clone)]
-pub struct Config {
+/// What the trials are: every setting that shapes what the workers do, kept once and
+/// borrowed by the runner, the workers and the renderers (which show it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
     pub procs: Vec<u32>,
     pub iters: Vec<u64>,
     pub windows: Vec<Window>,
@@ -48,19 +49,23 @@ pub struct Config {
     pub sleep_ns: u64,
     pub jitter_ns: u64,
     pub seed: u64,
-    /// Whether the seed was chosen by racecount rather than given.
-    pub seed_chosen: bool,
-    pub format: Format,
-    pub check: bool,
     /// Reuse one set of workers for every trial of a mode.
     pub pool: bool,
+    /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
+    pub trace: bool,
+}
+
+/// Everything a run needs, validated: what the trials are, and how to run and show them.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub format: Format,
+    pub check: bool,
     /// Longest a trial may take, from gate release.
     pub timeout: Option<Duration>,
     pub color: bool,
     /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
     pub progress: bool,
-    /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
-    pub trace: bool,
     /// Where to draw the traced timeline as SVG.
     pub trace_svg: Option<PathBuf>,
 }
@@ -115,10 +120,7 @@ impl Config {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
         };
-        let (seed, seed_chosen) = match options.seed {
-            Some(seed) => (seed, false),
-            None => (rand::random::<u64>() >> 16, true),
-        };
+        let seed = options.seed.unwrap_or_else(|| rand::random::<u64>() >> 16);
         let format = match options.format {
             FormatArg::Human => Format::Human,
             FormatArg::Totals => Format::Totals,
@@ -135,24 +137,32 @@ impl Config {
             }
         };
         Ok(Config {
-            procs,
-            iters,
-            windows,
-            trials: options.trials,
-            modes,
-            sleep_ns: options.sleep,
-            jitter_ns: options.jitter,
-            seed,
-            seed_chosen,
+            settings: Settings {
+                procs,
+                iters,
+                windows,
+                trials: options.trials,
+                modes,
+                sleep_ns: options.sleep,
+                jitter_ns: options.jitter,
+                seed,
+                pool: options.pool,
+                trace,
+            },
             format,
             check: options.check,
-            pool: options.pool,
             timeout,
             color,
             progress,
-            trace,
             trace_svg: options.trace_svg,
         })
+    }
+}
+
+impl Settings {
+    /// Whether more than one combination of procs, iters and window runs.
+    pub fn is_sweep(&self) -> bool {
+        self.procs.len() > 1 || self.iters.len() > 1 || self.windows.len() > 1
     }
 
     /// Trace cells each worker's row needs: the largest --iters when tracing, else 0.
@@ -161,6 +171,14 @@ impl Config {
             self.iters.iter().copied().max().unwrap_or(0)
         } else {
             0
+        }
+    }
+
+    /// The one combination of procs, iters and window, when nothing is swept.
+    pub fn only_combination(&self) -> Option<Params> {
+        match self.combinations()[..] {
+            [params] => Some(params),
+            _ => None,
         }
     }
 
@@ -333,7 +351,7 @@ mod tests {
     fn all_expands_to_every_mode_once() {
         let c = config(&["-m", "mutex,all,unlocked"], None).unwrap();
         assert_eq!(
-            c.modes,
+            c.settings.modes,
             [Mode::Mutex, Mode::Unlocked, Mode::PerAccess, Mode::Atomic]
         );
     }
@@ -364,7 +382,7 @@ mod tests {
         );
         // The suggested size is accepted.
         let c = config(&["--trace", "-p", "10", "-i", "671088"], None).unwrap();
-        assert_eq!(c.trace_len(), 671088);
+        assert_eq!(c.settings.trace_len(), 671088);
         assert!(config(&["-p", "10", "-i", "1000000"], None).is_ok());
         // For every procs, the suggestion fits and one more does not.
         for procs in [1u32, 3, 7, 10, 13, 100, 1000] {
@@ -391,15 +409,15 @@ mod tests {
     #[test]
     fn trace_svg_implies_trace() {
         let c = config(&["--trace-svg", "t.svg", "-i", "5,7"], None).unwrap();
-        assert!(c.trace);
-        assert_eq!(c.trace_len(), 7);
-        assert_eq!(config(&[], None).unwrap().trace_len(), 0);
+        assert!(c.settings.trace);
+        assert_eq!(c.settings.trace_len(), 7);
+        assert_eq!(config(&[], None).unwrap().settings.trace_len(), 0);
     }
 
     #[test]
     fn sweep_runs_every_combination() {
         let c = config(&["-p", "1,2", "-i", "5,6,7"], None).unwrap();
-        assert_eq!(c.combinations().len(), 6);
+        assert_eq!(c.settings.combinations().len(), 6);
     }
 
     #[test]

@@ -25,7 +25,29 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::results::TraceEntry;
+/// One trial's trace: every increment, worker by worker in each worker's order, and the
+/// account of its lost updates (already checked to add up to procs × iters − total).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrialTrace {
+    pub entries: Vec<TraceEntry>,
+    pub explanation: Explanation,
+}
+
+/// One traced increment, as the worker recorded it. Times are ns since the trial's first read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TraceEntry {
+    pub worker: u32,
+    /// 0-based increment number within the worker.
+    pub seq: u64,
+    /// The value the worker read.
+    pub read: u64,
+    /// The value it wrote.
+    pub wrote: u64,
+    /// The value its write replaced.
+    pub prev: u64,
+    pub t_read_ns: u64,
+    pub t_write_ns: u64,
+}
 
 /// k workers read `read` and all wrote `read + 1`: `lost` (= k − 1) updates gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,7 +13,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod duration;
-pub mod error;
 pub mod exit;
 pub mod explain;
 #[allow(unsafe_code)]

@@ -167,11 +167,6 @@ impl SharedPage {
         }
     }
 
-    /// How many worker slots the page has.
-    pub fn capacity(&self) -> usize {
-        self.slots
-    }
-
     /// The shared counter.
     pub fn counter(&self) -> &AtomicU64 {
         &self.header().counter.0
@@ -192,58 +187,85 @@ impl SharedPage {
         &self.header().control.0
     }
 
-    fn worker(&self, index: usize) -> &Slot {
-        assert!(index < self.slots, "slot {index} out of {}", self.slots);
+    /// Worker `index`'s slot, `None` when the page has no such slot.
+    fn slot(&self, index: usize) -> Option<&Slot> {
+        if index >= self.slots {
+            return None;
+        }
         // SAFETY: the slot lies inside the mapping (checked above), is 128-byte aligned
         // (HEADER and LINE are multiples of 128 and the mapping is page-aligned), Slot fits in
         // a line, and all-zero atomics are valid.
-        unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const Slot) }
+        Some(unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const Slot) })
     }
 
-    /// Increments worker `index` completed in the current trial.
+    /// Worker `index`'s slot, in the parent, for an index the parent chose.
     ///
     /// # Panics
-    /// When `index` is not below [`capacity`](Self::capacity).
-    pub fn slot(&self, index: usize) -> &AtomicU64 {
-        &self.worker(index).completed
+    /// When `index` is not below the number of slots the page was made with.
+    fn parent_slot(&self, index: usize) -> &Slot {
+        match self.slot(index) {
+            Some(slot) => slot,
+            None => panic!("slot {index} out of {}", self.slots),
+        }
+    }
+
+    /// Increments worker `index` completed in the current trial (read by the parent).
+    ///
+    /// # Panics
+    /// When `index` is not below the number of slots the page was made with.
+    pub fn completed(&self, index: usize) -> &AtomicU64 {
+        &self.parent_slot(index).completed
     }
 
     /// Whether worker `index` holds the lock (still true after it died holding it).
-    pub fn holds_lock(&self, index: usize) -> bool {
-        self.worker(index).holds_lock.load(Ordering::Acquire) != 0
-    }
-
-    /// Worker `index`'s trace row: one cell per increment, `trace_len` of them (empty when
-    /// not tracing).
     ///
     /// # Panics
-    /// When `index` is not below [`capacity`](Self::capacity).
-    pub fn trace_row(&self, index: usize) -> &[TraceCell] {
-        assert!(
-            index < self.slots,
-            "trace row {index} out of {}",
-            self.slots
-        );
+    /// When `index` is not below the number of slots the page was made with.
+    pub fn holds_lock(&self, index: usize) -> bool {
+        self.parent_slot(index).holds_lock.load(Ordering::Acquire) != 0
+    }
+
+    /// Worker `index`'s trace row: one cell per increment, as many as the page was made with
+    /// (none when not tracing). `None` when the page has no such worker.
+    pub fn trace_row(&self, index: usize) -> Option<&[TraceCell]> {
+        if index >= self.slots {
+            return None;
+        }
         if self.trace_len == 0 {
-            return &[];
+            return Some(&[]);
         }
         let at = self.trace_at + index * self.trace_stride;
         // SAFETY: the row lies inside the mapping (`new` sized it to hold `slots` rows of
-        // `trace_stride >= trace_len * TRACE_CELL` bytes after the slots), starts 128-byte
-        // aligned (trace_at and trace_stride are multiples of 128, the mapping page-aligned),
-        // and an all-zero TraceCell (five AtomicU64) is valid. The cells are atomics, so
-        // shared access from several processes is sound.
-        unsafe {
+        // `trace_stride >= trace_len * TRACE_CELL` bytes after the slots, and index < slots),
+        // starts 128-byte aligned (trace_at and trace_stride are multiples of 128, the mapping
+        // page-aligned), and an all-zero TraceCell (five AtomicU64) is valid. The cells are
+        // atomics, so shared access from several processes is sound.
+        Some(unsafe {
             std::slice::from_raw_parts(
                 self.map.as_ptr().add(at) as *const TraceCell,
                 self.trace_len,
             )
-        }
+        })
     }
 
-    /// Trace cells per worker (0 when not tracing).
-    pub fn trace_len(&self) -> usize {
-        self.trace_len
+    /// Everything worker `index` touches, found and checked in the parent before it forks, so
+    /// that the worker itself indexes nothing and has no panic path. `None` when the page has
+    /// no slot `index`, or when tracing `iters` increments and its row is shorter.
+    pub fn worker_cells(&self, index: u32, traced_iters: Option<u64>) -> Option<WorkerCells<'_>> {
+        let index = usize::try_from(index).ok()?;
+        let slot = self.slot(index)?;
+        let trace = match traced_iters {
+            None => &[][..],
+            Some(iters) => {
+                let row = self.trace_row(index)?;
+                row.get(..usize::try_from(iters).ok()?)?
+            }
+        };
+        Some(WorkerCells {
+            page: self,
+            slot,
+            trace,
+        })
     }
 
     /// Sets the counter and the first `procs` slots to zero for a new trial.
@@ -251,35 +273,11 @@ impl SharedPage {
         self.counter().store(0, Ordering::Relaxed);
         self.done().store(0, Ordering::Relaxed);
         for i in 0..procs {
-            let slot = self.worker(i);
+            let slot = self.parent_slot(i);
             slot.completed.store(0, Ordering::Relaxed);
             slot.holds_lock.store(0, Ordering::Relaxed);
         }
         std::sync::atomic::fence(Ordering::Release);
-    }
-
-    /// Takes the process-shared lock for worker `index`.
-    ///
-    /// When the previous holder died with the lock held, the robust mutex reports EOWNERDEAD:
-    /// the lock is then made consistent and taken, so the other workers carry on.
-    pub fn lock(&self, index: u32) -> Result<LockGuard<'_>, LockError> {
-        let lock = self.header().lock.0.get();
-        // SAFETY: the mutex was initialised in `new` and lives as long as the mapping.
-        let rc = unsafe { libc::pthread_mutex_lock(lock) };
-        match rc {
-            0 => {}
-            libc::EOWNERDEAD => {
-                // SAFETY: we hold the lock (EOWNERDEAD means it was acquired).
-                let rc = unsafe { libc::pthread_mutex_consistent(lock) };
-                if rc != 0 {
-                    return Err(LockError(rc));
-                }
-            }
-            other => return Err(LockError(other)),
-        }
-        let slot = self.worker(index as usize);
-        slot.holds_lock.store(1, Ordering::Relaxed);
-        Ok(LockGuard { slot, page: self })
     }
 
     /// Waits while the gate still reads `seen`: first up to `yields` times sched_yield (a
@@ -338,13 +336,63 @@ impl Drop for LockGuard<'_> {
     }
 }
 
-impl Drop for SharedPage {
-    fn drop(&mut self) {
-        // SAFETY: no guard can outlive `&self`, and workers that might hold the lock are
-        // reaped before the page is dropped (fork::Crew is dropped first).
-        unsafe {
-            libc::pthread_mutex_destroy(self.header().lock.0.get());
+// No `Drop` beyond memmap2's unmapping: the mutex is not destroyed. A worker killed while
+// holding it leaves it locked, and destroying a locked mutex is undefined in POSIX; unmapping
+// the memory is all that is needed to free it.
+
+/// The parts of the page one worker touches: the counter, the lock, its own slot and its own
+/// trace row (exactly as long as its increments when tracing, else empty). Made by
+/// [`SharedPage::worker_cells`] in the parent before fork.
+#[derive(Clone, Copy)]
+pub struct WorkerCells<'p> {
+    page: &'p SharedPage,
+    slot: &'p Slot,
+    trace: &'p [TraceCell],
+}
+
+impl<'p> WorkerCells<'p> {
+    /// The shared counter.
+    #[inline(always)]
+    pub fn counter(&self) -> &'p AtomicU64 {
+        self.page.counter()
+    }
+
+    /// Increments this worker completed in the current trial.
+    #[inline(always)]
+    pub fn completed(&self) -> &'p AtomicU64 {
+        &self.slot.completed
+    }
+
+    /// This worker's trace row: one cell per increment when tracing, else empty.
+    pub fn trace_row(&self) -> &'p [TraceCell] {
+        self.trace
+    }
+
+    /// Takes the process-shared lock.
+    ///
+    /// When the previous holder died with the lock held, the robust mutex reports EOWNERDEAD:
+    /// the lock is then made consistent and taken, so the other workers carry on.
+    #[inline(always)]
+    pub fn lock(&self) -> Result<LockGuard<'p>, LockError> {
+        let lock = self.page.header().lock.0.get();
+        // SAFETY: the mutex was initialised in `new` and lives as long as the mapping.
+        let rc = unsafe { libc::pthread_mutex_lock(lock) };
+        match rc {
+            0 => {}
+            libc::EOWNERDEAD => {
+                // SAFETY: we hold the lock (EOWNERDEAD means it was acquired).
+                let rc = unsafe { libc::pthread_mutex_consistent(lock) };
+                if rc != 0 {
+                    return Err(LockError(rc));
+                }
+            }
+            other => return Err(LockError(other)),
         }
+        self.slot.holds_lock.store(1, Ordering::Relaxed);
+        Ok(LockGuard {
+            slot: self.slot,
+            page: self.page,
+        })
     }
 }
 
@@ -371,26 +419,34 @@ mod tests {
         let addrs = [
             page.gate() as *const _ as usize,
             page.done() as *const _ as usize,
-            page.slot(0) as *const _ as usize,
-            page.slot(3) as *const _ as usize,
+            page.completed(0) as *const _ as usize,
+            page.completed(3) as *const _ as usize,
         ];
         for a in addrs {
             assert_eq!((a - base) % LINE, 0);
             assert!(a > base);
         }
-        let row0 = page.trace_row(0).as_ptr() as usize;
-        let row1 = page.trace_row(1).as_ptr() as usize;
-        let row3_end = page.trace_row(3)[2].t_write_ns.as_ptr() as usize + 8;
+        let row = |i| page.trace_row(i).unwrap();
+        let row0 = row(0).as_ptr() as usize;
+        let row1 = row(1).as_ptr() as usize;
+        let row3_end = row(3)[2].t_write_ns.as_ptr() as usize + 8;
         assert_eq!((row0 - base) % LINE, 0);
         assert_eq!(
             row1 - row0,
             128,
             "3 cells of 40 bytes round up to two lines"
         );
-        assert!(row0 > page.slot(3) as *const _ as usize);
+        assert!(row0 > page.completed(3) as *const _ as usize);
         assert!(row3_end - base <= page.map.len());
-        assert_eq!(page.trace_row(3).len(), 3);
-        assert!(SharedPage::new(2, 0).unwrap().trace_row(1).is_empty());
+        assert_eq!(row(3).len(), 3);
+        assert!(page.trace_row(4).is_none());
+        assert!(
+            SharedPage::new(2, 0)
+                .unwrap()
+                .trace_row(1)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -399,10 +455,11 @@ mod tests {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let page = SharedPage::new(2, 0).unwrap();
+        let cells = |i| page.worker_cells(i, None).unwrap();
         // Worker 1 takes the lock and exits without unlocking (mem::forget skips the guard).
-        let mut crew = crate::fork::Crew::spawn(2, |i| {
-            if i == 1 {
-                std::mem::forget(page.lock(1).unwrap());
+        let mut crew = crate::fork::Crew::spawn(&[cells(1)], |worker| {
+            if let Ok(guard) = worker.lock() {
+                std::mem::forget(guard);
             }
             0
         })
@@ -411,18 +468,19 @@ mod tests {
         assert!(page.holds_lock(1), "worker 1 died holding it");
         assert!(!page.holds_lock(0));
         // The robust mutex reports EOWNERDEAD; lock() makes it consistent and takes it.
-        let guard = page
-            .lock(0)
+        let guard = cells(0)
+            .lock()
             .expect("a dead owner's lock is recovered, not stuck");
         drop(guard);
-        drop(page.lock(0).expect("and stays usable"));
+        drop(cells(0).lock().expect("and stays usable"));
     }
 
     #[test]
     fn lock_is_reentrant_after_unlock() {
         let page = SharedPage::new(1, 0).unwrap();
-        drop(page.lock(0).unwrap());
-        let guard = page.lock(0).unwrap();
+        let cells = page.worker_cells(0, None).unwrap();
+        drop(cells.lock().unwrap());
+        let guard = cells.lock().unwrap();
         assert!(page.holds_lock(0));
         drop(guard);
         assert!(!page.holds_lock(0));

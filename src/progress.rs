@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::results::Observer;
 use crate::results::{Group, Trial};
-use crate::run::Observer;
 
 /// Runs longer than this get a bar.
 const SHOW_AFTER: Duration = Duration::from_secs(1);

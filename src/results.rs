@@ -1,52 +1,15 @@
-//! What the runs produced, as plain data for the renderers. Nothing here measures or prints.
+//! What the runs produced, as plain data for the renderers: numbers and names, no process
+//! handles. Nothing here measures or prints.
+
+use std::fmt;
+use std::io;
 
 use serde::Serialize;
 
-use crate::config::{Config, Params};
-use crate::explain::{Explanation, Tally};
-use crate::fork::{Ending, SpawnError};
+use crate::config::{Params, Settings};
+use crate::duration::format_nanos;
+use crate::explain::{Tally, TrialTrace};
 use crate::mode::Mode;
-use crate::window::Window;
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
-
-/// The run's settings, as the renderers show them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Setup {
-    pub procs: Vec<u32>,
-    pub iters: Vec<u64>,
-    pub windows: Vec<Window>,
-    pub trials: u64,
-    pub modes: Vec<Mode>,
-    pub sleep_ns: u64,
-    pub jitter_ns: u64,
-    pub seed: u64,
-    pub pool: bool,
-    /// Every increment recorded and explained (`--trace`).
-    pub trace: bool,
-}
-
-impl Setup {
-    pub fn from_config(config: &Config) -> Setup {
-        Setup {
-            procs: config.procs.clone(),
-            iters: config.iters.clone(),
-            windows: config.windows.clone(),
-            trials: config.trials,
-            modes: config.modes.clone(),
-            sleep_ns: config.sleep_ns,
-            jitter_ns: config.jitter_ns,
-            seed: config.seed,
-            pool: config.pool,
-            trace: config.trace,
-        }
-    }
-
-    /// Whether more than one combination of procs, iters and window runs.
-    pub fn is_sweep(&self) -> bool {
-        self.procs.len() > 1 || self.iters.len() > 1 || self.windows.len() > 1
-    }
-}
 
 /// One finished trial, as measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,30 +24,6 @@ pub struct Trial {
     pub completed: Vec<u64>,
     /// With `--trace`: every increment and what it explains.
     pub trace: Option<TrialTrace>,
-}
-
-/// One trial's trace: every increment, worker by worker in each worker's order, and the
-/// account of its lost updates (already checked to add up to procs × iters − total).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrialTrace {
-    pub entries: Vec<TraceEntry>,
-    pub explanation: Explanation,
-}
-
-/// One traced increment, as the worker recorded it. Times are ns since the trial's first read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct TraceEntry {
-    pub worker: u32,
-    /// 0-based increment number within the worker.
-    pub seq: u64,
-    /// The value the worker read.
-    pub read: u64,
-    /// The value it wrote.
-    pub wrote: u64,
-    /// The value its write replaced.
-    pub prev: u64,
-    pub t_read_ns: u64,
-    pub t_write_ns: u64,
 }
 
 /// A traced trial kept in full: its trace and what the trace explains.
@@ -181,23 +120,116 @@ impl Group {
     }
 }
 
+/// Sees each trial as it finishes (live output, progress).
+///
+/// Must flush what it writes before returning: the next trial forks, and each child gets a
+/// copy of any unflushed buffer; were a copy ever flushed (by an exit handler, say), the same
+/// lines would appear twice.
+pub trait Observer {
+    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()>;
+}
+
+/// An observer that does nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A signal, by number and name (`SIGINT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal {
+    pub number: i32,
+    pub name: &'static str,
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name)
+    }
+}
+
 /// Why a run stopped before the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     /// SIGINT, SIGTERM or SIGHUP: exit 128 + signal.
     Interrupted(Signal),
-    /// Something failed while a trial ran: exit 3.
+    /// The run could not be set up (file limit, shared page): no trial ran. Exit 3.
+    SetupFailed(String),
+    /// Something failed in a trial or in the pool around it: exit 3.
     Failed(Failure),
 }
 
-/// A trial that failed, and where.
+/// A failure in a trial or in the pool that runs a group's trials, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub mode: Mode,
     pub params: Params,
-    /// 0-based trial number within its group.
-    pub trial: u64,
+    pub stage: Stage,
     pub cause: Cause,
+}
+
+/// Where in a group a failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Forking the pool's workers, before the first trial (`--pool`).
+    PoolStart,
+    /// 0-based trial number within the group.
+    Trial(u64),
+    /// Stopping the pool's workers after the last trial (`--pool`).
+    PoolFinish,
+}
+
+/// How a worker ended, when it ended other than by finishing its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The shared lock was unusable.
+    LockFailed,
+    /// Its parent was gone before it started.
+    Orphaned,
+    /// Any other exit status.
+    Exited(i32),
+    Killed(Signal),
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::Killed(signal) => write!(f, "was killed by {signal}"),
+            Ending::LockFailed => f.write_str("could not take the shared lock"),
+            Ending::Orphaned => f.write_str("found its parent gone and left"),
+            Ending::Exited(code) => write!(f, "exited with status {code}"),
+        }
+    }
+}
+
+/// A worker's completed increments as read from its slot mid-trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    pub count: u64,
+    /// Whether the slot lags behind the worker: true when the worker records its progress only
+    /// every so many increments and had not finished.
+    pub at_least: bool,
+}
+
+impl fmt::Display for Completed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.at_least {
+            write!(f, "at least {}", self.count)
+        } else {
+            write!(f, "{}", self.count)
+        }
+    }
+}
+
+/// A worker still running when --timeout passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfinished {
+    pub index: u32,
+    pub pid: u32,
+    pub completed: Completed,
 }
 
 /// What went wrong in a failed trial.
@@ -206,18 +238,22 @@ pub enum Cause {
     /// A worker ended abnormally; `held_lock` when it died holding the shared lock.
     WorkerDied {
         index: u32,
-        pid: Pid,
+        pid: u32,
         ending: Ending,
-        completed: u64,
+        completed: Completed,
         held_lock: bool,
     },
-    /// --timeout passed; (index, pid, completed increments) of the unfinished workers.
+    /// --timeout passed with these workers unfinished.
     TimedOut {
         timeout_ns: u64,
-        pending: Vec<(u32, Pid, u64)>,
+        pending: Vec<Unfinished>,
     },
-    /// A worker could not be started.
-    Spawn(SpawnError),
+    /// Worker `index` could not be started: `what` (fork, pidfd_open) failed with `errno`.
+    Spawn {
+        index: u32,
+        what: &'static str,
+        errno: i32,
+    },
     /// The workers' slots do not add up to procs × iters (a worker stopped short).
     Incomplete { completed: u64, expected: u64 },
     /// The counter ended above procs × iters, which no interleaving can produce.
@@ -228,10 +264,86 @@ pub enum Cause {
     Sys(String),
 }
 
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.params;
+        let params = format!("{} procs x {} iters, window {}", p.procs, p.iters, p.window);
+        match self.stage {
+            Stage::Trial(n) => write!(f, "{} trial {} ({params}): ", self.mode, n + 1)?,
+            Stage::PoolStart => write!(f, "{} ({params}), starting the worker pool: ", self.mode)?,
+            Stage::PoolFinish => write!(
+                f,
+                "{} ({params}), stopping the worker pool after the last trial: ",
+                self.mode
+            )?,
+        }
+        write_cause(&self.cause, p.iters, f)
+    }
+}
+
+fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match cause {
+        Cause::WorkerDied {
+            index,
+            pid,
+            ending,
+            completed,
+            held_lock,
+        } => {
+            write!(
+                f,
+                "worker {index} (pid {pid}) {ending} after {completed} of {iters} increments"
+            )?;
+            if *held_lock {
+                f.write_str(" while holding the lock")?;
+            }
+            f.write_str("; the trial is not counted, the other workers were stopped")
+        }
+        Cause::TimedOut {
+            timeout_ns,
+            pending,
+        } => {
+            write!(
+                f,
+                "not finished after --timeout {}; unfinished workers: ",
+                format_nanos(*timeout_ns)
+            )?;
+            let list: Vec<String> = pending
+                .iter()
+                .map(|u| format!("{} (pid {}, {}/{iters})", u.index, u.pid, u.completed))
+                .collect();
+            write!(f, "{}; all were killed", list.join(", "))
+        }
+        Cause::Spawn { index, what, errno } => write!(
+            f,
+            "could not start worker {index}: {what}: {}; the workers already started were \
+             stopped",
+            io::Error::from_raw_os_error(*errno)
+        ),
+        Cause::Incomplete {
+            completed,
+            expected,
+        } => write!(
+            f,
+            "the workers report {completed} increments done, not {expected}"
+        ),
+        Cause::Impossible { total, expected } => write!(
+            f,
+            "the counter reads {total}, more than the {expected} increments made"
+        ),
+        Cause::Unexplained { explained, lost } => write!(
+            f,
+            "the trace explains {explained} lost updates, not the {lost} lost (a bug in \
+             racecount)"
+        ),
+        Cause::Sys(what) => f.write_str(what),
+    }
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
-    pub setup: Setup,
+    pub settings: Settings,
     pub groups: Vec<Group>,
     pub stop: Option<Stop>,
 }
@@ -240,5 +352,62 @@ impl Report {
     /// Whether every finished trial was exact.
     pub fn all_exact(&self) -> bool {
         self.groups.iter().all(|g| g.lossy == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::Window;
+
+    fn failure(stage: Stage, cause: Cause) -> String {
+        Failure {
+            mode: Mode::Unlocked,
+            params: Params {
+                procs: 2,
+                iters: 5000,
+                window: Window::Busy(0),
+            },
+            stage,
+            cause,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn a_lagging_slot_reads_as_a_lower_bound() {
+        let died = |at_least| Cause::WorkerDied {
+            index: 1,
+            pid: 77,
+            ending: Ending::Killed(Signal {
+                number: 9,
+                name: "SIGKILL",
+            }),
+            completed: Completed {
+                count: 1024,
+                at_least,
+            },
+            held_lock: false,
+        };
+        assert!(
+            failure(Stage::Trial(0), died(true))
+                .contains("worker 1 (pid 77) was killed by SIGKILL after at least 1024 of 5000")
+        );
+        assert!(failure(Stage::Trial(0), died(false)).contains("after 1024 of 5000"));
+    }
+
+    #[test]
+    fn a_pool_failure_names_the_pool_not_a_trial() {
+        let cause = || Cause::Sys("boom".into());
+        assert_eq!(
+            failure(Stage::Trial(2), cause()),
+            "unlocked trial 3 (2 procs x 5000 iters, window 0): boom"
+        );
+        assert_eq!(
+            failure(Stage::PoolFinish, cause()),
+            "unlocked (2 procs x 5000 iters, window 0), stopping the worker pool after the last \
+             trial: boom"
+        );
+        assert!(!failure(Stage::PoolStart, cause()).contains("trial"));
     }
 }

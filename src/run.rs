@@ -3,85 +3,82 @@
 
 use std::io;
 
-use crate::config::Config;
+use crate::config::{Config, Params};
 use crate::fork::{self, interrupt};
+use crate::mode::Mode;
 use crate::page::SharedPage;
-use crate::results::{Cause, Failure, Group, Keep, Report, Setup, Stop, Trial};
-use crate::trial::{Pool, TrialError, run_forked};
+use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
+use crate::trial::{Pool, TrialError, run_forked, signal};
 use crate::worker::Job;
-
-/// Sees each trial as it finishes (live output, progress). Must flush what it writes: the next
-/// trial forks, and buffered output must not be copied into the children.
-pub trait Observer {
-    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()>;
-}
-
-/// An observer that does nothing.
-pub struct Quiet;
-
-impl Observer for Quiet {
-    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Runs the whole configuration. `Err` only when the observer's output failed.
 pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
+    let settings = &config.settings;
     let mut report = Report {
-        setup: Setup::from_config(config),
+        settings: settings.clone(),
         groups: Vec::new(),
         stop: None,
     };
-    let setup = fork::make_fd_room(config.max_procs())
-        .map_err(|e| format!("cannot raise the open-file limit: {e}"))
-        .and_then(|()| {
-            SharedPage::new(config.max_procs() as usize, config.trace_len() as usize)
-                .map_err(|e| format!("cannot map the shared page: {e}"))
-        });
-    let page = match setup {
+    let page = match set_up(config) {
         Ok(page) => page,
         Err(message) => {
-            report.stop = Some(Stop::Failed(Failure {
-                mode: config.modes[0],
-                params: config.combinations()[0],
-                trial: 0,
-                cause: Cause::Sys(message),
-            }));
+            report.stop = Some(Stop::SetupFailed(message));
             return Ok(report);
         }
     };
-    'all: for params in config.combinations() {
-        for &mode in &config.modes {
+    'all: for params in settings.combinations() {
+        for &mode in &settings.modes {
             let job = Job {
                 mode,
-                iters: params.iters,
-                window: params.window,
-                sleep_ns: config.sleep_ns,
-                jitter_ns: config.jitter_ns,
-                seed: config.seed,
-                trace: config.trace,
+                params,
+                settings,
             };
             let mut group = Group::new(mode, params);
-            let outcome = run_group(config, &page, &job, &mut group, keep, observer)?;
+            let end = run_group(config, &page, &job, &mut group, keep, observer);
             report.groups.push(group);
-            if let Err((trial, error)) = outcome {
-                report.stop = Some(match error {
-                    TrialError::Interrupted(signal) => Stop::Interrupted(signal),
-                    TrialError::Failed(cause) => Stop::Failed(Failure {
-                        mode,
-                        params,
-                        trial,
-                        cause,
-                    }),
-                });
-                break 'all;
+            match end {
+                Ok(()) => {}
+                Err(Halt::Write(e)) => return Err(e),
+                Err(Halt::Stop(stop)) => {
+                    report.stop = Some(*stop);
+                    break 'all;
+                }
             }
         }
     }
     Ok(report)
 }
 
-type GroupOutcome = Result<(), (u64, TrialError)>;
+/// Room for the workers' pidfds, and the shared page sized for the largest trial.
+fn set_up(config: &Config) -> Result<SharedPage, String> {
+    let settings = &config.settings;
+    fork::make_fd_room(settings.max_procs())
+        .map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+    SharedPage::new(settings.max_procs() as usize, settings.trace_len() as usize)
+        .map_err(|e| format!("cannot map the shared page: {e}"))
+}
+
+/// Why a group's trials stopped before the last.
+enum Halt {
+    /// The observer could not write its live output.
+    Write(io::Error),
+    /// A signal or a failure stops the whole run (boxed: it is large, and rare).
+    Stop(Box<Stop>),
+}
+
+impl Halt {
+    fn at(mode: Mode, params: Params, stage: Stage, error: TrialError) -> Halt {
+        Halt::Stop(Box::new(match error {
+            TrialError::Interrupted(signal) => Stop::Interrupted(signal),
+            TrialError::Failed(cause) => Stop::Failed(Failure {
+                mode,
+                params,
+                stage,
+                cause,
+            }),
+        }))
+    }
+}
 
 fn run_group(
     config: &Config,
@@ -90,36 +87,27 @@ fn run_group(
     group: &mut Group,
     keep: Keep,
     observer: &mut dyn Observer,
-) -> io::Result<GroupOutcome> {
-    let procs = group.params.procs;
-    let mut pool = if config.pool {
-        match Pool::start(page, procs, job) {
-            Ok(pool) => Some(pool),
-            Err(e) => return Ok(Err((0, e))),
-        }
+) -> Result<(), Halt> {
+    let halt = |stage, error| Halt::at(job.mode, job.params, stage, error);
+    let mut pool = if config.settings.pool {
+        Some(Pool::start(page, job).map_err(|e| halt(Stage::PoolStart, e))?)
     } else {
         None
     };
-    for index in 0..config.trials {
-        if let Some(signal) = interrupt::pending() {
-            return Ok(Err((index, TrialError::Interrupted(signal))));
+    for index in 0..config.settings.trials {
+        if let Some(s) = interrupt::pending() {
+            return Err(Halt::Stop(Box::new(Stop::Interrupted(signal(s)))));
         }
         let result = match pool.as_mut() {
             Some(pool) => pool.run(config.timeout),
-            None => run_forked(page, procs, job, index, config.timeout),
+            None => run_forked(page, job, index, config.timeout),
         };
-        match result {
-            Ok(trial) => {
-                group.add(&trial, keep);
-                observer.trial(group, &trial)?;
-            }
-            Err(e) => return Ok(Err((index, e))),
-        }
+        let trial = result.map_err(|e| halt(Stage::Trial(index), e))?;
+        group.add(&trial, keep);
+        observer.trial(group, &trial).map_err(Halt::Write)?;
     }
-    if let Some(pool) = pool
-        && let Err(e) = pool.finish()
-    {
-        return Ok(Err((config.trials, e)));
+    match pool {
+        Some(pool) => pool.finish().map_err(|e| halt(Stage::PoolFinish, e)),
+        None => Ok(()),
     }
-    Ok(Ok(()))
 }

@@ -14,36 +14,50 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
-use crate::fork::{Crew, Gate, SpawnError, WaitError};
-use crate::page::SharedPage;
-use crate::results::{Cause, TraceEntry, Trial, TrialTrace};
-use crate::worker::{Job, work};
+use crate::explain::{TraceEntry, TrialTrace};
+use crate::fork::{self, Crew, EXIT_ORPHANED, Gate, SpawnError, WaitError};
+use crate::page::{SharedPage, WorkerCells};
+use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
+use crate::worker::{EXIT_LOCK_FAILED, Job, progress_every, work};
 
-/// Runs one trial of `procs` freshly forked workers.
+/// Runs one trial of the job's `procs` freshly forked workers.
 pub fn run_forked(
     page: &SharedPage,
-    procs: u32,
     job: &Job,
     trial: u64,
     timeout: Option<Duration>,
 ) -> Result<Trial, TrialError> {
-    page.reset(procs as usize);
+    let workers = worker_cells(page, job)?;
+    page.reset(workers.len());
     let gate = Gate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
     let start = Instant::now();
-    let mut crew = Crew::spawn(procs, |index| {
+    let mut crew = Crew::spawn(&workers, |&(index, cells)| {
         gate.pass();
-        work(page, index, job, trial)
+        work(cells, index, job, trial)
     })
     .map_err(spawn_cause)?;
     let released = Instant::now();
     gate.open();
     crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
-        .map_err(|e| wait_cause(page, job.iters, e, timeout))?;
+        .map_err(|e| wait_cause(page, job, e, timeout))?;
     let end = Instant::now();
-    read_trial(page, procs, job, released, start, end)
+    read_trial(page, job, released, start, end)
+}
+
+/// Each worker's index and cells, looked up and checked before anything is forked.
+fn worker_cells<'p>(
+    page: &'p SharedPage,
+    job: &Job,
+) -> Result<Vec<(u32, WorkerCells<'p>)>, TrialError> {
+    (0..job.params.procs)
+        .map(|index| match page.worker_cells(index, job.traced_iters()) {
+            Some(cells) => Ok((index, cells)),
+            None => Err(TrialError::Failed(Cause::Sys(format!(
+                "the shared page has no room for worker {index} (a bug in racecount)"
+            )))),
+        })
+        .collect()
 }
 
 /// How often a pooled worker, and the parent waiting for a trial's end, yields the core before
@@ -56,34 +70,35 @@ const POOL_YIELDS: u32 = 10;
 pub struct Pool<'p> {
     page: &'p SharedPage,
     crew: Crew,
-    procs: u32,
-    job: Job,
+    job: Job<'p>,
     done: OwnedFd,
 }
 
 impl<'p> Pool<'p> {
-    /// Forks `procs` workers that wait at the gate for each trial.
-    pub fn start(page: &'p SharedPage, procs: u32, job: &Job) -> Result<Pool<'p>, TrialError> {
+    /// Forks the job's `procs` workers, which wait at the gate for each trial.
+    pub fn start(page: &'p SharedPage, job: &Job<'p>) -> Result<Pool<'p>, TrialError> {
+        let workers = worker_cells(page, job)?;
         let (done_read, done_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
             .map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
-        page.reset(procs as usize);
+        page.reset(workers.len());
         page.control().store(0, Ordering::Release);
         let first = page.gate().load(Ordering::Acquire);
-        let crew = Crew::spawn(procs, |index| {
+        let procs = job.params.procs;
+        let crew = Crew::spawn(&workers, |&(index, cells)| {
             let mut seen = first;
-            let mut trial = 0;
+            let mut trial: u64 = 0;
             loop {
                 page.wait_gate(seen, POOL_YIELDS);
                 seen = page.gate().load(Ordering::Acquire);
                 if page.control().load(Ordering::Acquire) != 0 {
                     return 0;
                 }
-                let status = work(page, index, job, trial);
+                let status = work(cells, index, job, trial);
                 if status != 0 {
                     return status;
                 }
-                trial += 1;
-                if page.done().fetch_add(1, Ordering::AcqRel) + 1 == procs {
+                trial = trial.wrapping_add(1);
+                if page.done().fetch_add(1, Ordering::AcqRel).wrapping_add(1) == procs {
                     // The last one done wakes the parent. A failed write cannot be reported
                     // from here; the parent's timeout or the pidfds catch what follows.
                     let _ = nix::unistd::write(&done_write, b"d");
@@ -95,7 +110,6 @@ impl<'p> Pool<'p> {
         Ok(Pool {
             page,
             crew,
-            procs,
             job: *job,
             done: done_read,
         })
@@ -103,11 +117,12 @@ impl<'p> Pool<'p> {
 
     /// Runs the next trial on the pooled workers.
     pub fn run(&mut self, timeout: Option<Duration>) -> Result<Trial, TrialError> {
-        self.page.reset(self.procs as usize);
+        let procs = self.job.params.procs;
+        self.page.reset(procs as usize);
         let start = Instant::now();
         self.page.open_gate();
         for _ in 0..POOL_YIELDS {
-            if self.page.done().load(Ordering::Acquire) == self.procs {
+            if self.page.done().load(Ordering::Acquire) == procs {
                 break;
             }
             std::thread::yield_now();
@@ -117,12 +132,12 @@ impl<'p> Pool<'p> {
                 self.done.as_raw_fd(),
                 timeout.and_then(|t| start.checked_add(t)),
             )
-            .map_err(|e| wait_cause(self.page, self.job.iters, e, timeout))?;
+            .map_err(|e| wait_cause(self.page, &self.job, e, timeout))?;
         let end = Instant::now();
         let mut byte = [0u8; 1];
         nix::unistd::read(&self.done, &mut byte)
             .map_err(|e| TrialError::Failed(Cause::Sys(format!("read: {e}"))))?;
-        read_trial(self.page, self.procs, &self.job, start, start, end)
+        read_trial(self.page, &self.job, start, start, end)
     }
 
     /// Asks the workers to leave and reaps them.
@@ -131,23 +146,23 @@ impl<'p> Pool<'p> {
         self.page.open_gate();
         self.crew
             .wait_exits(None)
-            .map_err(|e| wait_cause(self.page, self.job.iters, e, None))
+            .map_err(|e| wait_cause(self.page, &self.job, e, None))
     }
 }
 
 fn read_trial(
     page: &SharedPage,
-    procs: u32,
     job: &Job,
     released: Instant,
     start: Instant,
     end: Instant,
 ) -> Result<Trial, TrialError> {
+    let (procs, iters) = (job.params.procs, job.params.iters);
     let total = page.counter().load(Ordering::Acquire);
     let completed: Vec<u64> = (0..procs as usize)
-        .map(|i| page.slot(i).load(Ordering::Acquire))
+        .map(|i| page.completed(i).load(Ordering::Acquire))
         .collect();
-    let expected = u64::from(procs) * job.iters;
+    let expected = job.params.expected();
     let sum = completed.iter().sum::<u64>();
     if sum != expected {
         return Err(TrialError::Failed(Cause::Incomplete {
@@ -158,8 +173,8 @@ fn read_trial(
     if total > expected {
         return Err(TrialError::Failed(Cause::Impossible { total, expected }));
     }
-    let trace = if job.trace {
-        let entries = read_trace(page, procs, job.iters);
+    let trace = if job.settings.trace {
+        let entries = read_trace(page, procs, iters);
         let explanation = crate::explain::explain(&entries);
         // Every traced trial is checked: the explained losses must be exactly the lost ones.
         let explained = explanation.lost();
@@ -190,7 +205,10 @@ fn read_trace(page: &SharedPage, procs: u32, iters: u64) -> Vec<TraceEntry> {
     std::sync::atomic::fence(Ordering::Acquire);
     let mut entries = Vec::with_capacity((u64::from(procs) * iters) as usize);
     for worker in 0..procs {
-        let row = &page.trace_row(worker as usize)[..iters as usize];
+        let row = page
+            .trace_row(worker as usize)
+            .and_then(|row| row.get(..iters as usize))
+            .unwrap_or_default();
         for (seq, cell) in row.iter().enumerate() {
             entries.push(TraceEntry {
                 worker,
@@ -224,32 +242,74 @@ pub enum TrialError {
     Failed(Cause),
 }
 
+/// A signal as plain data for the results.
+pub fn signal(signal: nix::sys::signal::Signal) -> Signal {
+    Signal {
+        number: signal as i32,
+        name: signal.as_str(),
+    }
+}
+
 fn spawn_cause(e: SpawnError) -> TrialError {
-    TrialError::Failed(Cause::Spawn(e))
+    TrialError::Failed(Cause::Spawn {
+        index: e.index,
+        what: e.what,
+        errno: e.errno as i32,
+    })
+}
+
+/// How a worker ended, named by what its exit status means.
+fn ending(ending: fork::Ending) -> Ending {
+    match ending {
+        fork::Ending::Exited(EXIT_LOCK_FAILED) => Ending::LockFailed,
+        fork::Ending::Exited(EXIT_ORPHANED) => Ending::Orphaned,
+        fork::Ending::Exited(code) => Ending::Exited(code),
+        fork::Ending::Signaled(s) => Ending::Killed(signal(s)),
+    }
 }
 
 fn wait_cause(
     page: &SharedPage,
-    iters: u64,
+    job: &Job,
     error: WaitError,
     timeout: Option<Duration>,
 ) -> TrialError {
-    let completed = |index: u32| page.slot(index as usize).load(Ordering::Acquire);
+    let iters = job.params.iters;
+    let lags = progress_every(job.params.window) > 1;
+    let completed = |index: u32| {
+        let count = page.completed(index as usize).load(Ordering::Acquire);
+        Completed {
+            count,
+            at_least: lags && count < iters,
+        }
+    };
     let cause = match error {
-        WaitError::Died { index, pid, ending } => Cause::WorkerDied {
+        WaitError::Died {
             index,
             pid,
-            ending,
+            ending: end,
+        } => Cause::WorkerDied {
+            index,
+            pid: pid.as_raw().unsigned_abs(),
+            ending: ending(end),
             completed: completed(index),
             held_lock: page.holds_lock(index as usize),
         },
         WaitError::TimedOut { pending } => {
-            let all: Vec<(u32, Pid, u64)> = pending
+            let all: Vec<Unfinished> = pending
                 .into_iter()
-                .map(|(i, pid)| (i, pid, completed(i)))
+                .map(|(index, pid)| Unfinished {
+                    index,
+                    pid: pid.as_raw().unsigned_abs(),
+                    completed: completed(index),
+                })
                 .collect();
             // Pooled workers never exit between trials: name those whose work is unfinished.
-            let unfinished: Vec<_> = all.iter().copied().filter(|&(_, _, n)| n < iters).collect();
+            let unfinished: Vec<Unfinished> = all
+                .iter()
+                .copied()
+                .filter(|u| u.completed.count < iters)
+                .collect();
             Cause::TimedOut {
                 timeout_ns: timeout.map_or(0, nanos),
                 pending: if unfinished.is_empty() {
@@ -259,7 +319,7 @@ fn wait_cause(
                 },
             }
         }
-        WaitError::Interrupted(signal) => return TrialError::Interrupted(signal),
+        WaitError::Interrupted(s) => return TrialError::Interrupted(signal(s)),
         WaitError::Sys(what, errno) => Cause::Sys(format!("{what}: {errno}")),
     };
     TrialError::Failed(cause)

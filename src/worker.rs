@@ -13,51 +13,87 @@
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, compiler_fence};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use nix::sys::time::TimeSpec;
+use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::fork::EXIT_LOCK_FAILED;
+use crate::config::{Params, Settings};
 use crate::mode::Mode;
-use crate::page::{LockError, SharedPage, TraceCell};
+use crate::page::{LockError, TraceCell, WorkerCells};
 use crate::window::Window;
 
-/// What every worker of a trial does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Job {
+/// Exit status of a worker whose lock failed (the mutex was unusable).
+pub const EXIT_LOCK_FAILED: i32 = 70;
+
+/// What every worker of a group's trials does: the mode, the combination of parameters, and
+/// the run's settings (pauses, seed, tracing), borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'s> {
     pub mode: Mode,
-    pub iters: u64,
-    pub window: Window,
-    pub sleep_ns: u64,
-    pub jitter_ns: u64,
-    pub seed: u64,
-    /// Record every increment in the page's trace rows (`--trace`).
-    pub trace: bool,
+    pub params: Params,
+    pub settings: &'s Settings,
 }
 
-/// Runs worker `index`'s increments for trial number `trial`; returns its exit status.
-pub fn work(page: &SharedPage, index: u32, job: &Job, trial: u64) -> i32 {
-    if job.trace {
-        let row = page.trace_row(index as usize);
-        if (row.len() as u64) < job.iters {
-            // The page was made too small for this job (a bug): say so rather than record
-            // part of the trial.
-            return crate::fork::EXIT_TRACE_ROW;
-        }
-        with_window(page, index, job, trial, Trace { row })
+impl Job<'_> {
+    /// Increments each worker traces, when tracing.
+    pub fn traced_iters(&self) -> Option<u64> {
+        self.settings.trace.then_some(self.params.iters)
+    }
+}
+
+/// Runs one worker's increments for trial number `trial`; returns its exit status.
+///
+/// `cells` was checked in the parent: its trace row holds exactly the increments when
+/// tracing. Nothing here indexes, unwraps or asserts.
+pub fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) -> i32 {
+    let pause = Pause::new(job.settings, trial, index);
+    let result = if job.settings.trace {
+        let trace = Trace {
+            row: cells.trace_row(),
+        };
+        by_window(cells, job, pause, &trace)
     } else {
-        with_window(page, index, job, trial, NoTrace)
+        by_window(cells, job, pause, &NoTrace)
+    };
+    match result {
+        Ok(()) => 0,
+        Err(LockError(_)) => EXIT_LOCK_FAILED,
     }
 }
 
 /// Picks the loop for the job's window, so that with no window the loop holds nothing but
 /// the read and the write (as the C baseline's does).
-fn with_window<R: Recorder>(page: &SharedPage, index: u32, job: &Job, trial: u64, rec: R) -> i32 {
-    match job.window {
-        Window::Busy(0) => work_with(page, index, job, trial, rec, NoWindow),
-        Window::Busy(ns) => work_with(page, index, job, trial, rec, Busy(Duration::from_nanos(ns))),
-        Window::Yield => work_with(page, index, job, trial, rec, Yield),
+fn by_window<R: Recorder>(
+    cells: WorkerCells<'_>,
+    job: &Job,
+    pause: Pause,
+    rec: &R,
+) -> Result<(), LockError> {
+    match job.params.window {
+        Window::Busy(0) => by_mode(cells, job, pause, rec, NoWindow),
+        Window::Busy(ns) => by_mode(cells, job, pause, rec, Busy(ns)),
+        Window::Yield => by_mode(cells, job, pause, rec, Yield),
+    }
+}
+
+/// Runs the job's mode: one increment function per mode, all in the same loop.
+#[inline(always)]
+fn by_mode<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    job: &Job,
+    mut pause: Pause,
+    rec: &R,
+    window: H,
+) -> Result<(), LockError> {
+    let (iters, pause) = (job.params.iters, &mut pause);
+    match job.mode {
+        Mode::Unlocked => count(iters, cells, pause, rec, window, unlocked),
+        Mode::PerAccess => count(iters, cells, pause, rec, window, per_access),
+        Mode::Mutex => count(iters, cells, pause, rec, window, mutex),
+        Mode::Atomic => count(iters, cells, pause, rec, window, atomic),
     }
 }
 
@@ -74,6 +110,16 @@ trait Hold: Copy {
 /// end), so a count read mid-trial is a lower bound by up to this much less one.
 pub const PROGRESS_EVERY_WITHOUT_WINDOW: u64 = 1024;
 
+/// How often a worker with this window records its progress in its slot, in increments: a
+/// count read mid-trial may lag the worker by up to this much less one.
+pub fn progress_every(window: Window) -> u64 {
+    match window {
+        Window::Busy(0) => NoWindow::PROGRESS_EVERY,
+        Window::Busy(_) => Busy::PROGRESS_EVERY,
+        Window::Yield => Yield::PROGRESS_EVERY,
+    }
+}
+
 /// `--window 0`: nothing between read and write.
 #[derive(Clone, Copy)]
 struct NoWindow;
@@ -84,15 +130,15 @@ impl Hold for NoWindow {
     fn hold(self) {}
 }
 
-/// Busy-waiting on the monotonic clock for the span.
+/// Busy-waiting on the monotonic clock for this many ns.
 #[derive(Clone, Copy)]
-struct Busy(Duration);
+struct Busy(u64);
 
 impl Hold for Busy {
     #[inline(always)]
     fn hold(self) {
-        let start = Instant::now();
-        while start.elapsed() < self.0 {
+        let end = monotonic_ns().saturating_add(self.0);
+        while monotonic_ns() < end {
             std::hint::spin_loop();
         }
     }
@@ -157,7 +203,7 @@ impl Recorder for Trace<'_> {
     fn record(&self, i: u64, step: Step) {
         if let Some(cell) = self.row.get(i as usize) {
             cell.read.store(step.read, Relaxed);
-            cell.wrote.store(step.read + 1, Relaxed);
+            cell.wrote.store(step.read.wrapping_add(1), Relaxed);
             cell.prev.store(step.prev, Relaxed);
             cell.t_read_ns.store(step.t_read, Relaxed);
             cell.t_write_ns.store(step.t_write, Relaxed);
@@ -176,126 +222,141 @@ pub fn monotonic_ns() -> u64 {
     }
 }
 
+/// One unlocked increment: read, hold the window, write what was read + 1.
 #[inline(always)]
-fn work_with<R: Recorder, H: Hold>(
-    page: &SharedPage,
-    index: u32,
-    job: &Job,
-    trial: u64,
-    rec: R,
+fn unlocked<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
     window: H,
-) -> i32 {
-    let counter = page.counter();
-    let slot = page.slot(index as usize);
-    let mut pause = Pause::new(job, trial, index);
-    let rec = &rec;
-    let result = match job.mode {
-        Mode::Unlocked => count::<H, _, _>(job.iters, slot, &mut pause, rec, || {
-            let read = counter.load(Relaxed);
-            // Keeps the read and the write two instructions, as in C (it emits no code): without
-            // it the compiler fuses them into one unlocked `inc` of memory, a narrower race.
-            compiler_fence(SeqCst);
-            let t_read = rec.now();
-            window.hold();
-            let prev = if R::ON {
-                counter.swap(read + 1, Relaxed)
-            } else {
-                counter.store(read + 1, Relaxed);
-                read
-            };
-            let t_write = rec.now();
-            Ok(Step {
-                read,
-                prev,
-                t_read,
-                t_write,
-            })
-        }),
-        Mode::PerAccess => count::<H, _, _>(job.iters, slot, &mut pause, rec, || {
-            let (read, t_read) = {
-                let _lock = page.lock(index)?;
-                (counter.load(Relaxed), rec.now())
-            };
-            window.hold();
-            let _lock = page.lock(index)?;
-            // Under the lock nobody else writes: the load is the value this store replaces.
-            let prev = if R::ON { counter.load(Relaxed) } else { read };
-            counter.store(read + 1, Relaxed);
-            let t_write = rec.now();
-            Ok(Step {
-                read,
-                prev,
-                t_read,
-                t_write,
-            })
-        }),
-        Mode::Mutex => count::<H, _, _>(job.iters, slot, &mut pause, rec, || {
-            let _lock = page.lock(index)?;
-            let read = counter.load(Relaxed);
-            let t_read = rec.now();
-            window.hold();
-            // Loaded again rather than assumed: the trace shows that nothing moved.
-            let prev = if R::ON { counter.load(Relaxed) } else { read };
-            counter.store(read + 1, Relaxed);
-            let t_write = rec.now();
-            Ok(Step {
-                read,
-                prev,
-                t_read,
-                t_write,
-            })
-        }),
-        Mode::Atomic => count::<H, _, _>(job.iters, slot, &mut pause, rec, || {
-            window.hold();
-            // One indivisible read-modify-write: what it read is what it replaced.
-            let read = counter.fetch_add(1, Relaxed);
-            let t = rec.now();
-            Ok(Step {
-                read,
-                prev: read,
-                t_read: t,
-                t_write: t,
-            })
-        }),
+) -> Result<Step, LockError> {
+    let counter = cells.counter();
+    let read = counter.load(Relaxed);
+    // Keeps the read and the write two instructions, as in C (it emits no code): without
+    // it the compiler fuses them into one unlocked `inc` of memory, a narrower race.
+    compiler_fence(SeqCst);
+    let t_read = rec.now();
+    window.hold();
+    let prev = if R::ON {
+        counter.swap(read.wrapping_add(1), Relaxed)
+    } else {
+        counter.store(read.wrapping_add(1), Relaxed);
+        read
     };
-    match result {
-        Ok(()) => 0,
-        Err(LockError(_)) => EXIT_LOCK_FAILED,
-    }
+    let t_write = rec.now();
+    Ok(Step {
+        read,
+        prev,
+        t_read,
+        t_write,
+    })
+}
+
+/// The lock taken for the read, released for the window, taken again for the write.
+#[inline(always)]
+fn per_access<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    let counter = cells.counter();
+    let (read, t_read) = {
+        let _lock = cells.lock()?;
+        (counter.load(Relaxed), rec.now())
+    };
+    window.hold();
+    let _lock = cells.lock()?;
+    // Under the lock nobody else writes: the load is the value this store replaces.
+    let prev = if R::ON { counter.load(Relaxed) } else { read };
+    counter.store(read.wrapping_add(1), Relaxed);
+    let t_write = rec.now();
+    Ok(Step {
+        read,
+        prev,
+        t_read,
+        t_write,
+    })
+}
+
+/// The lock held across read, window and write.
+#[inline(always)]
+fn mutex<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    let counter = cells.counter();
+    let _lock = cells.lock()?;
+    let read = counter.load(Relaxed);
+    let t_read = rec.now();
+    window.hold();
+    // Loaded again rather than assumed: the trace shows that nothing moved.
+    let prev = if R::ON { counter.load(Relaxed) } else { read };
+    counter.store(read.wrapping_add(1), Relaxed);
+    let t_write = rec.now();
+    Ok(Step {
+        read,
+        prev,
+        t_read,
+        t_write,
+    })
+}
+
+/// The window, then one atomic fetch_add.
+#[inline(always)]
+fn atomic<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    window.hold();
+    // One indivisible read-modify-write: what it read is what it replaced.
+    let read = cells.counter().fetch_add(1, Relaxed);
+    let t = rec.now();
+    Ok(Step {
+        read,
+        prev: read,
+        t_read: t,
+        t_write: t,
+    })
 }
 
 /// The loop shared by every mode: pause if asked, increment, record progress in the slot.
+///
+/// The loop is written twice, with and without the pause, so that without --sleep and
+/// --jitter it holds nothing but the increment and the progress store, as the C baseline's
+/// loop does, whether or not the optimiser would have hoisted the test out by itself.
 #[inline(always)]
-fn count<H, R, F>(
+fn count<R, H>(
     iters: u64,
-    slot: &AtomicU64,
+    cells: WorkerCells<'_>,
     pause: &mut Pause,
     rec: &R,
-    mut step: F,
+    window: H,
+    step: fn(WorkerCells<'_>, &R, H) -> Result<Step, LockError>,
 ) -> Result<(), LockError>
 where
-    H: Hold,
     R: Recorder,
-    F: FnMut() -> Result<Step, LockError>,
+    H: Hold,
 {
+    let completed: &AtomicU64 = cells.completed();
     if pause.is_none() {
         for done in 1..=iters {
-            rec.record(done - 1, step()?);
+            rec.record(done - 1, step(cells, rec, window)?);
             if done % H::PROGRESS_EVERY == 0 {
-                slot.store(done, Relaxed);
+                completed.store(done, Relaxed);
             }
         }
     } else {
         for done in 1..=iters {
             pause.wait();
-            rec.record(done - 1, step()?);
+            rec.record(done - 1, step(cells, rec, window)?);
             if done % H::PROGRESS_EVERY == 0 {
-                slot.store(done, Relaxed);
+                completed.store(done, Relaxed);
             }
         }
     }
     if H::PROGRESS_EVERY > 1 {
-        slot.store(iters, Relaxed);
+        completed.store(iters, Relaxed);
     }
     Ok(())
 }
@@ -308,11 +369,11 @@ struct Pause {
 }
 
 impl Pause {
-    fn new(job: &Job, trial: u64, index: u32) -> Pause {
+    fn new(settings: &Settings, trial: u64, index: u32) -> Pause {
         Pause {
-            sleep: Duration::from_nanos(job.sleep_ns),
-            jitter_ns: job.jitter_ns,
-            rng: SmallRng::seed_from_u64(seed_for(job.seed, trial, index)),
+            sleep: Duration::from_nanos(settings.sleep_ns),
+            jitter_ns: settings.jitter_ns,
+            rng: SmallRng::seed_from_u64(seed_for(settings.seed, trial, index)),
         }
     }
 
@@ -323,12 +384,31 @@ impl Pause {
     fn wait(&mut self) {
         let mut pause = self.sleep;
         if self.jitter_ns > 0 {
-            pause += Duration::from_nanos(self.rng.random_range(0..self.jitter_ns));
+            // The range is not empty (checked just above), so this cannot panic.
+            let jitter = Duration::from_nanos(self.rng.random_range(0..self.jitter_ns));
+            pause = pause.saturating_add(jitter);
         }
         if !pause.is_zero() {
-            std::thread::sleep(pause);
+            sleep(pause);
         }
     }
+}
+
+/// Sleeps for `span` on the monotonic clock until an absolute deadline, so a signal that
+/// interrupts it does not lengthen or shorten the pause. Unlike `std::thread::sleep`, it has
+/// no assertion on the way: a failed call just ends the pause.
+fn sleep(span: Duration) {
+    let span_ns = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
+    let end = monotonic_ns().saturating_add(span_ns);
+    let deadline = TimeSpec::new(
+        (end / 1_000_000_000) as libc::time_t,
+        (end % 1_000_000_000) as libc::c_long,
+    );
+    while let Err(nix::errno::Errno::EINTR) = clock_nanosleep(
+        ClockId::CLOCK_MONOTONIC,
+        ClockNanosleepFlags::TIMER_ABSTIME,
+        &deadline,
+    ) {}
 }
 
 /// A distinct, repeatable seed for each (run seed, trial, worker).
@@ -353,40 +433,62 @@ mod tests {
         assert_eq!(seed_for(7, 3, 2), seed_for(7, 3, 2));
     }
 
-    /// A job with no window, pause or jitter.
-    fn alone(mode: Mode, iters: u64, trace: bool) -> Job {
-        Job {
-            mode,
-            iters,
-            window: Window::Busy(0),
+    use crate::page::SharedPage;
+
+    /// Settings with no pause or jitter.
+    fn settings(trace: bool) -> Settings {
+        Settings {
+            procs: vec![1],
+            iters: vec![1],
+            windows: vec![Window::Busy(0)],
+            trials: 1,
+            modes: Mode::ALL.to_vec(),
             sleep_ns: 0,
             jitter_ns: 0,
             seed: 0,
+            pool: false,
             trace,
+        }
+    }
+
+    /// A job of one worker with no window.
+    fn alone(mode: Mode, iters: u64, settings: &Settings) -> Job<'_> {
+        Job {
+            mode,
+            params: Params {
+                procs: 1,
+                iters,
+                window: Window::Busy(0),
+            },
+            settings,
         }
     }
 
     #[test]
     fn one_worker_alone_counts_exactly_in_every_mode() {
         // In-process, no fork: a single worker cannot race with anyone.
+        let settings = settings(false);
         for mode in Mode::ALL {
             let page = SharedPage::new(1, 0).unwrap();
-            let job = alone(mode, 1000, false);
-            assert_eq!(work(&page, 0, &job, 0), 0);
+            let job = alone(mode, 1000, &settings);
+            let cells = page.worker_cells(0, job.traced_iters()).unwrap();
+            assert_eq!(work(cells, 0, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 1000, "{mode}");
-            assert_eq!(page.slot(0).load(Relaxed), 1000, "{mode}");
+            assert_eq!(page.completed(0).load(Relaxed), 1000, "{mode}");
         }
     }
 
     #[test]
     fn a_traced_worker_alone_records_every_increment_in_order() {
+        let settings = settings(true);
         for mode in Mode::ALL {
             let page = SharedPage::new(2, 50).unwrap();
-            let job = alone(mode, 50, true);
-            assert_eq!(work(&page, 1, &job, 0), 0);
+            let job = alone(mode, 50, &settings);
+            let cells = page.worker_cells(1, job.traced_iters()).unwrap();
+            assert_eq!(work(cells, 1, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 50, "{mode}");
             let mut last = 0;
-            for (i, cell) in page.trace_row(1).iter().enumerate() {
+            for (i, cell) in page.trace_row(1).unwrap().iter().enumerate() {
                 let i = i as u64;
                 assert_eq!(cell.read.load(Relaxed), i, "{mode}");
                 assert_eq!(cell.wrote.load(Relaxed), i + 1, "{mode}");
@@ -396,5 +498,13 @@ mod tests {
                 last = w;
             }
         }
+    }
+
+    #[test]
+    fn a_trace_row_too_short_is_refused_before_any_fork() {
+        let page = SharedPage::new(2, 10).unwrap();
+        assert!(page.worker_cells(1, Some(10)).is_some());
+        assert!(page.worker_cells(1, Some(11)).is_none());
+        assert!(page.worker_cells(2, None).is_none());
     }
 }

@@ -21,14 +21,8 @@ use nix::sys::signal::{SigHandler, Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
-/// Exit status of a worker whose lock failed (the mutex was unusable).
-pub const EXIT_LOCK_FAILED: i32 = 70;
 /// Exit status of a worker whose parent was gone before it started.
 pub const EXIT_ORPHANED: i32 = 71;
-/// Exit status of a worker that panicked (a bug).
-pub const EXIT_PANICKED: i32 = 72;
-/// Exit status of a traced worker whose trace row is too short (a bug in racecount).
-pub const EXIT_TRACE_ROW: i32 = 73;
 
 /// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
 pub const FDS_BESIDES_WORKERS: u64 = 32;
@@ -50,21 +44,6 @@ pub fn make_fd_room(workers: u32) -> nix::Result<()> {
 pub enum Ending {
     Exited(i32),
     Signaled(Signal),
-}
-
-impl std::fmt::Display for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            Ending::Signaled(sig) => write!(f, "was killed by {sig}"),
-            Ending::Exited(EXIT_LOCK_FAILED) => f.write_str("could not take the shared lock"),
-            Ending::Exited(EXIT_ORPHANED) => f.write_str("found its parent gone and left"),
-            Ending::Exited(EXIT_PANICKED) => f.write_str("panicked (a bug in racecount)"),
-            Ending::Exited(EXIT_TRACE_ROW) => {
-                f.write_str("had no room to trace (a bug in racecount)")
-            }
-            Ending::Exited(code) => write!(f, "exited with status {code}"),
-        }
-    }
 }
 
 /// Why waiting for the workers stopped early.
@@ -105,23 +84,29 @@ pub struct Crew {
 }
 
 impl Crew {
-    /// Forks `count` workers; worker `i` runs `work(i)` and leaves with `_exit` of its result.
+    /// Forks one worker per item of `workers`; worker `i` runs `work(&workers[i])` and leaves
+    /// with `_exit` of its result.
     ///
-    /// `work` runs in a forked child: it must not allocate, print, lock anything but the shared
-    /// page, or unwind. Flush any buffered output before calling this.
-    pub fn spawn<F: Fn(u32) -> i32>(count: u32, work: F) -> Result<Crew, SpawnError> {
+    /// Whatever a worker needs is looked up and checked in the parent, into its item, before
+    /// the fork: `work` runs in a forked child and must not allocate, print, lock anything but
+    /// the shared page, index, or panic. Flush any buffered output before calling this.
+    pub fn spawn<T, F: Fn(&T) -> i32>(workers: &[T], work: F) -> Result<Crew, SpawnError> {
         let parent = nix::unistd::getpid();
         let mut crew = Crew {
-            members: Vec::with_capacity(count as usize),
+            members: Vec::with_capacity(workers.len()),
         };
         let mut group = Pid::from_raw(0);
-        for index in 0..count {
-            // SAFETY: the child runs only `child_main`, which calls async-signal-safe
-            // functions and `work` (whose contract is the same), then `_exit`s; it never
-            // returns into Rust code that might allocate, unwind or run destructors.
+        for (index, item) in (0u32..).zip(workers) {
+            // SAFETY: racecount's parent is single-threaded when it forks (the progress bar
+            // draws from this thread; nothing starts another), so no lock that another thread
+            // held is copied into the child locked. The child runs only `child_main`, which
+            // calls async-signal-safe functions and `work` (whose contract is the same), then
+            // `_exit`s; it never returns into Rust code that might allocate, unwind or run
+            // destructors. (Unit tests fork from a multi-threaded harness: the same contract
+            // keeps the child away from any lock those threads may hold.)
             let forked = unsafe { nix::unistd::fork() };
             match forked {
-                Ok(ForkResult::Child) => child_main(parent, group, index, &work),
+                Ok(ForkResult::Child) => child_main(parent.as_raw(), group.as_raw(), item, &work),
                 Ok(ForkResult::Parent { child }) => {
                     if index == 0 {
                         group = child;
@@ -156,11 +141,6 @@ impl Crew {
             }
         }
         Ok(crew)
-    }
-
-    /// The workers' pids, by index.
-    pub fn pids(&self) -> impl Iterator<Item = (u32, Pid)> + '_ {
-        self.members.iter().map(|m| (m.index, m.pid))
     }
 
     /// Waits until every worker has exited with status 0, reaping each.
@@ -343,12 +323,17 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
 }
 
 /// The child's side of `fork`: set up, run the work, `_exit`. Never returns.
-fn child_main<F: Fn(u32) -> i32>(parent: Pid, group: Pid, index: u32, work: &F) -> ! {
+///
+/// Nothing on this path may panic: every index was checked in the parent, and the work
+/// indexes nothing. Should a panic slip in all the same, it cannot unwind out of an
+/// `extern "C"` function: the child aborts (the parent reports SIGABRT) instead of running on
+/// as a copy of the parent.
+extern "C" fn child_main<T, F: Fn(&T) -> i32>(parent: i32, group: i32, item: &T, work: &F) -> ! {
     // Own process group: the terminal's Ctrl-C goes to the parent alone, which cleans up.
-    let _ = nix::unistd::setpgid(Pid::from_raw(0), group);
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(group));
     // Die with the parent; then check it did not die before we asked.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    if nix::unistd::getppid() != parent {
+    if nix::unistd::getppid().as_raw() != parent {
         exit(EXIT_ORPHANED);
     }
     // The parent's interrupt handlers are not the worker's: a signal sent to a worker kills
@@ -359,9 +344,7 @@ fn child_main<F: Fn(u32) -> i32>(parent: Pid, group: Pid, index: u32, work: &F) 
             let _ = nix::sys::signal::signal(signal, SigHandler::SigDfl);
         }
     }
-    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(index)))
-        .unwrap_or(EXIT_PANICKED);
-    exit(code)
+    exit(work(item))
 }
 
 fn exit(code: i32) -> ! {
@@ -384,25 +367,29 @@ pub(crate) mod tests {
     fn a_childs_write_reaches_the_parent() {
         let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let page = SharedPage::new(4, 0).unwrap();
-        let mut crew = Crew::spawn(4, |i| {
-            page.slot(i as usize)
-                .store(u64::from(i) + 40, Ordering::Relaxed);
-            page.counter().fetch_add(1, Ordering::Relaxed);
+        let cells: Vec<_> = (0..4)
+            .map(|i| (i, page.worker_cells(i, None).unwrap()))
+            .collect();
+        let mut crew = Crew::spawn(&cells, |(i, cells)| {
+            cells
+                .completed()
+                .store(u64::from(*i) + 40, Ordering::Relaxed);
+            cells.counter().fetch_add(1, Ordering::Relaxed);
             0
         })
         .unwrap();
         crew.wait_exits(None).unwrap();
         assert_eq!(page.counter().load(Ordering::Relaxed), 4);
         for i in 0..4 {
-            assert_eq!(page.slot(i).load(Ordering::Relaxed), i as u64 + 40);
+            assert_eq!(page.completed(i).load(Ordering::Relaxed), i as u64 + 40);
         }
     }
 
     #[test]
     fn a_failing_worker_is_named() {
         let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let mut crew = Crew::spawn(3, |i| if i == 1 { 9 } else { 0 }).unwrap();
-        let pid1 = crew.pids().nth(1).unwrap().1;
+        let mut crew = Crew::spawn(&[0, 1, 2], |&i| if i == 1 { 9 } else { 0 }).unwrap();
+        let pid1 = crew.members[1].pid;
         let mut err = None;
         while err.is_none() {
             match crew.wait_exits(None) {
@@ -423,7 +410,7 @@ pub(crate) mod tests {
     #[test]
     fn a_deadline_reports_the_unfinished() {
         let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let mut crew = Crew::spawn(2, |i| {
+        let mut crew = Crew::spawn(&[0, 1], |&i| {
             if i == 0 {
                 // SAFETY: pause is async-signal-safe; the worker waits for SIGKILL.
                 unsafe { libc::pause() };

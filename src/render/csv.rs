@@ -15,7 +15,7 @@ pub struct Csv;
 
 impl Render for Csv {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let setup = &report.setup;
+        let settings = &report.settings;
         writeln!(out, "{HEADER}")?;
         for g in &report.groups {
             let p = &g.params;
@@ -31,9 +31,9 @@ impl Render for Csv {
                     g.mode.name(),
                     p.procs,
                     p.iters,
-                    setup.sleep_ns,
-                    setup.jitter_ns,
-                    setup.seed,
+                    settings.sleep_ns,
+                    settings.jitter_ns,
+                    settings.seed,
                     expected.saturating_sub(total),
                     g.elapsed_ns[i],
                     g.wall_ns[i],

@@ -1,8 +1,9 @@
 //! Fixed reports for the renderers' exact-text tests.
 
 use crate::config::Params;
+use crate::config::Settings;
 use crate::mode::Mode;
-use crate::results::{Group, Keep, Report, Setup, Trial};
+use crate::results::{Group, Keep, Report, Trial};
 use crate::window::Window;
 
 /// Keeps everything, as json does.
@@ -36,8 +37,8 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
     g
 }
 
-pub fn setup(modes: &[Mode], procs: &[u32], trials: u64) -> Setup {
-    Setup {
+pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
+    Settings {
         procs: procs.to_vec(),
         iters: vec![3],
         windows: vec![Window::Busy(1_000)],
@@ -54,7 +55,7 @@ pub fn setup(modes: &[Mode], procs: &[u32], trials: u64) -> Setup {
 /// unlocked loses in two of three trials, atomic in none: 2 procs × 3 increments.
 pub fn two_modes() -> Report {
     Report {
-        setup: setup(&[Mode::Unlocked, Mode::Atomic], &[2], 3),
+        settings: settings(&[Mode::Unlocked, Mode::Atomic], &[2], 3),
         groups: vec![
             group(Mode::Unlocked, params(2), &[6, 5, 4]),
             group(Mode::Atomic, params(2), &[6, 6, 6]),

@@ -6,12 +6,13 @@ use std::io::{self, Write};
 use super::Render;
 use super::explanation::{write_explanation, write_tally};
 use super::histogram::write_histogram;
-use super::speed::{Combination, write_speeds};
+use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
 use crate::config::Params;
+use crate::config::Settings;
 use crate::duration::format_nanos;
-use crate::results::{Group, Report, Setup, Stop};
+use crate::results::{Group, Report, Stop};
 use crate::stats::{Summary, Verdict, summarize};
 use crate::window::Window;
 
@@ -27,7 +28,7 @@ pub struct Human {
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        header(&report.setup, out)?;
+        header(&report.settings, out)?;
         if let Some(Stop::Interrupted(signal)) = &report.stop {
             let done: u64 = report.groups.iter().map(|g| g.count).sum();
             writeln!(
@@ -49,7 +50,7 @@ impl Render for Human {
                 .map(|g| {
                     let totals: Vec<String> = g.totals.iter().map(u64::to_string).collect();
                     vec![
-                        Cell::plain(label(&report.setup, g)),
+                        Cell::plain(label(&report.settings, g)),
                         Cell::plain(totals.join(" ")),
                     ]
                 })
@@ -69,7 +70,7 @@ impl Render for Human {
                 writeln!(
                     out,
                     "\n{}: final totals of {} trials (expected {})",
-                    label(&report.setup, g),
+                    label(&report.settings, g),
                     g.totals.len(),
                     g.expected()
                 )?;
@@ -85,8 +86,8 @@ impl Render for Human {
             return Ok(());
         }
         writeln!(out)?;
-        self.summary_table(&report.setup, &summaries, out)?;
-        let expected = if report.setup.is_sweep() {
+        self.summary_table(&report.settings, &summaries, out)?;
+        let expected = if report.settings.is_sweep() {
             "procs x iters".to_string()
         } else {
             summaries[0].0.expected().to_string()
@@ -96,9 +97,9 @@ impl Render for Human {
             "\nlost updates: in how many trials the total ended below {expected}.\n\
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
-        write_speeds(out, &by_combination(&report.setup, &summaries))?;
+        write_speeds(out, &by_combination(&report.settings, &summaries))?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
-            traced(&report.setup, group, out)?;
+            traced(&report.settings, group, out)?;
         }
         Ok(())
     }
@@ -106,7 +107,7 @@ impl Render for Human {
 
 /// With `--trace`: the first trial of the group in full (explanation and timeline), the
 /// others one line each, up to [`MAX_LISTED_TRIALS`].
-fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
+fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result<()> {
     let Some(t) = &group.traced else {
         return Ok(());
     };
@@ -114,7 +115,7 @@ fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "\ntrace of {} trial {} ({} procs x {} iters, window {}): total {} of {}",
-        label(setup, group),
+        label(settings, group),
         t.trial + 1,
         p.procs,
         p.iters,
@@ -161,25 +162,33 @@ fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
 /// The groups in the order of the modes asked for, each mode's combinations in run order.
 fn by_mode(report: &Report) -> Vec<&Group> {
     let mut groups: Vec<&Group> = report.groups.iter().collect();
-    let rank = |g: &Group| report.setup.modes.iter().position(|&m| m == g.mode);
+    let rank = |g: &Group| report.settings.modes.iter().position(|&m| m == g.mode);
     groups.sort_by_key(|g| rank(g));
     groups
 }
 
 /// The summaries grouped by combination of parameters, in run order, each labelled by what
 /// varies ("" when nothing is swept).
-fn by_combination<'s>(setup: &Setup, summaries: &'s [(&Group, Summary)]) -> Vec<Combination<'s>> {
+fn by_combination<'s>(
+    settings: &Settings,
+    summaries: &'s [(&Group, Summary)],
+) -> Vec<Combination<'s>> {
     let mut combos: Vec<(Params, Combination)> = Vec::new();
     for (g, s) in summaries {
+        let entry = ModeSummary {
+            mode: g.mode,
+            summary: s,
+        };
         match combos.iter_mut().find(|(p, _)| *p == g.params) {
-            Some((_, (_, modes))) => modes.push((g.mode, s)),
+            Some((_, combination)) => combination.modes.push(entry),
             None => {
-                let label = sweep_columns(setup)
+                let label = sweep_columns(settings)
                     .iter()
                     .map(|(name, value)| format!("{name}={}", value(g)))
                     .collect::<Vec<_>>()
                     .join(" ");
-                combos.push((g.params, (label, vec![(g.mode, s)])));
+                let modes = vec![entry];
+                combos.push((g.params, Combination { label, modes }));
             }
         }
     }
@@ -189,12 +198,12 @@ fn by_combination<'s>(setup: &Setup, summaries: &'s [(&Group, Summary)]) -> Vec<
 impl Human {
     fn summary_table(
         &self,
-        setup: &Setup,
+        settings: &Settings,
         summaries: &[(&Group, Summary)],
         out: &mut dyn Write,
     ) -> io::Result<()> {
         let mut header = vec![("mode", Align::Left)];
-        let sweep = sweep_columns(setup);
+        let sweep = sweep_columns(settings);
         header.extend(sweep.iter().map(|(name, _)| (*name, Align::Right)));
         header.extend([
             ("min", Align::Right),
@@ -235,54 +244,53 @@ impl Human {
 pub(crate) type Column = (&'static str, fn(&Group) -> String);
 
 /// The parameter columns that vary in this run.
-pub(crate) fn sweep_columns(setup: &Setup) -> Vec<Column> {
+pub(crate) fn sweep_columns(settings: &Settings) -> Vec<Column> {
     let mut columns: Vec<Column> = Vec::new();
-    if setup.procs.len() > 1 {
+    if settings.procs.len() > 1 {
         columns.push(("procs", |g| g.params.procs.to_string()));
     }
-    if setup.iters.len() > 1 {
+    if settings.iters.len() > 1 {
         columns.push(("iters", |g| g.params.iters.to_string()));
     }
-    if setup.windows.len() > 1 {
+    if settings.windows.len() > 1 {
         columns.push(("window", |g| g.params.window.to_string()));
     }
     columns
 }
 
-fn label(setup: &Setup, group: &Group) -> String {
+fn label(settings: &Settings, group: &Group) -> String {
     let mut label = group.mode.name().to_string();
-    for (name, value) in sweep_columns(setup) {
+    for (name, value) in sweep_columns(settings) {
         label.push_str(&format!(" {name}={}", value(group)));
     }
     label
 }
 
-fn header(setup: &Setup, out: &mut dyn Write) -> io::Result<()> {
+fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
     let list = |values: Vec<String>| values.join(",");
-    let procs = list(setup.procs.iter().map(|p| p.to_string()).collect());
-    let iters = list(setup.iters.iter().map(u64::to_string).collect());
-    let expected = if setup.is_sweep() {
-        String::new()
-    } else {
-        format!(" = {} expected", u64::from(setup.procs[0]) * setup.iters[0])
+    let procs = list(settings.procs.iter().map(|p| p.to_string()).collect());
+    let iters = list(settings.iters.iter().map(u64::to_string).collect());
+    let expected = match settings.only_combination() {
+        Some(params) => format!(" = {} expected", params.expected()),
+        None => String::new(),
     };
     writeln!(
         out,
         "racecount {}: {procs} procs x {iters} increments{expected}, {} trial{} per mode",
         env!("CARGO_PKG_VERSION"),
-        setup.trials,
-        if setup.trials == 1 { "" } else { "s" },
+        settings.trials,
+        if settings.trials == 1 { "" } else { "s" },
     )?;
-    let windows = list(setup.windows.iter().map(window_words).collect());
-    let sleep = match setup.sleep_ns {
+    let windows = list(settings.windows.iter().map(window_words).collect());
+    let sleep = match settings.sleep_ns {
         0 => "no sleep".to_string(),
         ns => format!("sleep {}", format_nanos(ns)),
     };
-    let jitter = match setup.jitter_ns {
+    let jitter = match settings.jitter_ns {
         0 => "no jitter".to_string(),
-        ns => format!("jitter up to {} (seed {})", format_nanos(ns), setup.seed),
+        ns => format!("jitter up to {} (seed {})", format_nanos(ns), settings.seed),
     };
-    let workers = if setup.pool {
+    let workers = if settings.pool {
         "workers reused across trials (--pool)"
     } else {
         "workers forked per trial"
@@ -318,7 +326,7 @@ pub(crate) fn number(value: f64) -> String {
 mod tests {
     use super::*;
     use crate::mode::Mode;
-    use crate::render::fixture::{group, params, setup, two_modes};
+    use crate::render::fixture::{group, params, settings, two_modes};
     use crate::results::Report;
 
     fn render(report: &Report) -> String {
@@ -365,7 +373,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
         let mut totals = vec![6; 15];
         totals.extend([5; 5]);
         let mut report = Report {
-            setup: setup(&[Mode::Unlocked], &[2], 20),
+            settings: settings(&[Mode::Unlocked], &[2], 20),
             groups: vec![group(Mode::Unlocked, params(2), &totals)],
             stop: None,
         };
@@ -397,7 +405,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
     #[test]
     fn a_sweep_labels_each_row_and_each_speed_comparison() {
         let report = Report {
-            setup: setup(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
+            settings: settings(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
             groups: vec![
                 group(Mode::Unlocked, params(1), &[3]),
                 group(Mode::Atomic, params(1), &[3]),

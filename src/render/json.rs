@@ -146,26 +146,29 @@ struct SummaryOut {
 
 impl<'r> Document<'r> {
     fn new(report: &'r Report, machine: &'r Machine) -> Document<'r> {
-        let setup = &report.setup;
+        let settings = &report.settings;
         Document {
             schema_version: SCHEMA_VERSION,
             racecount_version: env!("CARGO_PKG_VERSION"),
             parameters: Parameters {
-                modes: setup.modes.iter().map(|m| m.name()).collect(),
-                procs: setup.procs.clone(),
-                iters: setup.iters.clone(),
-                window_ns: setup.windows.iter().map(|&w| w.into()).collect(),
-                trials: setup.trials,
-                sleep_ns: setup.sleep_ns,
-                jitter_ns: setup.jitter_ns,
-                seed: setup.seed,
-                pool: setup.pool,
-                trace: setup.trace,
+                modes: settings.modes.iter().map(|m| m.name()).collect(),
+                procs: settings.procs.clone(),
+                iters: settings.iters.clone(),
+                window_ns: settings.windows.iter().map(|&w| w.into()).collect(),
+                trials: settings.trials,
+                sleep_ns: settings.sleep_ns,
+                jitter_ns: settings.jitter_ns,
+                seed: settings.seed,
+                pool: settings.pool,
+                trace: settings.trace,
             },
             machine,
             stopped: report.stop.as_ref().map(|stop| match stop {
                 Stop::Interrupted(signal) => Stopped::Interrupted {
-                    signal: signal.as_str(),
+                    signal: signal.name,
+                },
+                Stop::SetupFailed(message) => Stopped::Failed {
+                    message: message.clone(),
                 },
                 Stop::Failed(failure) => Stopped::Failed {
                     message: failure.to_string(),
@@ -213,8 +216,7 @@ mod tests {
     use super::*;
     use crate::mode::Mode;
     use crate::render::fixture::{params, two_modes};
-    use crate::results::{Cause, Failure};
-    use nix::sys::signal::Signal;
+    use crate::results::{Cause, Failure, Signal, Stage};
     use serde_json::{Value, json};
 
     fn render(report: &Report) -> Value {
@@ -276,7 +278,7 @@ mod tests {
     #[test]
     fn yield_window_is_the_string_yield() {
         let mut report = two_modes();
-        report.setup.windows = vec![Window::Yield];
+        report.settings.windows = vec![Window::Yield];
         report.groups[0].params.window = Window::Yield;
         let doc = render(&report);
         assert_eq!(doc["parameters"]["window_ns"], json!(["yield"]));
@@ -286,7 +288,10 @@ mod tests {
     #[test]
     fn a_stopped_run_says_why() {
         let mut report = two_modes();
-        report.stop = Some(Stop::Interrupted(Signal::SIGINT));
+        report.stop = Some(Stop::Interrupted(Signal {
+            number: 2,
+            name: "SIGINT",
+        }));
         assert_eq!(
             render(&report)["stopped"],
             json!({"reason": "interrupted", "signal": "SIGINT"})
@@ -294,7 +299,7 @@ mod tests {
         let failure = Failure {
             mode: Mode::Atomic,
             params: params(2),
-            trial: 0,
+            stage: Stage::Trial(0),
             cause: Cause::Sys("boom".into()),
         };
         let message = failure.to_string();

@@ -1,6 +1,6 @@
 //! A time axis that cuts out idle stretches, shared by the text timeline and the SVG.
 
-use crate::results::TraceEntry;
+use crate::explain::TraceEntry;
 
 /// Maps times to columns, cutting out idle stretches where no increment is in flight: workers
 /// forked one after another often run one by one at first, and a linear axis would squeeze

@@ -6,7 +6,17 @@ use crate::mode::Mode;
 use crate::stats::{Summary, speedup};
 
 /// One combination of parameters: its label ("" when nothing is swept) and its modes.
-pub type Combination<'s> = (String, Vec<(Mode, &'s Summary)>);
+pub struct Combination<'s> {
+    pub label: String,
+    pub modes: Vec<ModeSummary<'s>>,
+}
+
+/// One mode's summary within a combination.
+#[derive(Clone, Copy)]
+pub struct ModeSummary<'s> {
+    pub mode: Mode,
+    pub summary: &'s Summary,
+}
 
 /// What the ratios are, printed above the comparisons.
 pub const TITLE: &str = "Relative speed, from the mean ns/increment of each mode's trials:";
@@ -20,30 +30,42 @@ pub const PLUS_MINUS: &str =
 /// no combination has two modes with times.
 pub fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::Result<()> {
     let mut wrote_header = false;
-    for (label, modes) in combos {
-        let mut timed: Vec<&(Mode, &Summary)> = modes
+    for Combination { label, modes } in combos {
+        let mut timed: Vec<ModeSummary> = modes
             .iter()
-            .filter(|(_, s)| s.ns_per_increment_mean.is_finite() && s.ns_per_increment_mean > 0.0)
+            .copied()
+            .filter(|m| {
+                let ns = m.summary.ns_per_increment_mean;
+                ns.is_finite() && ns > 0.0
+            })
             .collect();
         if timed.len() < 2 {
             continue;
         }
         timed.sort_by(|a, b| {
-            a.1.ns_per_increment_mean
-                .total_cmp(&b.1.ns_per_increment_mean)
+            a.summary
+                .ns_per_increment_mean
+                .total_cmp(&b.summary.ns_per_increment_mean)
         });
         if !wrote_header {
             writeln!(out, "\n{TITLE}")?;
             wrote_header = true;
         }
-        let (fastest, fast) = timed[0];
+        let ModeSummary {
+            mode: fastest,
+            summary: fast,
+        } = timed[0];
         let prefix = if label.is_empty() {
             String::new()
         } else {
             format!("{label}: ")
         };
         writeln!(out, "  {prefix}{fastest} ran")?;
-        for (mode, slow) in &timed[1..] {
+        for &ModeSummary {
+            mode,
+            summary: slow,
+        } in &timed[1..]
+        {
             if let Some(s) = speedup(fast, slow) {
                 writeln!(
                     out,

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use super::scale::Scale;
 use crate::duration::format_nanos;
-use crate::explain::overwrites;
-use crate::results::{Report, TraceEntry, TracedTrial};
+use crate::explain::{TraceEntry, overwrites};
+use crate::results::{Report, TracedTrial};
 
 /// Panels with more increments than this are not drawn (the file would be unwieldy).
 pub const MAX_ENTRIES: usize = 100_000;

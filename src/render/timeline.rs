@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::scale::Scale;
 use crate::duration::format_nanos;
-use crate::results::TraceEntry;
+use crate::explain::TraceEntry;
 
 /// Largest run drawn: more lanes or bars than this would not be readable.
 pub const MAX_PROCS: u32 = 10;

@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::Render;
-use crate::results::{Group, Report, Setup, Trial};
-use crate::run::Observer;
+use crate::config::Settings;
+use crate::results::{Group, Observer, Report, Trial};
 
 /// Streams totals to `out`, flushing each line (the next trial forks).
 pub struct TotalsStream<W: Write> {
@@ -18,13 +18,13 @@ pub struct TotalsStream<W: Write> {
 }
 
 impl<W: Write> TotalsStream<W> {
-    pub fn new(out: W, setup: &Setup) -> TotalsStream<W> {
+    pub fn new(out: W, settings: &Settings) -> TotalsStream<W> {
         TotalsStream {
             out,
-            by_mode: setup.modes.len() > 1,
-            by_procs: setup.procs.len() > 1,
-            by_iters: setup.iters.len() > 1,
-            by_window: setup.windows.len() > 1,
+            by_mode: settings.modes.len() > 1,
+            by_procs: settings.procs.len() > 1,
+            by_iters: settings.iters.len() > 1,
+            by_window: settings.windows.len() > 1,
         }
     }
 }
