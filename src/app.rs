@@ -6,14 +6,12 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::Options;
-use crate::config::{Config, Format};
+use crate::config::Config;
 use crate::exit::Status;
 use crate::fork::interrupt;
 use crate::machine::Machine;
 use crate::progress::Progress;
-use crate::render::svg::svg;
-use crate::render::totals::TotalsStream;
-use crate::render::{Surroundings, keep_for, output_width, renderer};
+use crate::render::{Surroundings, output_width};
 use crate::results::{Observer, Quiet, Report, Stop};
 use crate::run::run;
 
@@ -62,25 +60,20 @@ pub fn main() -> Status {
 fn execute(config: &Config) -> io::Result<Status> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    out.flush()?;
-    let keep = keep_for(config.format);
+    let format = config.format;
     let report = {
-        let mut stream;
-        let mut quiet = Quiet;
-        let observer: &mut dyn Observer = match config.format {
-            Format::Totals => {
-                stream = TotalsStream::new(&mut out, &config.settings);
-                &mut stream
-            }
-            Format::Human | Format::Json | Format::Csv | Format::Markdown => &mut quiet,
+        let mut live = format.live(&mut out, &config.settings);
+        let observer: &mut dyn Observer = match live.as_deref_mut() {
+            Some(live) => live,
+            None => &mut Quiet,
         };
         if config.progress {
             let mut progress = Progress::new(observer, config.settings.total_trials());
-            let report = run(config, keep, &mut progress);
+            let report = run(config, format.keep(), &mut progress);
             progress.clear();
             report?
         } else {
-            run(config, keep, observer)?
+            run(config, format.keep(), observer)?
         }
     };
     let surroundings = Surroundings {
@@ -88,16 +81,15 @@ fn execute(config: &Config) -> io::Result<Status> {
         width: output_width(),
         machine: Machine::detect(),
     };
-    renderer(config.format, &surroundings).render(&report, &mut out)?;
+    if let Some(renderer) = format.at_end(&surroundings) {
+        renderer.render(&report, &mut out)?;
+    }
     out.flush()?;
-    if let Some(path) = &config.trace_svg
-        && let Err(e) = std::fs::write(path, svg(&report))
-    {
-        eprintln!(
-            "racecount: error: cannot write --trace-svg {}: {e}",
-            path.display()
-        );
-        return Ok(Status::RunFailed);
+    for export in &config.exports {
+        if let Err(message) = export.write(&report) {
+            say(&format!("error: {message}"));
+            return Ok(Status::RunFailed);
+        }
     }
     Ok(conclude(config, &report))
 }

@@ -4,6 +4,7 @@
 use clap::{Parser, ValueEnum};
 
 use crate::duration::{parse_nanos, parse_window};
+use crate::render::format::Format;
 use crate::window::Window;
 
 const EXAMPLES: &str = "\
@@ -66,7 +67,7 @@ pub struct Options {
         default_value = "human",
         hide_possible_values = true
     )]
-    pub format: FormatArg,
+    pub format: Format,
 
     /// Exit with status 1 when any trial's total differs from procs x iters
     #[arg(long)]
@@ -154,16 +155,6 @@ pub enum ModeArg {
     PerAccess,
     Mutex,
     Atomic,
-}
-
-/// `--format` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Human,
-    Totals,
-    Json,
-    Csv,
-    Markdown,
 }
 
 /// `--color` values.

@@ -1,26 +1,17 @@
 //! The validated configuration: options are checked here, once, before anything is forked.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{ColorArg, FormatArg, ModeArg, Options};
+use crate::cli::{ColorArg, ModeArg, Options};
 use crate::mode::Mode;
 use crate::page::trace_row_bytes;
+use crate::render::export::{Export, ExportKind};
+use crate::render::format::Format;
 use crate::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
 pub const TRACE_CAP_BYTES: u64 = 256 << 20;
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Human,
-    Totals,
-    Json,
-    Csv,
-    Markdown,
-}
 
 /// One combination of the swept parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,8 +57,8 @@ pub struct Config {
     pub color: bool,
     /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
     pub progress: bool,
-    /// Where to draw the traced timeline as SVG.
-    pub trace_svg: Option<PathBuf>,
+    /// Extra files to write after the run (`--trace-svg`).
+    pub exports: Vec<Export>,
 }
 
 /// Bad input: one line naming the option and what it accepts.
@@ -121,13 +112,6 @@ impl Config {
             other => other.map(Duration::from_nanos),
         };
         let seed = options.seed.unwrap_or_else(|| rand::random::<u64>() >> 16);
-        let format = match options.format {
-            FormatArg::Human => Format::Human,
-            FormatArg::Totals => Format::Totals,
-            FormatArg::Json => Format::Json,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Markdown => Format::Markdown,
-        };
         let progress = !options.quiet && std::io::stderr().is_terminal();
         let color = match options.color {
             ColorArg::Always => true,
@@ -149,12 +133,19 @@ impl Config {
                 pool: options.pool,
                 trace,
             },
-            format,
+            format: options.format,
             check: options.check,
             timeout,
             color,
             progress,
-            trace_svg: options.trace_svg,
+            exports: options
+                .trace_svg
+                .into_iter()
+                .map(|path| Export {
+                    kind: ExportKind::TraceSvg,
+                    path,
+                })
+                .collect(),
         })
     }
 }

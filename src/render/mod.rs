@@ -3,14 +3,15 @@
 
 use std::io::{self, Write};
 
-use crate::config::Format;
 use crate::machine::Machine;
-use crate::results::{Keep, Report};
+use crate::results::Report;
 
 pub mod csv;
 pub mod explanation;
+pub mod export;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod format;
 pub mod histogram;
 pub mod human;
 pub mod json;
@@ -28,26 +29,6 @@ pub trait Render {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
 }
 
-/// What each format needs kept of every trial.
-pub fn keep_for(format: Format) -> Keep {
-    match format {
-        Format::Human | Format::Csv | Format::Markdown => Keep {
-            trials: true,
-            workers: false,
-        },
-        // Every worker's count of every trial: procs times the memory, so only json keeps it.
-        Format::Json => Keep {
-            trials: true,
-            workers: true,
-        },
-        // Totals are printed as they come; nothing grows with the trial count.
-        Format::Totals => Keep {
-            trials: false,
-            workers: false,
-        },
-    }
-}
-
 /// What the renderers are told about where they print, beyond the report itself.
 #[derive(Debug, Clone)]
 pub struct Surroundings {
@@ -57,22 +38,6 @@ pub struct Surroundings {
     pub width: usize,
     /// The machine the run happened on (json).
     pub machine: Machine,
-}
-
-/// The renderer of a format.
-pub fn renderer(format: Format, surroundings: &Surroundings) -> Box<dyn Render> {
-    match format {
-        Format::Human => Box::new(human::Human {
-            color: surroundings.color,
-            width: surroundings.width,
-        }),
-        Format::Totals => Box::new(totals::TotalsEnd),
-        Format::Json => Box::new(json::Json {
-            machine: surroundings.machine.clone(),
-        }),
-        Format::Csv => Box::new(csv::Csv),
-        Format::Markdown => Box::new(markdown::Markdown),
-    }
 }
 
 /// Columns of the terminal on stdout; else COLUMNS when set; else 80.

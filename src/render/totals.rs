@@ -4,9 +4,8 @@
 
 use std::io::{self, Write};
 
-use super::Render;
 use crate::config::Settings;
-use crate::results::{Group, Observer, Report, Trial};
+use crate::results::{Group, Observer, Trial};
 
 /// Streams totals to `out`, flushing each line (the next trial forks).
 pub struct TotalsStream<W: Write> {
@@ -47,14 +46,5 @@ impl<W: Write> Observer for TotalsStream<W> {
         }
         writeln!(self.out, "{line}{}", trial.total)?;
         self.out.flush()
-    }
-}
-
-/// Nothing is left to print at the end: every total went out as it came.
-pub struct TotalsEnd;
-
-impl Render for TotalsEnd {
-    fn render(&self, _: &Report, _: &mut dyn Write) -> io::Result<()> {
-        Ok(())
     }
 }
