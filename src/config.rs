@@ -11,7 +11,7 @@ use crate::render::format::Format;
 use crate::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
-pub const TRACE_CAP_BYTES: u64 = 256 << 20;
+pub(crate) const TRACE_CAP_BYTES: u64 = 256 << 20;
 
 /// One combination of the swept parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -258,7 +258,7 @@ pub struct Room {
 
 /// Reads the kernel's pid_max and threads-max, the tasks already running, and (for anyone
 /// but root, whom the kernel exempts) RLIMIT_NPROC less this user's tasks.
-pub fn process_room() -> Room {
+pub(crate) fn process_room() -> Room {
     let read =
         |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
     let pid_max = read("/proc/sys/kernel/pid_max");

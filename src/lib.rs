@@ -14,18 +14,18 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod exit;
-pub mod explain;
+mod explain;
 #[allow(unsafe_code)]
-pub mod fork;
-pub mod machine;
+mod fork;
+mod machine;
 pub mod mode;
 #[allow(unsafe_code)]
 pub mod page;
-pub mod progress;
-pub mod render;
-pub mod results;
-pub mod run;
-pub mod stats;
+mod progress;
+mod render;
+mod results;
+mod run;
+mod stats;
 pub mod trial;
 pub mod window;
 pub mod worker;

@@ -28,11 +28,6 @@ impl Mode {
             Mode::Atomic => "atomic",
         }
     }
-
-    /// Whether the mode uses the shared lock.
-    pub fn uses_lock(self) -> bool {
-        matches!(self, Mode::PerAccess | Mode::Mutex)
-    }
 }
 
 impl fmt::Display for Mode {

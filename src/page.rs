@@ -48,14 +48,14 @@ struct Slot {
 }
 
 /// Bytes each field and slot of the page is aligned to (a cache line and its neighbour).
-pub const LINE: usize = 128;
+pub(crate) const LINE: usize = 128;
 const HEADER: usize = std::mem::size_of::<Header>();
 
 /// What a traced worker records about one increment, in its own row of the shared page.
 /// All-zero is a valid value; only the worker that owns the row writes it.
 #[repr(C)]
 #[derive(Debug, Default)]
-pub struct TraceCell {
+pub(crate) struct TraceCell {
     /// The value the worker read.
     pub read: AtomicU64,
     /// The value it wrote (read + 1).
@@ -69,11 +69,11 @@ pub struct TraceCell {
 }
 
 /// Bytes of one [`TraceCell`].
-pub const TRACE_CELL: usize = std::mem::size_of::<TraceCell>();
+pub(crate) const TRACE_CELL: usize = std::mem::size_of::<TraceCell>();
 
 /// Bytes of one worker's trace row of `entries` cells, rounded up to whole cache lines.
 /// `None` on overflow.
-pub fn trace_row_bytes(entries: u64) -> Option<u64> {
+pub(crate) fn trace_row_bytes(entries: u64) -> Option<u64> {
     entries
         .checked_mul(TRACE_CELL as u64)?
         .checked_next_multiple_of(LINE as u64)
@@ -98,7 +98,7 @@ unsafe impl Sync for SharedPage {}
 
 /// Why the lock could not be taken: the mutex is unusable (ENOTRECOVERABLE or another error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockError(pub i32);
+pub(crate) struct LockError(pub i32);
 
 impl SharedPage {
     /// Maps a shared page with room for `slots` workers, each with a trace row of
@@ -168,22 +168,22 @@ impl SharedPage {
     }
 
     /// The shared counter.
-    pub fn counter(&self) -> &AtomicU64 {
+    pub(crate) fn counter(&self) -> &AtomicU64 {
         &self.header().counter.0
     }
 
     /// The start gate's generation: workers wait while it still has the value they saw.
-    pub fn gate(&self) -> &AtomicU32 {
+    pub(crate) fn gate(&self) -> &AtomicU32 {
         &self.header().gate.0
     }
 
     /// How many pooled workers finished the current trial.
-    pub fn done(&self) -> &AtomicU32 {
+    pub(crate) fn done(&self) -> &AtomicU32 {
         &self.header().done.0
     }
 
     /// Non-zero asks pooled workers to leave at the next gate.
-    pub fn control(&self) -> &AtomicU32 {
+    pub(crate) fn control(&self) -> &AtomicU32 {
         &self.header().control.0
     }
 
@@ -213,7 +213,7 @@ impl SharedPage {
     ///
     /// # Panics
     /// When `index` is not below the number of slots the page was made with.
-    pub fn completed(&self, index: usize) -> &AtomicU64 {
+    pub(crate) fn completed(&self, index: usize) -> &AtomicU64 {
         &self.parent_slot(index).completed
     }
 
@@ -221,13 +221,13 @@ impl SharedPage {
     ///
     /// # Panics
     /// When `index` is not below the number of slots the page was made with.
-    pub fn holds_lock(&self, index: usize) -> bool {
+    pub(crate) fn holds_lock(&self, index: usize) -> bool {
         self.parent_slot(index).holds_lock.load(Ordering::Acquire) != 0
     }
 
     /// Worker `index`'s trace row: one cell per increment, as many as the page was made with
     /// (none when not tracing). `None` when the page has no such worker.
-    pub fn trace_row(&self, index: usize) -> Option<&[TraceCell]> {
+    pub(crate) fn trace_row(&self, index: usize) -> Option<&[TraceCell]> {
         if index >= self.slots {
             return None;
         }
@@ -251,7 +251,11 @@ impl SharedPage {
     /// Everything worker `index` touches, found and checked in the parent before it forks, so
     /// that the worker itself indexes nothing and has no panic path. `None` when the page has
     /// no slot `index`, or when tracing `iters` increments and its row is shorter.
-    pub fn worker_cells(&self, index: u32, traced_iters: Option<u64>) -> Option<WorkerCells<'_>> {
+    pub(crate) fn worker_cells(
+        &self,
+        index: u32,
+        traced_iters: Option<u64>,
+    ) -> Option<WorkerCells<'_>> {
         let index = usize::try_from(index).ok()?;
         let slot = self.slot(index)?;
         let trace = match traced_iters {
@@ -269,7 +273,7 @@ impl SharedPage {
     }
 
     /// Sets the counter and the first `procs` slots to zero for a new trial.
-    pub fn reset(&self, procs: usize) {
+    pub(crate) fn reset(&self, procs: usize) {
         self.counter().store(0, Ordering::Relaxed);
         self.done().store(0, Ordering::Relaxed);
         for i in 0..procs {
@@ -283,7 +287,7 @@ impl SharedPage {
     /// Waits while the gate still reads `seen`: first up to `yields` times sched_yield (a
     /// trial that follows at once is caught without a wake-up, and the other processes get
     /// the core), then a futex wait (blocking, no spinning).
-    pub fn wait_gate(&self, seen: u32, yields: u32) {
+    pub(crate) fn wait_gate(&self, seen: u32, yields: u32) {
         let gate = self.gate();
         for _ in 0..yields {
             if gate.load(Ordering::Acquire) != seen {
@@ -308,7 +312,7 @@ impl SharedPage {
     }
 
     /// Advances the gate and wakes every worker waiting on it. Returns the new generation.
-    pub fn open_gate(&self) -> u32 {
+    pub(crate) fn open_gate(&self) -> u32 {
         let gate = self.gate();
         let next = gate.load(Ordering::Relaxed).wrapping_add(1);
         gate.store(next, Ordering::Release);
@@ -321,7 +325,7 @@ impl SharedPage {
 }
 
 /// Holds the shared lock; unlocks when dropped.
-pub struct LockGuard<'a> {
+pub(crate) struct LockGuard<'a> {
     slot: &'a Slot,
     page: &'a SharedPage,
 }
@@ -344,7 +348,7 @@ impl Drop for LockGuard<'_> {
 /// trace row (exactly as long as its increments when tracing, else empty). Made by
 /// [`SharedPage::worker_cells`] in the parent before fork.
 #[derive(Clone, Copy)]
-pub struct WorkerCells<'p> {
+pub(crate) struct WorkerCells<'p> {
     page: &'p SharedPage,
     slot: &'p Slot,
     trace: &'p [TraceCell],
@@ -353,18 +357,18 @@ pub struct WorkerCells<'p> {
 impl<'p> WorkerCells<'p> {
     /// The shared counter.
     #[inline(always)]
-    pub fn counter(&self) -> &'p AtomicU64 {
+    pub(crate) fn counter(&self) -> &'p AtomicU64 {
         self.page.counter()
     }
 
     /// Increments this worker completed in the current trial.
     #[inline(always)]
-    pub fn completed(&self) -> &'p AtomicU64 {
+    pub(crate) fn completed(&self) -> &'p AtomicU64 {
         &self.slot.completed
     }
 
     /// This worker's trace row: one cell per increment when tracing, else empty.
-    pub fn trace_row(&self) -> &'p [TraceCell] {
+    pub(crate) fn trace_row(&self) -> &'p [TraceCell] {
         self.trace
     }
 
@@ -373,7 +377,7 @@ impl<'p> WorkerCells<'p> {
     /// When the previous holder died with the lock held, the robust mutex reports EOWNERDEAD:
     /// the lock is then made consistent and taken, so the other workers carry on.
     #[inline(always)]
-    pub fn lock(&self) -> Result<LockGuard<'p>, LockError> {
+    pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
         let lock = self.page.header().lock.0.get();
         // SAFETY: the mutex was initialised in `new` and lives as long as the mapping.
         let rc = unsafe { libc::pthread_mutex_lock(lock) };

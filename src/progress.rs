@@ -14,7 +14,7 @@ use crate::results::{Group, Trial};
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
 /// The bar, around the observer that does the format's live output.
-pub struct Progress<'o> {
+pub(crate) struct Progress<'o> {
     inner: &'o mut dyn Observer,
     bar: ProgressBar,
     start: Instant,
@@ -23,7 +23,7 @@ pub struct Progress<'o> {
 
 impl<'o> Progress<'o> {
     /// A bar over `total` trials, hidden until the run has lasted a second.
-    pub fn new(inner: &'o mut dyn Observer, total: u64) -> Progress<'o> {
+    pub(crate) fn new(inner: &'o mut dyn Observer, total: u64) -> Progress<'o> {
         let style = ProgressStyle::with_template(
             "{prefix:>12} [{wide_bar}] {pos}/{len} trials  {elapsed} elapsed  ETA {eta}",
         )
@@ -40,7 +40,7 @@ impl<'o> Progress<'o> {
     }
 
     /// Removes the bar, before the final output or an error line.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.bar.finish_and_clear();
     }
 }

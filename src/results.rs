@@ -130,7 +130,7 @@ pub trait Observer {
 }
 
 /// An observer that does nothing.
-pub struct Quiet;
+pub(crate) struct Quiet;
 
 impl Observer for Quiet {
     fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {

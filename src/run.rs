@@ -12,7 +12,7 @@ use crate::trial::{Pool, TrialError, run_forked, signal};
 use crate::worker::Job;
 
 /// Runs the whole configuration. `Err` only when the observer's output failed.
-pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
+pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
     let settings = &config.settings;
     let mut report = Report {
         settings: settings.clone(),

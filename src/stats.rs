@@ -4,7 +4,7 @@ use crate::results::Group;
 
 /// The summary of one group's kept trials.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub count: u64,
     pub min: u64,
     pub median: f64,
@@ -26,7 +26,7 @@ pub struct Summary {
 }
 
 /// Summarises a group; `None` when it kept no trials.
-pub fn summarize(group: &Group) -> Option<Summary> {
+pub(crate) fn summarize(group: &Group) -> Option<Summary> {
     if group.totals.is_empty() {
         return None;
     }
@@ -67,7 +67,7 @@ pub fn summarize(group: &Group) -> Option<Summary> {
 
 impl Summary {
     /// Whether updates were lost never, in some trials, or in every trial.
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         match self.lossy {
             0 => Verdict::Never,
             k if k >= self.count => Verdict::Always,
@@ -78,7 +78,7 @@ impl Summary {
 
 /// Lost updates, litmus7-style: did the outcome happen never, sometimes or always?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Never,
     /// In k of N trials.
     Sometimes(u64, u64),
@@ -87,7 +87,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The word alone, as `json` writes it.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Verdict::Never => "never",
             Verdict::Sometimes(..) => "sometimes",
@@ -109,13 +109,13 @@ impl std::fmt::Display for Verdict {
 /// How many times faster one mode ran than another, hyperfine-style: the ratio of the mean
 /// ns per increment, ± its standard deviation propagated from both standard deviations.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Speedup {
+pub(crate) struct Speedup {
     pub ratio: f64,
     pub stddev: f64,
 }
 
 /// How many times faster `fast` ran than `slow`; `None` when either has no time to compare.
-pub fn speedup(fast: &Summary, slow: &Summary) -> Option<Speedup> {
+pub(crate) fn speedup(fast: &Summary, slow: &Summary) -> Option<Speedup> {
     let (f, s) = (fast.ns_per_increment_mean, slow.ns_per_increment_mean);
     if !(f > 0.0 && s > 0.0 && f.is_finite() && s.is_finite()) {
         return None;
@@ -128,7 +128,7 @@ pub fn speedup(fast: &Summary, slow: &Summary) -> Option<Speedup> {
 }
 
 /// The median (mean of the middle two for an even count). `values` must not be empty.
-pub fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
@@ -140,7 +140,7 @@ pub fn median(values: &[f64]) -> f64 {
 }
 
 /// Mean and sample standard deviation (0 for a single value).
-pub fn mean_stddev(values: &[f64]) -> (f64, f64) {
+pub(crate) fn mean_stddev(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     if values.len() < 2 {

@@ -243,7 +243,7 @@ pub enum TrialError {
 }
 
 /// A signal as plain data for the results.
-pub fn signal(signal: nix::sys::signal::Signal) -> Signal {
+pub(crate) fn signal(signal: nix::sys::signal::Signal) -> Signal {
     Signal {
         number: signal as i32,
         name: signal.as_str(),

@@ -26,7 +26,7 @@ use crate::page::{LockError, TraceCell, WorkerCells};
 use crate::window::Window;
 
 /// Exit status of a worker whose lock failed (the mutex was unusable).
-pub const EXIT_LOCK_FAILED: i32 = 70;
+pub(crate) const EXIT_LOCK_FAILED: i32 = 70;
 
 /// What every worker of a group's trials does: the mode, the combination of parameters, and
 /// the run's settings (pauses, seed, tracing), borrowed.
@@ -39,7 +39,7 @@ pub struct Job<'s> {
 
 impl Job<'_> {
     /// Increments each worker traces, when tracing.
-    pub fn traced_iters(&self) -> Option<u64> {
+    pub(crate) fn traced_iters(&self) -> Option<u64> {
         self.settings.trace.then_some(self.params.iters)
     }
 }
@@ -48,7 +48,7 @@ impl Job<'_> {
 ///
 /// `cells` was checked in the parent: its trace row holds exactly the increments when
 /// tracing. Nothing here indexes, unwraps or asserts.
-pub fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) -> i32 {
+pub(crate) fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) -> i32 {
     let pause = Pause::new(job.settings, trial, index);
     let result = if job.settings.trace {
         let trace = Trace {
@@ -108,11 +108,11 @@ trait Hold: Copy {
 
 /// With `--window 0` a worker records its progress every this many increments (and at the
 /// end), so a count read mid-trial is a lower bound by up to this much less one.
-pub const PROGRESS_EVERY_WITHOUT_WINDOW: u64 = 1024;
+pub(crate) const PROGRESS_EVERY_WITHOUT_WINDOW: u64 = 1024;
 
 /// How often a worker with this window records its progress in its slot, in increments: a
 /// count read mid-trial may lag the worker by up to this much less one.
-pub fn progress_every(window: Window) -> u64 {
+pub(crate) fn progress_every(window: Window) -> u64 {
     match window {
         Window::Busy(0) => NoWindow::PROGRESS_EVERY,
         Window::Busy(_) => Busy::PROGRESS_EVERY,
@@ -213,7 +213,7 @@ impl Recorder for Trace<'_> {
 
 /// CLOCK_MONOTONIC in ns: a vDSO call, no allocation, safe after fork.
 #[inline(always)]
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
         Ok(t) => (t.tv_sec() as u64)
             .wrapping_mul(1_000_000_000)
@@ -412,7 +412,7 @@ fn sleep(span: Duration) {
 }
 
 /// A distinct, repeatable seed for each (run seed, trial, worker).
-pub fn seed_for(seed: u64, trial: u64, index: u32) -> u64 {
+pub(crate) fn seed_for(seed: u64, trial: u64, index: u32) -> u64 {
     // splitmix64 finaliser over the three inputs.
     let mut z = seed
         ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15)

@@ -12,7 +12,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 /// The signals that interrupt a run.
-pub const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+pub(crate) const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 static READ_END: AtomicI32 = AtomicI32::new(-1);
@@ -31,7 +31,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 }
 
 /// Installs the handlers (once; later calls do nothing).
-pub fn install() -> nix::Result<()> {
+pub(crate) fn install() -> nix::Result<()> {
     if READ_END.load(Ordering::SeqCst) >= 0 {
         return Ok(());
     }
@@ -52,11 +52,11 @@ pub fn install() -> nix::Result<()> {
 }
 
 /// The pipe's read end, readable once a signal came (-1 before `install`: poll ignores it).
-pub fn fd() -> RawFd {
+pub(crate) fn fd() -> RawFd {
     READ_END.load(Ordering::SeqCst)
 }
 
 /// The signal that arrived, if any.
-pub fn pending() -> Option<Signal> {
+pub(crate) fn pending() -> Option<Signal> {
     Signal::try_from(CAUGHT.load(Ordering::SeqCst)).ok()
 }

@@ -14,7 +14,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
-pub mod interrupt;
+pub(crate) mod interrupt;
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, Signal, kill};
@@ -22,14 +22,14 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
 /// Exit status of a worker whose parent was gone before it started.
-pub const EXIT_ORPHANED: i32 = 71;
+pub(crate) const EXIT_ORPHANED: i32 = 71;
 
 /// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
-pub const FDS_BESIDES_WORKERS: u64 = 32;
+pub(crate) const FDS_BESIDES_WORKERS: u64 = 32;
 
 /// Raises the soft RLIMIT_NOFILE, if needed, so that `workers` pidfds fit (up to the hard
 /// limit, which the config checked).
-pub fn make_fd_room(workers: u32) -> nix::Result<()> {
+pub(crate) fn make_fd_room(workers: u32) -> nix::Result<()> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
     let needed = u64::from(workers) + FDS_BESIDES_WORKERS;
@@ -41,14 +41,14 @@ pub fn make_fd_room(workers: u32) -> nix::Result<()> {
 
 /// How a worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     Exited(i32),
     Signaled(Signal),
 }
 
 /// Why waiting for the workers stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaitError {
+pub(crate) enum WaitError {
     /// A worker ended other than by finishing its work.
     Died {
         index: u32,
@@ -65,7 +65,7 @@ pub enum WaitError {
 
 /// A worker that could not be forked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpawnError {
+pub(crate) struct SpawnError {
     pub index: u32,
     pub what: &'static str,
     pub errno: Errno,
@@ -79,7 +79,7 @@ struct Member {
 }
 
 /// The workers alive at one time.
-pub struct Crew {
+pub(crate) struct Crew {
     members: Vec<Member>,
 }
 
@@ -90,7 +90,7 @@ impl Crew {
     /// Whatever a worker needs is looked up and checked in the parent, into its item, before
     /// the fork: `work` runs in a forked child and must not allocate, print, lock anything but
     /// the shared page, index, or panic. Flush any buffered output before calling this.
-    pub fn spawn<T, F: Fn(&T) -> i32>(workers: &[T], work: F) -> Result<Crew, SpawnError> {
+    pub(crate) fn spawn<T, F: Fn(&T) -> i32>(workers: &[T], work: F) -> Result<Crew, SpawnError> {
         let parent = nix::unistd::getpid();
         let mut crew = Crew {
             members: Vec::with_capacity(workers.len()),
@@ -144,7 +144,7 @@ impl Crew {
     }
 
     /// Waits until every worker has exited with status 0, reaping each.
-    pub fn wait_exits(&mut self, deadline: Option<Instant>) -> Result<(), WaitError> {
+    pub(crate) fn wait_exits(&mut self, deadline: Option<Instant>) -> Result<(), WaitError> {
         while self.members.iter().any(|m| !m.reaped) {
             self.watch(None, deadline)?;
         }
@@ -152,7 +152,11 @@ impl Crew {
     }
 
     /// Waits until `fd` is readable, while watching that no worker dies.
-    pub fn wait_readable(&mut self, fd: RawFd, deadline: Option<Instant>) -> Result<(), WaitError> {
+    pub(crate) fn wait_readable(
+        &mut self,
+        fd: RawFd,
+        deadline: Option<Instant>,
+    ) -> Result<(), WaitError> {
         loop {
             if self.watch(Some(fd), deadline)? {
                 return Ok(());
@@ -234,7 +238,7 @@ impl Crew {
     }
 
     /// Kills (SIGKILL) and reaps every worker not yet reaped.
-    pub fn kill_all(&mut self) {
+    pub(crate) fn kill_all(&mut self) {
         for m in self.members.iter().filter(|m| !m.reaped) {
             let _ = kill(m.pid, Signal::SIGKILL);
         }
@@ -255,19 +259,19 @@ impl Drop for Crew {
 /// A one-shot start gate: workers block reading a pipe until the parent closes its write end,
 /// which wakes them all at once. Blocking, not spinning: spinning workers would starve the
 /// parent that is still forking the rest (about 25 ms a trial instead of 1 ms on 2 cores).
-pub struct Gate {
+pub(crate) struct Gate {
     read: OwnedFd,
     write: OwnedFd,
 }
 
 impl Gate {
-    pub fn new() -> nix::Result<Gate> {
+    pub(crate) fn new() -> nix::Result<Gate> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         Ok(Gate { read, write })
     }
 
     /// In a worker: blocks until the gate opens. Async-signal-safe.
-    pub fn pass(&self) {
+    pub(crate) fn pass(&self) {
         // The worker's copy of the write end must go, or the pipe never reports EOF.
         // SAFETY: this runs in the forked child, which owns its copies of the parent's fds;
         // closing this one affects only the child, and the parent's OwnedFd is never dropped
@@ -285,7 +289,7 @@ impl Gate {
     }
 
     /// In the parent: releases every worker at once.
-    pub fn open(self) {
+    pub(crate) fn open(self) {
         drop(self.write);
     }
 }

@@ -7,11 +7,11 @@ use super::Render;
 use crate::results::Report;
 
 /// The header row.
-pub const HEADER: &str = "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,\
+pub(crate) const HEADER: &str = "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,\
                           expected,lost,elapsed_ns,wall_ns";
 
 /// CSV output.
-pub struct Csv;
+pub(crate) struct Csv;
 
 impl Render for Csv {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -10,7 +10,7 @@ const MAX_BINS: u64 = 15;
 
 /// One row: the range of totals it counts, and how many trials fell in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bin {
+pub(crate) struct Bin {
     pub low: u64,
     pub high: u64,
     pub count: u64,
@@ -18,7 +18,7 @@ pub struct Bin {
 
 /// Bins for `totals` (none above `expected`): lossy totals in equal bins of a round width
 /// (1, 2, 5, 10, 20, 50…), then the expected total on its own, even when no trial reached it.
-pub fn bins(totals: &[u64], expected: u64) -> Vec<Bin> {
+pub(crate) fn bins(totals: &[u64], expected: u64) -> Vec<Bin> {
     let lossy: Vec<u64> = totals.iter().copied().filter(|&t| t < expected).collect();
     let mut bins = Vec::new();
     if let (Some(&lo), Some(&hi)) = (lossy.iter().min(), lossy.iter().max()) {
@@ -56,7 +56,7 @@ fn round_width(width: u64) -> u64 {
 }
 
 /// Writes the histogram of `totals` in lines at most `width` columns wide.
-pub fn write_histogram(
+pub(crate) fn write_histogram(
     out: &mut dyn Write,
     totals: &[u64],
     expected: u64,

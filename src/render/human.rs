@@ -17,10 +17,10 @@ use crate::stats::{Summary, Verdict, summarize};
 use crate::window::Window;
 
 /// Totals per trial are listed up to this many trials.
-pub const MAX_LISTED_TRIALS: u64 = 20;
+pub(crate) const MAX_LISTED_TRIALS: u64 = 20;
 
 /// Human-readable output.
-pub struct Human {
+pub(crate) struct Human {
     pub color: bool,
     /// Columns the histograms may fill.
     pub width: usize,

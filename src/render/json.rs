@@ -14,10 +14,10 @@ use crate::stats::{Summary, summarize};
 use crate::window::Window;
 
 /// The version of the document's layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// JSON output.
-pub struct Json {
+pub(crate) struct Json {
     pub machine: Machine,
 }
 

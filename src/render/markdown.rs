@@ -9,7 +9,7 @@ use crate::results::Report;
 use crate::stats::summarize;
 
 /// Markdown output.
-pub struct Markdown;
+pub(crate) struct Markdown;
 
 impl Render for Markdown {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -6,22 +6,22 @@ use std::io::{self, Write};
 use crate::machine::Machine;
 use crate::results::Report;
 
-pub mod csv;
-pub mod explanation;
-pub mod export;
+pub(crate) mod csv;
+pub(crate) mod explanation;
+pub(crate) mod export;
 #[cfg(test)]
 pub(crate) mod fixture;
-pub mod format;
-pub mod histogram;
-pub mod human;
-pub mod json;
-pub mod markdown;
-pub mod scale;
-pub mod speed;
-pub mod svg;
-pub mod table;
-pub mod timeline;
-pub mod totals;
+pub(crate) mod format;
+pub(crate) mod histogram;
+pub(crate) mod human;
+pub(crate) mod json;
+pub(crate) mod markdown;
+pub(crate) mod scale;
+pub(crate) mod speed;
+pub(crate) mod svg;
+pub(crate) mod table;
+pub(crate) mod timeline;
+pub(crate) mod totals;
 
 /// One output format.
 pub trait Render {
@@ -41,7 +41,7 @@ pub struct Surroundings {
 }
 
 /// Columns of the terminal on stdout; else COLUMNS when set; else 80.
-pub fn output_width() -> usize {
+pub(crate) fn output_width() -> usize {
     if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
         return usize::from(w);
     }

@@ -5,7 +5,7 @@ use crate::explain::TraceEntry;
 /// Maps times to columns, cutting out idle stretches where no increment is in flight: workers
 /// forked one after another often run one by one at first, and a linear axis would squeeze
 /// the racing part into a few columns.
-pub struct Scale {
+pub(crate) struct Scale {
     /// Busy stretches: (start, end, shift), where compressed time is `t - shift`.
     pub busy: Vec<(u64, u64, u64)>,
     /// Compressed time of each cut, for its `~` mark.
@@ -15,7 +15,7 @@ pub struct Scale {
 }
 
 /// Time from the trial's first read to its last write, at least 1 ns.
-pub fn span(entries: &[TraceEntry]) -> u64 {
+pub(crate) fn span(entries: &[TraceEntry]) -> u64 {
     entries
         .iter()
         .map(|e| e.t_write_ns)
@@ -26,7 +26,7 @@ pub fn span(entries: &[TraceEntry]) -> u64 {
 
 impl Scale {
     /// A scale for an axis `width` columns (or pixels) wide.
-    pub fn new(entries: &[TraceEntry], width: usize) -> Scale {
+    pub(crate) fn new(entries: &[TraceEntry], width: usize) -> Scale {
         let span = span(entries);
         let column = (span / width as u64).max(1);
         let mut spans: Vec<(u64, u64)> = entries
@@ -73,7 +73,7 @@ impl Scale {
     }
 
     /// The compressed time of `t` (a time some increment was in flight).
-    pub fn compressed(&self, t: u64) -> u64 {
+    pub(crate) fn compressed(&self, t: u64) -> u64 {
         let i = self
             .busy
             .partition_point(|&(a, _, _)| a <= t)

@@ -6,29 +6,29 @@ use crate::mode::Mode;
 use crate::stats::{Summary, speedup};
 
 /// One combination of parameters: its label ("" when nothing is swept) and its modes.
-pub struct Combination<'s> {
+pub(crate) struct Combination<'s> {
     pub label: String,
     pub modes: Vec<ModeSummary<'s>>,
 }
 
 /// One mode's summary within a combination.
 #[derive(Clone, Copy)]
-pub struct ModeSummary<'s> {
+pub(crate) struct ModeSummary<'s> {
     pub mode: Mode,
     pub summary: &'s Summary,
 }
 
 /// What the ratios are, printed above the comparisons.
-pub const TITLE: &str = "Relative speed, from the mean ns/increment of each mode's trials:";
+pub(crate) const TITLE: &str = "Relative speed, from the mean ns/increment of each mode's trials:";
 
 /// What the ± means, printed below them.
-pub const PLUS_MINUS: &str =
+pub(crate) const PLUS_MINUS: &str =
     "± is one standard deviation of the ratio, propagated from both modes' standard deviations.";
 
 /// Writes, for each combination (labelled, or "" when nothing is swept) with two or more
 /// modes, how many times faster the fastest mode ran than each other mode. Writes nothing when
 /// no combination has two modes with times.
-pub fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::Result<()> {
+pub(crate) fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::Result<()> {
     let mut wrote_header = false;
     for Combination { label, modes } in combos {
         let mut timed: Vec<ModeSummary> = modes

@@ -4,27 +4,27 @@ use std::io::{self, Write};
 
 /// How a column's cells line up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     Left,
     Right,
 }
 
 /// A cell: its text and an optional ANSI colour code (e.g. "31" for red).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
+pub(crate) struct Cell {
     pub text: String,
     pub color: Option<&'static str>,
 }
 
 impl Cell {
-    pub fn plain(text: impl Into<String>) -> Cell {
+    pub(crate) fn plain(text: impl Into<String>) -> Cell {
         Cell {
             text: text.into(),
             color: None,
         }
     }
 
-    pub fn colored(text: impl Into<String>, color: &'static str) -> Cell {
+    pub(crate) fn colored(text: impl Into<String>, color: &'static str) -> Cell {
         Cell {
             text: text.into(),
             color: Some(color),
@@ -32,11 +32,11 @@ impl Cell {
     }
 }
 
-pub const RED: &str = "31";
-pub const GREEN: &str = "32";
+pub(crate) const RED: &str = "31";
+pub(crate) const GREEN: &str = "32";
 
 /// Writes `header` and `rows` with every column padded to its widest cell, two spaces apart.
-pub fn write_table(
+pub(crate) fn write_table(
     out: &mut dyn Write,
     header: &[(&str, Align)],
     rows: &[Vec<Cell>],

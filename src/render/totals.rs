@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::results::{Group, Observer, Trial};
 
 /// Streams totals to `out`, flushing each line (the next trial forks).
-pub struct TotalsStream<W: Write> {
+pub(crate) struct TotalsStream<W: Write> {
     out: W,
     by_mode: bool,
     by_procs: bool,
@@ -17,7 +17,7 @@ pub struct TotalsStream<W: Write> {
 }
 
 impl<W: Write> TotalsStream<W> {
-    pub fn new(out: W, settings: &Settings) -> TotalsStream<W> {
+    pub(crate) fn new(out: W, settings: &Settings) -> TotalsStream<W> {
         TotalsStream {
             out,
             by_mode: settings.modes.len() > 1,
