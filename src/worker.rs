@@ -11,6 +11,20 @@
 //! stale value + 1, so the race is the same in kind, but it returns the value it replaced and
 //! puts every write in one order, which makes the accounting of lost updates exact.
 
+// The worker runs in a forked child, which must not panic: the build refuses the ways this
+// module could (indexing, unwrap, expect, panic!, overflowing arithmetic). The tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, compiler_fence};
 use std::time::Duration;
@@ -341,16 +355,16 @@ where
     let completed: &AtomicU64 = cells.completed();
     if pause.is_none() {
         for done in 1..=iters {
-            rec.record(done - 1, step(cells, rec, window)?);
-            if done % H::PROGRESS_EVERY == 0 {
+            rec.record(done.wrapping_sub(1), step(cells, rec, window)?);
+            if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
         }
     } else {
         for done in 1..=iters {
             pause.wait();
-            rec.record(done - 1, step(cells, rec, window)?);
-            if done % H::PROGRESS_EVERY == 0 {
+            rec.record(done.wrapping_sub(1), step(cells, rec, window)?);
+            if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
         }
