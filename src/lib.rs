@@ -21,6 +21,7 @@ mod machine;
 pub mod mode;
 #[allow(unsafe_code)]
 pub mod page;
+mod pause;
 mod progress;
 mod render;
 mod results;
