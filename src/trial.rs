@@ -298,10 +298,10 @@ fn wait_cause(
         WaitError::TimedOut { pending } => {
             let all: Vec<Unfinished> = pending
                 .into_iter()
-                .map(|(index, pid)| Unfinished {
-                    index,
-                    pid: pid.as_raw().unsigned_abs(),
-                    completed: completed(index),
+                .map(|worker| Unfinished {
+                    index: worker.index,
+                    pid: worker.pid.as_raw().unsigned_abs(),
+                    completed: completed(worker.index),
                 })
                 .collect();
             // Pooled workers never exit between trials: name those whose work is unfinished.

@@ -55,12 +55,19 @@ pub(crate) enum WaitError {
         pid: Pid,
         ending: Ending,
     },
-    /// The deadline passed; these workers (index, pid) had not finished.
-    TimedOut { pending: Vec<(u32, Pid)> },
+    /// The deadline passed; these workers had not finished.
+    TimedOut { pending: Vec<Worker> },
     /// SIGINT, SIGTERM or SIGHUP reached racecount.
     Interrupted(Signal),
     /// A system call failed.
     Sys(&'static str, Errno),
+}
+
+/// A worker, by its index in the crew and its pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Worker {
+    pub(crate) index: u32,
+    pub(crate) pid: Pid,
 }
 
 /// A worker that could not be forked.
@@ -223,7 +230,10 @@ impl Crew {
                 .members
                 .iter()
                 .filter(|m| !m.reaped)
-                .map(|m| (m.index, m.pid))
+                .map(|m| Worker {
+                    index: m.index,
+                    pid: m.pid,
+                })
                 .collect();
             return Err(WaitError::TimedOut { pending });
         }

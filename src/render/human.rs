@@ -16,6 +16,12 @@ use crate::results::{Group, Report, Stop};
 use crate::stats::{Summary, Verdict, summarize};
 use crate::window::Window;
 
+/// A group that has a summary, with it.
+struct Summarized<'g> {
+    group: &'g Group,
+    summary: Summary,
+}
+
 /// Totals per trial are listed up to this many trials.
 pub(crate) const MAX_LISTED_TRIALS: u64 = 20;
 
@@ -77,10 +83,10 @@ impl Render for Human {
                 write_histogram(out, &g.totals, g.expected(), self.width, self.color)?;
             }
         }
-        let summaries: Vec<(&Group, Summary)> = groups
+        let summaries: Vec<Summarized> = groups
             .iter()
             .copied()
-            .filter_map(|g| summarize(g).map(|s| (g, s)))
+            .filter_map(|group| summarize(group).map(|summary| Summarized { group, summary }))
             .collect();
         if summaries.is_empty() {
             return Ok(());
@@ -90,7 +96,7 @@ impl Render for Human {
         let expected = if report.settings.is_sweep() {
             "procs x iters".to_string()
         } else {
-            summaries[0].0.expected().to_string()
+            summaries[0].group.expected().to_string()
         };
         writeln!(
             out,
@@ -169,12 +175,13 @@ fn by_mode(report: &Report) -> Vec<&Group> {
 
 /// The summaries grouped by combination of parameters, in run order, each labelled by what
 /// varies ("" when nothing is swept).
-fn by_combination<'s>(
-    settings: &Settings,
-    summaries: &'s [(&Group, Summary)],
-) -> Vec<Combination<'s>> {
+fn by_combination<'s>(settings: &Settings, summaries: &'s [Summarized]) -> Vec<Combination<'s>> {
     let mut combos: Vec<(Params, Combination)> = Vec::new();
-    for (g, s) in summaries {
+    for Summarized {
+        group: g,
+        summary: s,
+    } in summaries
+    {
         let entry = ModeSummary {
             mode: g.mode,
             summary: s,
@@ -199,7 +206,7 @@ impl Human {
     fn summary_table(
         &self,
         settings: &Settings,
-        summaries: &[(&Group, Summary)],
+        summaries: &[Summarized],
         out: &mut dyn Write,
     ) -> io::Result<()> {
         let mut header = vec![("mode", Align::Left)];
@@ -216,26 +223,31 @@ impl Human {
         ]);
         let rows: Vec<Vec<Cell>> = summaries
             .iter()
-            .map(|(g, s)| {
-                let verdict = s.verdict();
-                let tint = if verdict == Verdict::Never {
-                    GREEN
-                } else {
-                    RED
-                };
-                let mut row = vec![Cell::plain(g.mode.name())];
-                row.extend(sweep.iter().map(|(_, value)| Cell::plain(value(g))));
-                row.extend([
-                    Cell::plain(s.min.to_string()),
-                    Cell::plain(number(s.median)),
-                    Cell::plain(s.max.to_string()),
-                    Cell::colored(verdict.to_string(), tint),
-                    Cell::colored(format!("{:.1}%", s.median_lost_pct), tint),
-                    Cell::plain(number(s.ns_per_increment)),
-                    Cell::plain(number(s.trials_per_sec)),
-                ]);
-                row
-            })
+            .map(
+                |Summarized {
+                     group: g,
+                     summary: s,
+                 }| {
+                    let verdict = s.verdict();
+                    let tint = if verdict == Verdict::Never {
+                        GREEN
+                    } else {
+                        RED
+                    };
+                    let mut row = vec![Cell::plain(g.mode.name())];
+                    row.extend(sweep.iter().map(|(_, value)| Cell::plain(value(g))));
+                    row.extend([
+                        Cell::plain(s.min.to_string()),
+                        Cell::plain(number(s.median)),
+                        Cell::plain(s.max.to_string()),
+                        Cell::colored(verdict.to_string(), tint),
+                        Cell::colored(format!("{:.1}%", s.median_lost_pct), tint),
+                        Cell::plain(number(s.ns_per_increment)),
+                        Cell::plain(number(s.trials_per_sec)),
+                    ]);
+                    row
+                },
+            )
             .collect();
         write_table(out, &header, &rows, self.color)
     }
