@@ -8,41 +8,23 @@ use nix::sys::signal::Signal;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
-fn finish(child: std::process::Child) -> (Option<i32>, String, String) {
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_worker_killed_mid_window_is_named_and_nothing_is_left_behind() {
-    killed_mid_window(&["-t", "1"]);
+    killed_mid_window("-t 1");
 }
 
 #[test]
 fn a_pooled_worker_killed_mid_window_is_reported_the_same_way() {
-    killed_mid_window(&["--pool", "-t", "5"]);
+    killed_mid_window("--pool -t 5");
 }
 
-fn killed_mid_window(extra: &[&str]) {
-    let seed = unique_seed();
-    let mut args = vec![
-        "-m", "unlocked", "-p", "3", "-i", "1", "-w", "20s", "--seed", &seed,
-    ];
-    args.extend_from_slice(extra);
-    let child = spawn(&args);
-    let parent = child.id();
-    assert!(
-        eventually(10.0, || children_of(parent).len() == 3),
-        "workers did not start"
-    );
-    let victim = *children_of(parent).iter().max().unwrap();
+fn killed_mid_window(extra: &str) {
+    let run = Running::start(&format!("-m unlocked -p 3 -i 1 -w 20s {extra}"));
+    let victim = *run.workers(3).iter().max().unwrap();
     signal(victim, Signal::SIGKILL);
-    let (code, _, err) = finish(child);
-    assert_eq!(code, Some(3), "{err}");
+    let end = run.end();
+    let err = &end.stderr;
+    assert_eq!(end.code, Some(3), "{err}");
     assert!(
         err.contains(&format!(
             "(pid {victim}) was killed by SIGKILL after 0 of 1"
@@ -51,7 +33,6 @@ fn killed_mid_window(extra: &[&str]) {
     );
     assert!(err.contains("worker "), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(processes_with(&seed).is_empty(), "workers left behind");
 }
 
 #[test]
@@ -59,106 +40,73 @@ fn a_worker_killed_while_holding_the_mutex_is_named_and_nobody_hangs() {
     // One worker takes the lock and busy-waits 20 s inside it; the other two sleep in the
     // mutex's futex. The holder is the one worker not blocked in futex(2) once the other two
     // are (a worker still waiting at the start gate is blocked in read(2) instead).
-    let seed = unique_seed();
-    let child = spawn(&[
-        "-m", "mutex", "-p", "3", "-i", "1", "-w", "20s", "-t", "1", "--seed", &seed,
-    ]);
-    let parent = child.id();
+    let run = Running::start("-m mutex -p 3 -i 1 -w 20s -t 1");
     let in_futex = |pid: u32| {
         std::fs::read_to_string(format!("/proc/{pid}/syscall"))
             .is_ok_and(|s| s.starts_with(&format!("{} ", libc::SYS_futex)))
     };
-    let mut holder = None;
-    let found = eventually(10.0, || {
-        let kids = children_of(parent);
-        let free: Vec<u32> = kids.iter().copied().filter(|&k| !in_futex(k)).collect();
-        if kids.len() == 3 && free.len() == 1 {
-            holder = Some(free[0]);
-            true
-        } else {
-            false
-        }
-    });
-    assert!(found, "no single lock holder seen");
-    let holder = holder.unwrap();
+    let free =
+        |kids: &[u32]| -> Vec<u32> { kids.iter().copied().filter(|&k| !in_futex(k)).collect() };
+    let kids = run.workers_when(3, "with one lock holder", |kids| free(kids).len() == 1);
+    let holder = free(&kids)[0];
     signal(holder, Signal::SIGKILL);
-    let (code, _, err) = finish(child);
-    assert_eq!(code, Some(3), "{err}");
+    let end = run.end();
+    let err = &end.stderr;
+    assert_eq!(end.code, Some(3), "{err}");
     assert!(
         err.contains(&format!(
             "(pid {holder}) was killed by SIGKILL after 0 of 1 increments while holding the lock"
         )),
         "{err}"
     );
-    assert!(processes_with(&seed).is_empty(), "workers left behind");
 }
 
 #[test]
 fn a_stopped_worker_ends_in_a_timeout_that_names_it() {
-    stopped_worker(&[]);
+    stopped_worker("");
 }
 
 #[test]
 fn a_stopped_pooled_worker_is_bounded_by_the_timeout_too() {
-    stopped_worker(&["--pool"]);
+    stopped_worker("--pool");
 }
 
-fn stopped_worker(extra: &[&str]) {
-    let seed = unique_seed();
-    let mut args = vec![
-        "-m",
-        "unlocked",
-        "-p",
-        "2",
-        "-i",
-        "500",
-        "-w",
-        "1ms",
-        "-t",
-        "1",
-        "--timeout",
-        "2s",
-        "--seed",
-        &seed,
-    ];
-    args.extend_from_slice(extra);
-    let child = spawn(&args);
-    let parent = child.id();
-    assert!(
-        eventually(10.0, || {
-            let kids = children_of(parent);
-            kids.len() == 2 && kids.iter().all(|&k| state_of(k) == Some('R'))
-        }),
-        "workers did not start racing"
-    );
-    let stopped = *children_of(parent).iter().max().unwrap();
+fn stopped_worker(extra: &str) {
+    // Each worker sleeps 500ms, then makes its one increment: the other worker needs about
+    // 500ms and almost no CPU, so it finishes long before the 5s timeout (10x) even on a busy
+    // or one-CPU machine, and the test has 500ms after seeing both workers asleep to stop one
+    // before it is done.
+    let run = Running::start(&format!(
+        "-m unlocked -p 2 -i 1 -w 0 --sleep 500ms -t 1 --timeout 5s {extra}"
+    ));
+    // Stopped before it passes the start gate, a worker would keep its copy of the gate
+    // pipe's write end open and hold the other worker at the gate too: wait for both to be
+    // in their sleep.
+    let asleep = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| {
+            [libc::SYS_nanosleep, libc::SYS_clock_nanosleep]
+                .iter()
+                .any(|n| s.starts_with(&format!("{n} ")))
+        })
+    };
+    let workers = run.workers_when(2, "asleep", |kids| kids.iter().all(asleep));
+    let stopped = *workers.iter().max().unwrap();
+    let other = *workers.iter().min().unwrap();
     signal(stopped, Signal::SIGSTOP);
-    let (code, _, err) = finish(child);
-    assert_eq!(code, Some(3), "{err}");
-    assert!(err.contains("not finished after --timeout 2s"), "{err}");
+    let end = run.end();
+    let err = &end.stderr;
+    assert_eq!(end.code, Some(3), "{err}");
+    assert!(err.contains("not finished after --timeout 5s"), "{err}");
     assert!(err.contains(&format!("(pid {stopped}, ")), "{err}");
-    assert!(
-        !err.contains(&format!("(pid {}, ", stopped - 1)) || stopped == 0,
-        "{err}"
-    );
-    assert!(processes_with(&seed).is_empty(), "workers left behind");
+    assert!(!err.contains(&format!("(pid {other}, ")), "{err}");
 }
 
 #[test]
 fn a_trial_that_cannot_end_is_bounded_by_the_timeout() {
     // iters near u64::MAX is accepted and runs; --timeout ends it.
-    let out = run(&[
-        "-m",
-        "atomic",
-        "-p",
-        "1",
-        "-w",
-        "0",
-        "-i",
-        "18446744073709551615",
-        "--timeout",
-        "300ms",
-    ]);
+    let out = run(&args(
+        "-m atomic -p 1 -w 0 -i 18446744073709551615 --timeout 300ms",
+    ));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("unfinished workers: 0 (pid "), "{err}");
@@ -171,7 +119,7 @@ fn a_fork_refused_by_the_process_limit_is_reported() {
     // process of nobody's exists, the next trial's second fork fails with EAGAIN.
     if !nix::unistd::geteuid().is_root() {
         // Not as root: run as we are; the limit then counts our own processes, too many to pin.
-        eprintln!("skipped: needs root to run racecount as nobody");
+        println!("skipped: needs root to run racecount as user nobody under RLIMIT_NPROC");
         return;
     }
     let dir = std::env::temp_dir().join(format!("racecount-nproc-{}", unique_seed()));
@@ -188,9 +136,7 @@ fn a_fork_refused_by_the_process_limit_is_reported() {
     let mut child = Command::new("prlimit")
         .arg("--nproc=3:3")
         .arg(&bin)
-        .args([
-            "-m", "atomic", "-p", "2", "-i", "1", "-w", "1ms", "-t", "1000000", "-f", "totals",
-        ])
+        .args(args("-m atomic -p 2 -i 1 -w 1ms -t 1000000 -f totals"))
         .uid(65534)
         .gid(65534)
         .stdout(Stdio::piped())
@@ -237,26 +183,12 @@ fn a_fork_refused_by_the_process_limit_is_reported() {
 #[test]
 fn a_closed_pipe_ends_the_run_quietly() {
     // Also an enormous trial count: nothing is allocated up front for it.
-    let mut child = spawn(&[
-        "-m",
-        "atomic",
-        "-p",
-        "2",
-        "-i",
-        "1",
-        "-t",
-        "18446744073709551615",
-        "-f",
-        "totals",
-    ]);
-    let mut lines = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    lines.read_line(&mut line).unwrap();
-    assert_eq!(line, "2\n");
-    drop(lines);
-    let (code, _, err) = finish(child);
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(err, "");
+    let mut run = Running::start("-m atomic -p 2 -i 1 -t 18446744073709551615 -f totals");
+    assert_eq!(run.line(), "2");
+    run.close_stdout();
+    let end = run.end();
+    assert_eq!(end.code, Some(0), "{}", end.stderr);
+    assert_eq!(end.stderr, "");
 }
 
 #[test]
@@ -266,7 +198,7 @@ fn a_full_device_is_one_line_and_a_failure() {
         .open("/dev/full")
         .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_racecount"))
-        .args(["-m", "atomic", "-t", "2"])
+        .args(args("-m atomic -t 2"))
         .stdout(full)
         .output()
         .unwrap();
@@ -290,14 +222,20 @@ fn no_file_is_left_in_dev_shm_or_tmp() {
             })
             .unwrap_or_default()
     };
-    let shm_before = listing("/dev/shm");
-    let out = run(&["-m", "all", "-t", "3", "--pool"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(listing("/dev/shm"), shm_before);
+    // Compared before and after: other programs (other racecount checkouts among them) may
+    // keep files of their own there.
     let tmp = std::env::temp_dir();
-    assert!(
-        !listing(tmp.to_str().unwrap())
-            .iter()
-            .any(|n| n.starts_with("racecount") && !n.contains("nproc"))
-    );
+    let tmp = tmp.to_str().unwrap();
+    let (shm_before, tmp_before) = (listing("/dev/shm"), listing(tmp));
+    let out = run(&args("-m all -t 3 --pool"));
+    assert_eq!(out.status.code(), Some(0));
+    let new = |dir: &str, before: &[String]| -> Vec<String> {
+        let mut now = listing(dir);
+        now.retain(|n| !before.contains(n));
+        now
+    };
+    assert_eq!(new("/dev/shm", &shm_before), Vec::<String>::new());
+    let mut in_tmp = new(tmp, &tmp_before);
+    in_tmp.retain(|n| n.starts_with("racecount") && !n.contains("nproc"));
+    assert_eq!(in_tmp, Vec::<String>::new());
 }

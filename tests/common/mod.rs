@@ -2,7 +2,10 @@
 //! leftover processes.
 #![allow(dead_code)]
 
-use std::process::Output;
+use nix::sys::signal::Signal;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Output};
 
 pub fn racecount() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_racecount"));
@@ -10,8 +13,13 @@ pub fn racecount() -> assert_cmd::Command {
     cmd
 }
 
+/// A command line written as one string, split at spaces: `args("-m unlocked -p 10 -i 20")`.
+pub fn args(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// Runs racecount with `args` and returns its output, whatever the exit status.
-pub fn run(args: &[&str]) -> Output {
+pub fn run<S: AsRef<OsStr>>(args: &[S]) -> Output {
     racecount().args(args).output().expect("racecount runs")
 }
 
@@ -104,7 +112,7 @@ pub fn eventually(secs: f64, mut check: impl FnMut() -> bool) -> bool {
 }
 
 /// racecount started in the background with stdout and stderr piped.
-pub fn spawn(args: &[&str]) -> std::process::Child {
+pub fn spawn<S: AsRef<OsStr>>(args: &[S]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
         .args(args)
         .stdin(std::process::Stdio::null())
@@ -125,6 +133,147 @@ pub fn state_of(pid: u32) -> Option<char> {
         .next()
 }
 
-pub fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+pub fn signal(pid: u32, signal: Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+}
+
+/// How long a test waits for something that takes milliseconds on a quiet machine (workers
+/// forked, a lock taken): far more than 10x, so that a busy or one-CPU machine passes too.
+pub const PATIENCE_SECS: f64 = 10.0;
+
+/// The CPUs this process may run on (sched_getaffinity: `taskset -c 0` gives 1, whatever the
+/// machine has).
+pub fn usable_cpus() -> usize {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("affinity");
+    (0..nix::sched::CpuSet::count())
+        .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+        .count()
+}
+
+/// False, after printing why, when fewer than `cpus` CPUs are usable: the caller returns
+/// early. (Run `cargo test -- --nocapture` to see the reason.)
+pub fn has_cpus(cpus: usize, why: &str) -> bool {
+    let usable = usable_cpus();
+    if usable < cpus {
+        println!("skipped: {why} needs {cpus} CPUs, this process may use {usable}");
+        return false;
+    }
+    true
+}
+
+/// A race that loses updates on any machine: 4 workers x 100 increments with `sched_yield`
+/// between each read and write. Append a mode (`-m unlocked`) and the rest.
+///
+/// Why every trial loses, also on one CPU beside busy loops: a trial can only end exact if no
+/// write ever lands between another increment's read and write (were it exact, the writes
+/// would form one chain 1, 2, ..., N, each reading the value the write before it wrote). Once
+/// the gate opens, all 4 workers are runnable and never block, and each calls `sched_yield`
+/// inside its window 100 times. A yield hands the CPU to another runnable task (CFS skips the
+/// caller; EEVDF pushes its deadline one slice back); if that task is another unfinished
+/// worker of the trial, its next step is a write that lands in the yielder's window, or a
+/// read that puts two windows open at once, and the first of the two writes lands in the
+/// other's: a loss either way. On two CPUs the workers also run truly at once. Exactness
+/// needs the scheduler to pass over 3 runnable workers at each of the first worker's 100
+/// yields; even if each yield went to one of 4 busy loops (pinned to the same CPU) rather
+/// than a worker, 4 of 7 at the very best, the odds are below (4/7)^100 < 1e-24 per trial.
+/// Measured in the worst case (`taskset -c 0`, 4 busy loops pinned to CPU 0): see README.
+pub const YIELD_RACE: &str = "-w yield -p 4 -i 100";
+
+/// racecount running in the background, its processes marked by a unique `--seed`.
+pub struct Running {
+    child: Child,
+    out: Option<BufReader<ChildStdout>>,
+    seed: String,
+}
+
+/// How a background run ended.
+pub struct Ended {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Running {
+    /// Starts racecount with `line` (see [`args`]) and a unique `--seed`.
+    pub fn start(line: &str) -> Running {
+        let seed = unique_seed();
+        let mut all = args(line);
+        all.extend(["--seed", &seed]);
+        let mut child = spawn(&all);
+        let out = Some(BufReader::new(child.stdout.take().unwrap()));
+        Running { child, out, seed }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (up to [`PATIENCE_SECS`]) until exactly `n` workers exist and returns their pids.
+    pub fn workers(&self, n: usize) -> Vec<u32> {
+        self.workers_when(n, "started", |_| true)
+    }
+
+    /// Waits until exactly `n` workers exist and `ready` holds for their pids.
+    pub fn workers_when(
+        &self,
+        n: usize,
+        what: &str,
+        mut ready: impl FnMut(&[u32]) -> bool,
+    ) -> Vec<u32> {
+        let mut seen = Vec::new();
+        let ok = eventually(PATIENCE_SECS, || {
+            seen = children_of(self.pid());
+            seen.len() == n && ready(&seen)
+        });
+        assert!(
+            ok,
+            "{n} workers not {what} within {PATIENCE_SECS}s: {seen:?}"
+        );
+        seen
+    }
+
+    /// The next line of stdout, without its newline.
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.out
+            .as_mut()
+            .expect("stdout open")
+            .read_line(&mut line)
+            .unwrap();
+        line.trim_end().to_string()
+    }
+
+    /// Closes racecount's stdout, as `| head -1` does after its line.
+    pub fn close_stdout(&mut self) {
+        self.out = None;
+    }
+
+    pub fn signal(&self, sig: Signal) {
+        signal(self.pid(), sig);
+    }
+
+    /// Waits for racecount to exit and checks that none of its processes is left.
+    pub fn end(mut self) -> Ended {
+        let mut stdout = String::new();
+        if let Some(out) = self.out.as_mut() {
+            out.read_to_string(&mut stdout).unwrap();
+        }
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(
+            processes_with(&self.seed).is_empty(),
+            "workers left behind; stderr: {stderr}"
+        );
+        Ended {
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
 }
