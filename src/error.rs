@@ -109,9 +109,10 @@ impl fmt::Display for Failure {
             ),
             Cause::Unexplained { explained, lost } => write!(
                 f,
-                "the trace explains {explained} lost updates, not the {lost} lost (a bug in \
-                 racecount)"
+                "the trace explains {explained} lost updates, not the {lost} lost: its last \
+                 write is not the counter's final value (a corrupted trace)"
             ),
+            Cause::Unordered(why) => write!(f, "{why} (a corrupted trace)"),
             Cause::Sys(what) => f.write_str(what),
         }
     }

@@ -222,8 +222,11 @@ pub enum Cause {
     Incomplete { completed: u64, expected: u64 },
     /// The counter ended above procs × iters, which no interleaving can produce.
     Impossible { total: u64, expected: u64 },
-    /// The trace's explained losses differ from procs × iters − total (a bug in racecount).
+    /// The trace's chain of writes does not end at the counter's final value, so its
+    /// explained losses differ from procs × iters − total (a corrupted trace).
     Unexplained { explained: i128, lost: u64 },
+    /// The trace's writes fit no order (a corrupted trace).
+    Unordered(crate::explain::Unordered),
     /// A system call in the parent failed.
     Sys(String),
 }

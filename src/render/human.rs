@@ -123,7 +123,7 @@ fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
     )?;
     write_explanation(&t.trace.explanation, group.expected(), t.total, out)?;
     if timeline::fits(p.procs, p.iters) {
-        timeline::write_timeline(&t.trace.entries, p.procs, out)?;
+        timeline::write_timeline(&t.trace.entries, &t.trace.explanation.order, p.procs, out)?;
     } else {
         writeln!(
             out,

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::scale::Scale;
+use super::scale::{Scale, write_times};
 use crate::duration::format_nanos;
 use crate::explain::overwrites;
 use crate::results::{Report, TracedTrial};
@@ -166,8 +166,10 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
             lane_y(w) + 4.0
         );
     }
-    for e in entries {
-        let (x1, x2, y) = (x(e.t_read_ns), x(e.t_write_ns), lane_y(e.worker));
+    let order = &trial.trace.explanation.order;
+    let written = write_times(entries, order);
+    for (e, &t_write) in entries.iter().zip(&written) {
+        let (x1, x2, y) = (x(e.t_read_ns), x(t_write), lane_y(e.worker));
         let _ = writeln!(
             s,
             r##"<rect class="bar" x="{x1:.1}" y="{:.1}" width="{:.1}" height="10"><title>worker {} read {} at {}, wrote {} over {} at {}</title></rect><circle class="write" cx="{x2:.1}" cy="{y:.1}" r="2"/>"##,
@@ -188,7 +190,7 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
             );
         }
     }
-    let all = overwrites(entries);
+    let all = overwrites(entries, order);
     if all.len() > MAX_MARKS {
         let _ = writeln!(
             s,
@@ -200,17 +202,23 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
     }
     for o in all.into_iter().take(MAX_MARKS) {
         let (v, b) = (&entries[o.victim], &entries[o.by]);
-        let (vx, vy) = (x(v.t_write_ns), lane_y(v.worker));
+        let (vx, vy) = (x(written[o.victim]), lane_y(v.worker));
         let _ = writeln!(
             s,
-            r##"<line class="overwrite" x1="{vx:.1}" y1="{vy:.1}" x2="{:.1}" y2="{:.1}"/><circle class="lost" cx="{vx:.1}" cy="{vy:.1}" r="5"><title>worker {}'s write of {} was lost: worker {} wrote {} over {}</title></circle>"##,
-            x(b.t_write_ns),
+            r##"<line class="overwrite" x1="{vx:.1}" y1="{vy:.1}" x2="{:.1}" y2="{:.1}"/><circle class="lost" data-victim="{}:{}" data-by="{}:{}" cx="{vx:.1}" cy="{vy:.1}" r="5"><title>worker {}'s write of {} (increment {}) was lost: worker {} wrote {} over {} (increment {})</title></circle>"##,
+            x(written[o.by]),
             lane_y(b.worker),
             v.worker,
+            v.seq,
+            b.worker,
+            b.seq,
+            v.worker,
             v.wrote,
+            v.seq,
             b.worker,
             b.wrote,
-            b.prev
+            b.prev,
+            b.seq
         );
     }
 }
