@@ -151,7 +151,7 @@ fn traced(setup: &Setup, group: &Group, out: &mut dyn Write) -> io::Result<()> {
     if hidden > 0 {
         writeln!(
             out,
-            "  ... {hidden} more traced trials, each explained exactly (racecount checks it)"
+            "  ... {hidden} more traced trials, each explained the same way"
         )?;
     }
     Ok(())
