@@ -18,7 +18,9 @@ it needs racecount's code for nothing. Python 3.11, standard library only.
 
     benches/trace_check.py [--runs N] [--bin PATH]
 
-prints one line per configuration and a total; exit 1 if anything failed.
+prints one line per configuration and a total; exit 1 if anything failed. Each line also
+says in how many traces sorting the writes by their clock times would break the chain of
+values, and the largest time by which a write was stamped before one that preceded it.
 """
 
 import argparse
@@ -43,8 +45,9 @@ CONFIGS = [
 FEW = 5  # runs of the modes that lose nothing
 
 
-def rebuild(entries):
-    """One order of the writes that chains their values (indices into entries)."""
+def rebuild(entries, undone):
+    """One order of the writes that chains their values (indices into entries); counts the
+    steps it undid in undone[0]."""
     lanes = {}
     for i, e in enumerate(entries):
         lanes.setdefault(e["worker"], []).append(i)
@@ -101,6 +104,7 @@ def rebuild(entries):
                 if not stack:
                     raise RuntimeError("no order fits")
                 rest = undo()
+                undone[0] += 1
                 if rest:
                     place(rest[0], rest[1:])
                     break
@@ -109,7 +113,8 @@ def rebuild(entries):
 
 def check(entries, explanation):
     """(collision writes checked, failure messages) for one traced trial."""
-    order = rebuild(entries)
+    undone = [0]
+    order = rebuild(entries, undone)
     key = lambda e: (e["worker"], e["seq"])
     failures = []
     # The model: the counter before each write decides its class.
@@ -161,7 +166,18 @@ def check(entries, explanation):
              for s in explanation["stale"]}
     if stale != stale_before:
         failures.append("stale writes do not name the write before them")
-    return len(partner_of), failures
+    # How far the clock is from that order: places where sorting by write time breaks the
+    # chain of values, and the largest time by which a later write was stamped earlier.
+    by_time = sorted(range(len(entries)), key=lambda i: (entries[i]["t_write_ns"], *key(entries[i])))
+    breaks, value = 0, 0
+    for i in by_time:
+        breaks += entries[i]["prev"] != value
+        value = entries[i]["wrote"]
+    latest, reversed_ns = 0, 0
+    for i in order:
+        latest = max(latest, entries[i]["t_write_ns"])
+        reversed_ns = max(reversed_ns, latest - entries[i]["t_write_ns"])
+    return len(partner_of), failures, breaks, reversed_ns, undone[0]
 
 
 def main():
@@ -173,6 +189,8 @@ def main():
     for mode, params in CONFIGS:
         runs = args.runs if mode in ("unlocked", "per-access") else FEW
         figures = [0, 0, 0, 0]
+        # traces the clock misorders, places, largest reversal (ns), most steps undone
+        clock = [0, 0, 0, 0]
         for run in range(runs):
             cmd = [args.bin, "-m", mode, *params.split(), "-t", "1", "--seed", str(run),
                    "--trace", "--format", "json"]
@@ -183,7 +201,12 @@ def main():
                 continue
             for result in json.loads(out.stdout)["results"]:
                 traced = result["traced"]
-                checked, failures = check(traced["entries"], traced["explanation"])
+                checked, failures, breaks, reversed_ns, undone = check(
+                    traced["entries"], traced["explanation"])
+                clock[0] += breaks > 0
+                clock[1] += breaks
+                clock[2] = max(clock[2], reversed_ns)
+                clock[3] = max(clock[3], undone)
                 figures[0] += 1
                 figures[1] += checked
                 figures[2] += len(traced["explanation"]["collisions"])
@@ -191,7 +214,9 @@ def main():
                 for f in failures[:3]:
                     print(f"{' '.join(cmd)}: {f}")
         print(f"{mode:10} {params:22} runs {figures[0]:4}  collision writes {figures[1]:8}  "
-              f"groups {figures[2]:7}  failures {figures[3]}")
+              f"groups {figures[2]:7}  failures {figures[3]}  "
+              f"clock misorders {clock[0]} traces ({clock[1]} places, up to {clock[2]} ns)  "
+              f"search undid at most {clock[3]}")
         totals = [a + b for a, b in zip(totals, figures)]
     print(f"{'all':33} runs {totals[0]:4}  collision writes {totals[1]:8}  "
           f"groups {totals[2]:7}  failures {totals[3]}")

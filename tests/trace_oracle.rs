@@ -359,3 +359,69 @@ fn per_access_with_yield_never_prints_a_group_of_one_worker() {
         }
     }
 }
+
+#[test]
+fn the_svg_circles_the_partners_the_json_names() {
+    let dir = std::env::temp_dir().join(format!("racecount-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("trace.svg");
+    let out = run(&[
+        "-m",
+        "unlocked,per-access",
+        "-p",
+        "3",
+        "-i",
+        "50",
+        "-w",
+        "yield",
+        "-t",
+        "1",
+        "--trace-svg",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let svg = roxmltree::Document::parse(&svg).unwrap();
+    // Each panel's circles: (victim, by) as "worker:seq"; panels in the json's order.
+    let mut panels: Vec<Vec<(String, String)>> = Vec::new();
+    for n in svg.descendants() {
+        if n.has_tag_name("text") && n.text().is_some_and(|t| t.contains(" trial 1: ")) {
+            panels.push(Vec::new());
+        }
+        if n.has_tag_name("circle") && n.attribute("class") == Some("lost") {
+            let pair = (
+                n.attribute("data-victim").unwrap(),
+                n.attribute("data-by").unwrap(),
+            );
+            panels
+                .last_mut()
+                .unwrap()
+                .push((pair.0.to_string(), pair.1.to_string()));
+        }
+    }
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(panels.len(), results.len());
+    let name = |w: &serde_json::Value| format!("{}:{}", w["worker"], w["seq"]);
+    for (result, circles) in results.iter().zip(&panels) {
+        let x = &result["traced"]["explanation"];
+        let mut partners: Vec<(String, String)> = Vec::new();
+        for c in x["collisions"].as_array().unwrap() {
+            let writes = c["writes"].as_array().unwrap();
+            for pair in writes.windows(2) {
+                partners.push((name(&pair[0]), name(&pair[1])));
+            }
+        }
+        let collided: Vec<&(String, String)> = circles
+            .iter()
+            .filter(|(_, by)| partners.iter().any(|(_, b)| b == by))
+            .collect();
+        assert_eq!(collided.len(), partners.len());
+        for p in &partners {
+            assert!(circles.contains(p), "{p:?} not circled");
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The explanation of a traced trial as lines of text: lost updates grouped and counted, and
-//! the sum that shows they account for every one.
+//! the bookkeeping sum (which holds by algebra once the writes chain; see `explain`).
 
 use std::io::{self, Write};
 
