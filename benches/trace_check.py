@@ -12,9 +12,9 @@ counter and classifies every write from the counter. Then it checks racecount's 
 - no group has one worker;
 - every stale write names the write right before it.
 
-Where several orders fit the values, it picks the one README documents (a collision write as
-soon as it fits, otherwise the lowest-numbered worker first, backtracking from dead ends), so
-it needs racecount's code for nothing. Python 3.11, standard library only.
+Where several orders fit the values, it picks the one README documents (of the writes that
+fit, the earliest-stamped first, then the lowest-numbered worker, backtracking from dead
+ends), so it needs racecount's code for nothing. Python 3.11, standard library only.
 
     benches/trace_check.py [--runs N] [--bin PATH]
 
@@ -93,11 +93,9 @@ def rebuild(entries, undone):
         steps += 1
         if steps > 10 * n + 1_000_000:
             raise RuntimeError("search too long")
-        cands = [l for l in range(len(lanes)) if fits(l)]
-        same = [l for l in cands if head(l)["wrote"] == head(l)["prev"]]
-        if same:
-            place(same[0], [])
-        elif cands:
+        cands = sorted((l for l in range(len(lanes)) if fits(l)),
+                       key=lambda l: (head(l)["t_write_ns"], head(l)["worker"]))
+        if cands:
             place(cands[0], cands[1:])
         else:
             while True:
