@@ -32,8 +32,8 @@ use std::fmt;
 
 use crate::results::TraceEntry;
 
-/// Most placements the search may undo before it gives up; real traces measured on 2 cores
-/// (`benches/trace_check.py`) undo at most a few hundred.
+/// Most placements the search may undo before it gives up. Measured on 2 cores over 820 real
+/// traces (`benches/trace_check.py`), the most undone was 6,126, at 2 × 20000 with no window.
 pub const MAX_UNDONE: u64 = 1_000_000;
 
 /// Why no order was found: the trace is corrupted (or, for [`Unordered::GaveUp`], too
