@@ -14,7 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod exit;
-mod explain;
+pub mod explain;
 #[allow(unsafe_code)]
 mod fork;
 mod machine;

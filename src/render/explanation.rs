@@ -1,5 +1,5 @@
 //! The explanation of a traced trial as lines of text: lost updates grouped and counted, and
-//! the sum that shows they account for every one.
+//! the bookkeeping sum (which holds by algebra once the writes chain; see `explain`).
 
 use std::io::{self, Write};
 
@@ -51,12 +51,13 @@ pub fn write_explanation(
     for s in x.stale.iter().take(MAX_LINES) {
         writeln!(
             out,
-            "  worker {} read {}, waited {}, wrote {} over {}: {} lost",
+            "  worker {} read {}, waited {}, wrote {} over the {} worker {} wrote: {} lost",
             s.worker,
             s.read,
             format_nanos(s.waited_ns),
             s.read + 1,
             s.prev,
+            s.overwrote.worker,
             s.lost()
         )?;
     }
@@ -176,7 +177,11 @@ fn list(workers: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::explain::{Restore, StaleWrite};
+    use crate::explain::{Restore, StaleWrite, WriteRef};
+
+    fn w(worker: u32, seq: u64) -> WriteRef {
+        WriteRef { worker, seq }
+    }
 
     #[test]
     fn collisions_stale_writes_and_restores_add_up_on_the_last_line() {
@@ -188,11 +193,13 @@ mod tests {
                     read: 41,
                     workers: vec![3, 7],
                     lost: 1,
+                    writes: vec![w(7, 20), w(3, 21)],
                 },
                 Collision {
                     read: 5,
                     workers: vec![0, 1, 2],
                     lost: 2,
+                    writes: vec![w(1, 2), w(0, 3), w(2, 1)],
                 },
             ],
             stale: vec![StaleWrite {
@@ -201,6 +208,7 @@ mod tests {
                 read: 17,
                 prev: 25,
                 waited_ns: 8_100,
+                overwrote: w(0, 9),
             }],
             restores: vec![Restore {
                 worker: 1,
@@ -208,6 +216,7 @@ mod tests {
                 read: 24,
                 prev: 18,
             }],
+            order: vec![],
         };
         let mut out = Vec::new();
         write_explanation(&x, 40, 35, &mut out).unwrap();
@@ -215,7 +224,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "  workers 3 and 7 both read 41 and wrote 42: 1 lost\n\
              \x20 workers 0, 1 and 2 all read 5 and wrote 6: 2 lost\n\
-             \x20 worker 2 read 17, waited 8.10us, wrote 18 over 25: 8 lost\n\
+             \x20 worker 2 read 17, waited 8.10us, wrote 18 over the 25 worker 0 wrote: 8 lost\n\
              \x20 worker 1 read 24 and wrote 25 over 18, left by a stale write: 6 restored\n\
              \x20 2 collisions (3 lost), 1 stale write (8 lost), 1 restore (6 restored)\n\
              \x20 explained: 3 + 8 - 6 = 5 lost = 40 - 35 (procs x iters - final total)\n"
@@ -228,6 +237,7 @@ mod tests {
             read,
             workers: vec![2, 3],
             lost: 1,
+            writes: vec![w(2, read), w(3, read)],
         };
         let x = Explanation {
             writes: 40,
@@ -235,6 +245,7 @@ mod tests {
             collisions: vec![c(13), c(14), c(15), c(20)],
             stale: vec![],
             restores: vec![],
+            order: vec![],
         };
         let mut out = Vec::new();
         write_explanation(&x, 40, 36, &mut out).unwrap();
@@ -258,6 +269,7 @@ mod tests {
             collisions: vec![],
             stale: vec![],
             restores: vec![],
+            order: vec![],
         };
         let mut out = Vec::new();
         write_explanation(&x, 40, 40, &mut out).unwrap();

@@ -131,7 +131,7 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
     )?;
     write_explanation(&t.trace.explanation, group.expected(), t.total, out)?;
     if timeline::fits(p.procs, p.iters) {
-        timeline::write_timeline(&t.trace.entries, p.procs, out)?;
+        timeline::write_timeline(&t.trace.entries, &t.trace.explanation.order, p.procs, out)?;
     } else {
         writeln!(
             out,
@@ -159,7 +159,7 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
     if hidden > 0 {
         writeln!(
             out,
-            "  ... {hidden} more traced trials, each explained exactly (racecount checks it)"
+            "  ... {hidden} more traced trials, each explained the same way"
         )?;
     }
     Ok(())

@@ -24,6 +24,20 @@ pub(crate) fn span(entries: &[TraceEntry]) -> u64 {
         .max(1)
 }
 
+/// Each entry's write time for drawing: its clock time, or later where a write before it in
+/// the rebuilt `order` was stamped later. Clock times are read after the write, outside any
+/// lock, and two writes can carry them reversed by microseconds; drawn this way, the writes
+/// never appear out of their real order.
+pub fn write_times(entries: &[TraceEntry], order: &[usize]) -> Vec<u64> {
+    let mut times: Vec<u64> = entries.iter().map(|e| e.t_write_ns).collect();
+    let mut latest = 0;
+    for &i in order {
+        latest = latest.max(times[i]);
+        times[i] = latest;
+    }
+    times
+}
+
 impl Scale {
     /// A scale for an axis `width` columns (or pixels) wide.
     pub(crate) fn new(entries: &[TraceEntry], width: usize) -> Scale {

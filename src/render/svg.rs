@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::scale::Scale;
+use super::scale::{Scale, write_times};
 use crate::duration::format_nanos;
 use crate::explain::{TraceEntry, overwrites};
 use crate::results::{Report, TracedTrial};
@@ -113,9 +113,12 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         lanes_top,
         lanes_bottom: lanes_top + f64::from(procs) * LANE,
     };
+    // Drawn at times that respect the rebuilt order (the clock alone may reverse two writes).
+    let order = &trial.trace.explanation.order;
+    let written = write_times(entries, order);
     time_axis(s, &frame);
-    lanes(s, &frame, procs, entries);
-    overwrite_marks(s, &frame, top, entries);
+    lanes(s, &frame, procs, entries, &written);
+    overwrite_marks(s, &frame, top, entries, order, &written);
 }
 
 /// Where a panel's lanes sit and how its time axis maps onto the page.
@@ -192,7 +195,7 @@ fn time_axis(s: &mut String, frame: &Frame) {
 }
 
 /// One lane per worker: its label, a bar per increment from read to write, restores ringed.
-fn lanes(s: &mut String, frame: &Frame, procs: u32, entries: &[TraceEntry]) {
+fn lanes(s: &mut String, frame: &Frame, procs: u32, entries: &[TraceEntry], written: &[u64]) {
     for w in 0..procs {
         let _ = writeln!(
             s,
@@ -201,10 +204,10 @@ fn lanes(s: &mut String, frame: &Frame, procs: u32, entries: &[TraceEntry]) {
             frame.lane_y(w) + 4.0
         );
     }
-    for e in entries {
+    for (e, &t_write) in entries.iter().zip(written) {
         let (x1, x2, y) = (
             frame.x(e.t_read_ns),
-            frame.x(e.t_write_ns),
+            frame.x(t_write),
             frame.lane_y(e.worker),
         );
         let _ = writeln!(
@@ -231,8 +234,15 @@ fn lanes(s: &mut String, frame: &Frame, procs: u32, entries: &[TraceEntry]) {
 
 /// Every lost update circled on the write that was lost, with a line to the one that
 /// overwrote it.
-fn overwrite_marks(s: &mut String, frame: &Frame, top: f64, entries: &[TraceEntry]) {
-    let all = overwrites(entries);
+fn overwrite_marks(
+    s: &mut String,
+    frame: &Frame,
+    top: f64,
+    entries: &[TraceEntry],
+    order: &[usize],
+    written: &[u64],
+) {
+    let all = overwrites(entries, order);
     if all.len() > MAX_MARKS {
         let _ = writeln!(
             s,
@@ -244,17 +254,23 @@ fn overwrite_marks(s: &mut String, frame: &Frame, top: f64, entries: &[TraceEntr
     }
     for o in all.into_iter().take(MAX_MARKS) {
         let (v, b) = (&entries[o.victim], &entries[o.by]);
-        let (vx, vy) = (frame.x(v.t_write_ns), frame.lane_y(v.worker));
+        let (vx, vy) = (frame.x(written[o.victim]), frame.lane_y(v.worker));
         let _ = writeln!(
             s,
-            r##"<line class="overwrite" x1="{vx:.1}" y1="{vy:.1}" x2="{:.1}" y2="{:.1}"/><circle class="lost" cx="{vx:.1}" cy="{vy:.1}" r="5"><title>worker {}'s write of {} was lost: worker {} wrote {} over {}</title></circle>"##,
-            frame.x(b.t_write_ns),
+            r##"<line class="overwrite" x1="{vx:.1}" y1="{vy:.1}" x2="{:.1}" y2="{:.1}"/><circle class="lost" data-victim="{}:{}" data-by="{}:{}" cx="{vx:.1}" cy="{vy:.1}" r="5"><title>worker {}'s write of {} (increment {}) was lost: worker {} wrote {} over {} (increment {})</title></circle>"##,
+            frame.x(written[o.by]),
             frame.lane_y(b.worker),
             v.worker,
+            v.seq,
+            b.worker,
+            b.seq,
+            v.worker,
             v.wrote,
+            v.seq,
             b.worker,
             b.wrote,
-            b.prev
+            b.prev,
+            b.seq
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::scale::Scale;
+use super::scale::{Scale, write_times};
 use crate::duration::format_nanos;
 use crate::explain::TraceEntry;
 
@@ -60,23 +60,29 @@ fn at(scale: &Scale, t: u64) -> usize {
     column(scale, scale.compressed(t))
 }
 
-/// Draws the lanes of `procs` workers.
-pub fn write_timeline(entries: &[TraceEntry], procs: u32, out: &mut dyn Write) -> io::Result<()> {
+/// Draws the lanes of `procs` workers, writes placed in their rebuilt `order`.
+pub fn write_timeline(
+    entries: &[TraceEntry],
+    order: &[usize],
+    procs: u32,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let span = super::scale::span(entries);
     let scale = Scale::new(entries, WIDTH);
+    let written = write_times(entries, order);
     let mut lanes = vec![vec![b' '; WIDTH]; procs as usize];
-    for e in entries {
+    for (e, &t_write) in entries.iter().zip(&written) {
         let lane = &mut lanes[e.worker as usize];
-        for cell in &mut lane[at(&scale, e.t_read_ns)..at(&scale, e.t_write_ns)] {
+        for cell in &mut lane[at(&scale, e.t_read_ns)..at(&scale, t_write)] {
             if *cell == b' ' {
                 *cell = b'-';
             }
         }
     }
-    let mut marks: Vec<&TraceEntry> = entries.iter().collect();
-    marks.sort_by_key(|e| Kind::of(e));
-    for e in marks {
-        lanes[e.worker as usize][at(&scale, e.t_write_ns)] = Kind::of(e).mark();
+    let mut marks: Vec<(&TraceEntry, u64)> = entries.iter().zip(written).collect();
+    marks.sort_by_key(|(e, _)| Kind::of(e));
+    for (e, t_write) in marks {
+        lanes[e.worker as usize][at(&scale, t_write)] = Kind::of(e).mark();
     }
     let end = format_nanos(span);
     writeln!(
@@ -133,7 +139,9 @@ mod tests {
 
     fn draw(entries: &[TraceEntry], procs: u32) -> String {
         let mut out = Vec::new();
-        write_timeline(entries, procs, &mut out).unwrap();
+        // These entries are listed in their real order.
+        let order: Vec<usize> = (0..entries.len()).collect();
+        write_timeline(entries, &order, procs, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
