@@ -6,10 +6,10 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::config::{Params, Settings};
-use crate::duration::format_nanos;
-use crate::explain::{Tally, TrialTrace};
-use crate::mode::Mode;
+use crate::command::config::{Params, Settings};
+use crate::command::duration::format_nanos;
+use crate::analysis::explain::{Tally, TrialTrace};
+use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,7 +262,7 @@ pub enum Cause {
     /// explained losses differ from procs × iters − total (a corrupted trace).
     Unexplained { explained: i128, lost: u64 },
     /// The trace's writes fit no order (a corrupted trace).
-    Unordered(crate::explain::Unordered),
+    Unordered(crate::analysis::explain::Unordered),
     /// A system call in the parent failed.
     Sys(String),
 }
@@ -362,7 +362,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::Window;
+    use crate::race::window::Window;
 
     fn failure(stage: Stage, cause: Cause) -> String {
         Failure {

@@ -1,6 +1,6 @@
 //! `--trace` names the right workers: its explanation checked against a brute-force model.
 //!
-//! The model below shares no code with `src/explain.rs`. It takes only the rebuilt order
+//! The model below shares no code with `src/analysis/explain.rs`. It takes only the rebuilt order
 //! from the explanation, checks that the order really fits the trace (every write replaced
 //! what the one before it wrote, each worker's writes in its own order, each read on the
 //! counter between the worker's own writes), replays it on a model counter and derives every
@@ -12,8 +12,8 @@ use common::*;
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use racecount::explain::TraceEntry;
-use racecount::explain::{Explanation, explain};
+use racecount::analysis::explain::TraceEntry;
+use racecount::analysis::explain::{Explanation, explain};
 
 type Write = (u32, u64);
 
