@@ -51,10 +51,8 @@ fn json_parses_and_matches_the_run() {
 
 #[test]
 fn json_says_always_when_every_trial_loses() {
-    // A yield window with 4 x 1000 increments loses updates in every trial (see core.rs).
-    let out = run(&[
-        "-m", "unlocked", "-w", "yield", "-p", "4", "-i", "1000", "-t", "2", "-f", "json",
-    ]);
+    // A yield window loses updates in every trial (the odds are at YIELD_RACE).
+    let out = run(&args(&format!("-m unlocked {YIELD_RACE} -t 2 -f json")));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let summary = &doc["results"][0]["summary"];
     assert_eq!(summary["verdict"], "always", "{summary}");
