@@ -347,10 +347,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seeds_differ_per_worker_and_trial_but_repeat() {
-        assert_ne!(seed_for(1, 0, 0), seed_for(1, 0, 1));
-        assert_ne!(seed_for(1, 0, 0), seed_for(1, 1, 0));
-        assert_eq!(seed_for(7, 3, 2), seed_for(7, 3, 2));
+    fn seeds_differ_for_every_worker_trial_and_run_seed() {
+        // Two workers (or trials) drawing the same jitter would pause in lockstep. A weak mix
+        // of the three inputs (a plain XOR of them, say) collides on this grid.
+        let mut seen = std::collections::HashSet::new();
+        for seed in [0, 1, 2, 3, u64::MAX] {
+            for trial in 0..64 {
+                for index in 0..64 {
+                    assert!(
+                        seen.insert(seed_for(seed, trial, index)),
+                        "seed {seed}, trial {trial}, worker {index} repeats a seed"
+                    );
+                }
+            }
+        }
     }
 
     /// A job with no window, pause or jitter.

@@ -2,6 +2,7 @@
 //! round-trips.
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use proptest::prelude::*;
 use racecount::cli::Options;
 use racecount::config::{Config, Room};
@@ -51,18 +52,49 @@ proptest! {
     }
 
     #[test]
-    fn the_command_line_never_panics_and_errors_are_one_line(args in prop::collection::vec(arg(), 0..8)) {
+    fn the_command_line_never_panics_and_config_errors_are_one_line(args in prop::collection::vec(arg(), 0..8)) {
         let argv = std::iter::once("racecount".to_string()).chain(args);
         match Options::try_parse_from(argv) {
             Ok(options) => {
                 let room = Room { limit: Some(1000), why: "test".into() };
                 if let Err(e) = Config::with_room(options, room) {
-                    prop_assert_eq!(e.0.lines().count(), 1);
+                    prop_assert_eq!(e.0.lines().count(), 1, "{}", e.0);
                 }
             }
             Err(e) => {
                 let _ = e.render().to_string();
             }
         }
+    }
+}
+
+proptest! {
+    // Each case runs the binary, so fewer of them.
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// What clap refuses reaches the user as racecount's one line and status 2, whatever
+    /// clap's own message looked like. Command lines that parse are not run (they would start
+    /// a real run; config errors are checked above).
+    #[test]
+    fn refused_command_lines_are_one_line_and_status_2(args in prop::collection::vec(arg(), 1..8)) {
+        let argv = std::iter::once("racecount".to_string()).chain(args.iter().cloned());
+        let Err(e) = Options::try_parse_from(argv) else {
+            return Ok(());
+        };
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            return Ok(());
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        prop_assert_eq!(out.status.code(), Some(2), "{:?}: {}", args, err);
+        prop_assert!(out.stdout.is_empty(), "{:?}", args);
+        prop_assert_eq!(err.lines().count(), 1, "{:?}: {}", args, err);
+        prop_assert!(err.starts_with("racecount: error: "), "{:?}: {}", args, err);
     }
 }
