@@ -74,12 +74,22 @@ fn a_stopped_pooled_worker_is_bounded_by_the_timeout_too() {
 fn stopped_worker(extra: &str) {
     // Each worker sleeps 500ms, then makes its one increment: the other worker needs about
     // 500ms and almost no CPU, so it finishes long before the 5s timeout (10x) even on a busy
-    // or one-CPU machine, and the test has 500ms after seeing both workers to stop one
-    // before it is done (stopped at the gate or in its sleep, it never finishes).
+    // or one-CPU machine, and the test has 500ms after seeing both workers asleep to stop one
+    // before it is done.
     let run = Running::start(&format!(
         "-m unlocked -p 2 -i 1 -w 0 --sleep 500ms -t 1 --timeout 5s {extra}"
     ));
-    let workers = run.workers(2);
+    // Stopped before it passes the start gate, a worker would keep its copy of the gate
+    // pipe's write end open and hold the other worker at the gate too: wait for both to be
+    // in their sleep.
+    let asleep = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| {
+            [libc::SYS_nanosleep, libc::SYS_clock_nanosleep]
+                .iter()
+                .any(|n| s.starts_with(&format!("{n} ")))
+        })
+    };
+    let workers = run.workers_when(2, "asleep", |kids| kids.iter().all(asleep));
     let stopped = *workers.iter().max().unwrap();
     let other = *workers.iter().min().unwrap();
     signal(stopped, Signal::SIGSTOP);
