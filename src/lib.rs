@@ -19,6 +19,7 @@ mod explain;
 mod fork;
 mod machine;
 pub mod mode;
+mod overlap;
 #[allow(unsafe_code)]
 pub mod page;
 mod pause;
@@ -26,6 +27,7 @@ mod progress;
 mod render;
 mod results;
 mod run;
+mod schedule;
 mod stats;
 pub mod trial;
 pub mod window;
