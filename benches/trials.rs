@@ -5,12 +5,12 @@
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use racecount::config::{Params, Settings};
-use racecount::mode::Mode;
-use racecount::page::SharedPage;
-use racecount::trial::{Pool, run_forked};
-use racecount::window::Window;
-use racecount::worker::Job;
+use racecount::command::config::{Params, Settings};
+use racecount::race::mode::Mode;
+use racecount::race::page::SharedPage;
+use racecount::race::trial::{Pool, run_forked};
+use racecount::race::window::Window;
+use racecount::race::worker::Job;
 
 fn main() {
     divan::main();

@@ -5,15 +5,15 @@ use std::io::{self, BufWriter, Write};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
-use crate::cli::Options;
-use crate::config::Config;
+use crate::command::cli::Options;
+use crate::command::config::Config;
 use crate::exit::Status;
-use crate::fork::interrupt;
+use crate::race::fork::interrupt;
 use crate::machine::Machine;
-use crate::progress::Progress;
-use crate::render::{Surroundings, output_width};
+use crate::output::progress::Progress;
+use crate::output::{Surroundings, output_width};
 use crate::results::{Observer, Quiet, Report, Stop};
-use crate::run::run;
+use crate::race::run::run;
 
 /// Runs racecount with the process's arguments and returns how to exit.
 pub fn main() -> Status {

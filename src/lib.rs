@@ -1,34 +1,26 @@
 //! racecount: forked workers racing on one counter in a shared page.
 //!
-//! Data flows one way: [`cli`] options → validated [`config`] → [`run`] of [`trial`]s →
-//! [`results`] → one [`render`]er per output format.
+//! The folders follow the data, which flows one way (see ARCHITECTURE.md):
 //!
-//! `unsafe` code lives only in [`page`] (the shared mapping and its lock) and [`fork`]
-//! (forking, reaping, signals).
+//! - [`command`]: the command line ([`command::cli`]) validated once into a
+//!   [`command::config::Config`];
+//! - [`race`]: the race itself: the shared [`race::page`], the [`race::worker`]s that
+//!   increment it, forking them (`race::fork`), each [`race::trial`] and the run of all (`race::run`);
+//! - `results`: what the trials did, as plain data;
+//! - [`analysis`]: what the results mean: statistics, the trace's explanation;
+//! - `output`: one renderer per output format, the progress bar, extra files.
+//!
+//! `unsafe` code lives only in [`race::page`] (the shared mapping, its lock, the schedule's
+//! turns) and `race::fork` (forking, reaping, signals).
 
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod analysis;
 pub mod app;
-pub mod cli;
-pub mod config;
-pub mod duration;
+pub mod command;
 pub mod exit;
-mod explain;
-#[allow(unsafe_code)]
-mod fork;
 mod machine;
-pub mod mode;
-mod overlap;
-#[allow(unsafe_code)]
-pub mod page;
-mod pause;
-mod progress;
-mod render;
+mod output;
+pub mod race;
 mod results;
-mod run;
-mod schedule;
-mod stats;
-pub mod trial;
-pub mod window;
-pub mod worker;

@@ -6,10 +6,10 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::config::{Params, Settings};
-use crate::duration::format_nanos;
-use crate::explain::{Tally, TrialTrace};
-use crate::mode::Mode;
+use crate::command::config::{Params, Settings};
+use crate::command::duration::format_nanos;
+use crate::analysis::explain::{Tally, TrialTrace};
+use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,8 +258,11 @@ pub enum Cause {
     Incomplete { completed: u64, expected: u64 },
     /// The counter ended above procs × iters, which no interleaving can produce.
     Impossible { total: u64, expected: u64 },
-    /// The trace's explained losses differ from procs × iters − total (a bug in racecount).
+    /// The trace's chain of writes does not end at the counter's final value, so its
+    /// explained losses differ from procs × iters − total (a corrupted trace).
     Unexplained { explained: i128, lost: u64 },
+    /// The trace's writes fit no order (a corrupted trace).
+    Unordered(crate::analysis::explain::Unordered),
     /// A system call in the parent failed.
     Sys(String),
 }
@@ -333,9 +336,10 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
         ),
         Cause::Unexplained { explained, lost } => write!(
             f,
-            "the trace explains {explained} lost updates, not the {lost} lost (a bug in \
-             racecount)"
+            "the trace explains {explained} lost updates, not the {lost} lost: its last \
+             write is not the counter's final value (a corrupted trace)"
         ),
+        Cause::Unordered(why) => write!(f, "{why} (a corrupted trace)"),
         Cause::Sys(what) => f.write_str(what),
     }
 }
@@ -358,7 +362,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::Window;
+    use crate::race::window::Window;
 
     fn failure(stage: Stage, cause: Cause) -> String {
         Failure {

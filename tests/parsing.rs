@@ -4,9 +4,9 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 use proptest::prelude::*;
-use racecount::cli::Options;
-use racecount::config::{Config, Room};
-use racecount::duration::{format_nanos, parse_nanos, parse_window};
+use racecount::command::cli::Options;
+use racecount::command::config::{Config, Room};
+use racecount::command::duration::{format_nanos, parse_nanos, parse_window};
 
 fn arg() -> impl Strategy<Value = String> {
     prop_oneof![

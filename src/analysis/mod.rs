@@ -1,0 +1,6 @@
+//! What the results mean: summary statistics and relative speed, and the explanation of every
+//! lost update in a traced trial. Pure code: no I/O, no clock.
+
+pub mod explain;
+pub(crate) mod overlap;
+pub(crate) mod stats;

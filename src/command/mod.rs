@@ -1,0 +1,6 @@
+//! The command line: options as clap sees them, durations, and the validated configuration
+//! they become, checked once before anything is forked.
+
+pub mod cli;
+pub mod config;
+pub mod duration;

@@ -1,0 +1,282 @@
+//! The explanation of a traced trial as lines of text: lost updates grouped and counted, and
+//! the bookkeeping sum (which holds by algebra once the writes chain; see `explain`).
+
+use std::io::{self, Write};
+
+use crate::command::duration::format_nanos;
+use crate::analysis::explain::{Collision, Explanation, Tally};
+
+/// Lines listed per kind of loss; the rest are counted in one line.
+pub const MAX_LINES: usize = 10;
+
+/// Writes the explanation of a trial that ended at `total` out of `expected`.
+pub fn write_explanation(
+    x: &Explanation,
+    expected: u64,
+    total: u64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let t = x.tally();
+    if t.collisions + t.stale + t.restores == 0 {
+        writeln!(
+            out,
+            "  nothing was lost: each of the {} writes replaced the value it had read",
+            x.writes
+        )?;
+    }
+    let runs = runs(&x.collisions);
+    for run in runs.iter().take(MAX_LINES) {
+        let c = run[0];
+        let both = if c.workers.len() == 2 { "both" } else { "all" };
+        let lost: u64 = run.iter().map(|c| c.lost).sum();
+        if run.len() == 1 {
+            writeln!(
+                out,
+                "  workers {} {both} read {} and wrote {}: {lost} lost",
+                list(&c.workers),
+                c.read,
+                c.read + 1,
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  workers {} {both} read v and wrote v+1, for every v from {} to {}: {lost} lost",
+                list(&c.workers),
+                c.read,
+                run[run.len() - 1].read,
+            )?;
+        }
+    }
+    more(out, runs.len(), "collision lines", t.collision_lost, "lost")?;
+    for s in x.stale.iter().take(MAX_LINES) {
+        writeln!(
+            out,
+            "  worker {} read {}, waited {}, wrote {} over the {} worker {} wrote: {} lost",
+            s.worker,
+            s.read,
+            format_nanos(s.waited_ns),
+            s.read + 1,
+            s.prev,
+            s.overwrote.worker,
+            s.lost()
+        )?;
+    }
+    more(out, x.stale.len(), "stale writes", t.stale_lost, "lost")?;
+    for r in x.restores.iter().take(MAX_LINES) {
+        writeln!(
+            out,
+            "  worker {} read {} and wrote {} over {}, left by a stale write: {} restored",
+            r.worker,
+            r.read,
+            r.read + 1,
+            r.prev,
+            r.restored()
+        )?;
+    }
+    more(out, x.restores.len(), "restores", t.restored, "restored")?;
+    writeln!(out, "  {}", counts(&t))?;
+    writeln!(
+        out,
+        "  explained: {} lost = {expected} - {total} (procs x iters - final total)",
+        sum(&t)
+    )
+}
+
+/// Collisions of the same workers on consecutive values, losing the same each time: workers
+/// in lockstep collide on every value, and one line says so.
+fn runs(collisions: &[Collision]) -> Vec<Vec<&Collision>> {
+    let mut runs: Vec<Vec<&Collision>> = Vec::new();
+    for c in collisions {
+        match runs.last_mut() {
+            Some(run)
+                if run[run.len() - 1].read + 1 == c.read
+                    && run[0].workers == c.workers
+                    && run[0].lost == c.lost =>
+            {
+                run.push(c)
+            }
+            _ => runs.push(vec![c]),
+        }
+    }
+    runs
+}
+
+/// One line for a trial not shown in full.
+pub fn write_tally(
+    label: &str,
+    t: &Tally,
+    expected: u64,
+    total: Option<u64>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rhs = total.map_or(String::new(), |total| format!(" = {expected} - {total}"));
+    writeln!(
+        out,
+        "  {label}: explained: {} lost{rhs} ({} collisions, {} stale, {} restores)",
+        sum(t),
+        t.collisions,
+        t.stale,
+        t.restores
+    )
+}
+
+fn counts(t: &Tally) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![
+        format!(
+            "{} ({} lost)",
+            plural(t.collisions, "collision", "collisions"),
+            t.collision_lost
+        ),
+        format!(
+            "{} ({} lost)",
+            plural(t.stale, "stale write", "stale writes"),
+            t.stale_lost
+        ),
+    ];
+    if t.restores > 0 {
+        parts.push(format!(
+            "{} ({} restored)",
+            plural(t.restores, "restore", "restores"),
+            t.restored
+        ));
+    }
+    parts.join(", ")
+}
+
+/// `4 + 8 - 7 = 5`, or just the collision and stale parts when nothing was restored.
+fn sum(t: &Tally) -> String {
+    let mut s = format!("{} + {}", t.collision_lost, t.stale_lost);
+    if t.restores > 0 {
+        s.push_str(&format!(" - {}", t.restored));
+    }
+    format!("{s} = {}", t.lost())
+}
+
+fn more(out: &mut dyn Write, shown: usize, what: &str, amount: u64, verb: &str) -> io::Result<()> {
+    if shown > MAX_LINES {
+        writeln!(
+            out,
+            "  ... {} more {what} (all {shown} together: {amount} {verb})",
+            shown - MAX_LINES
+        )?;
+    }
+    Ok(())
+}
+
+/// `3`, `3 and 7`, `1, 3 and 7`.
+fn list(workers: &[u32]) -> String {
+    let names: Vec<String> = workers.iter().map(u32::to_string).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::explain::{Restore, StaleWrite, WriteRef};
+
+    fn w(worker: u32, seq: u64) -> WriteRef {
+        WriteRef { worker, seq }
+    }
+
+    #[test]
+    fn collisions_stale_writes_and_restores_add_up_on_the_last_line() {
+        let x = Explanation {
+            writes: 40,
+            clean: 33,
+            collisions: vec![
+                Collision {
+                    read: 41,
+                    workers: vec![3, 7],
+                    lost: 1,
+                    writes: vec![w(7, 20), w(3, 21)],
+                },
+                Collision {
+                    read: 5,
+                    workers: vec![0, 1, 2],
+                    lost: 2,
+                    writes: vec![w(1, 2), w(0, 3), w(2, 1)],
+                },
+            ],
+            stale: vec![StaleWrite {
+                worker: 2,
+                seq: 4,
+                read: 17,
+                prev: 25,
+                waited_ns: 8_100,
+                overwrote: w(0, 9),
+            }],
+            restores: vec![Restore {
+                worker: 1,
+                seq: 9,
+                read: 24,
+                prev: 18,
+            }],
+            order: vec![],
+        };
+        let mut out = Vec::new();
+        write_explanation(&x, 40, 35, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "  workers 3 and 7 both read 41 and wrote 42: 1 lost\n\
+             \x20 workers 0, 1 and 2 all read 5 and wrote 6: 2 lost\n\
+             \x20 worker 2 read 17, waited 8.10us, wrote 18 over the 25 worker 0 wrote: 8 lost\n\
+             \x20 worker 1 read 24 and wrote 25 over 18, left by a stale write: 6 restored\n\
+             \x20 2 collisions (3 lost), 1 stale write (8 lost), 1 restore (6 restored)\n\
+             \x20 explained: 3 + 8 - 6 = 5 lost = 40 - 35 (procs x iters - final total)\n"
+        );
+    }
+
+    #[test]
+    fn lockstep_collisions_take_one_line() {
+        let c = |read| Collision {
+            read,
+            workers: vec![2, 3],
+            lost: 1,
+            writes: vec![w(2, read), w(3, read)],
+        };
+        let x = Explanation {
+            writes: 40,
+            clean: 27,
+            collisions: vec![c(13), c(14), c(15), c(20)],
+            stale: vec![],
+            restores: vec![],
+            order: vec![],
+        };
+        let mut out = Vec::new();
+        write_explanation(&x, 40, 36, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "  workers 2 and 3 both read v and wrote v+1, for every v from 13 to 15: 3 lost"
+        );
+        assert_eq!(
+            lines[1],
+            "  workers 2 and 3 both read 20 and wrote 21: 1 lost"
+        );
+    }
+
+    #[test]
+    fn nothing_lost_says_so_with_the_same_accounting() {
+        let x = Explanation {
+            writes: 40,
+            clean: 40,
+            collisions: vec![],
+            stale: vec![],
+            restores: vec![],
+            order: vec![],
+        };
+        let mut out = Vec::new();
+        write_explanation(&x, 40, 40, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("  nothing was lost: each of the 40 writes"));
+        assert!(
+            text.ends_with("explained: 0 + 0 = 0 lost = 40 - 40 (procs x iters - final total)\n")
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Fixed reports for the renderers' exact-text tests.
+
+use crate::command::config::Params;
+use crate::command::config::Settings;
+use crate::race::mode::Mode;
+use crate::results::{Group, Keep, Report, Trial};
+use crate::race::window::Window;
+
+/// Keeps everything, as json does.
+pub const ALL: Keep = Keep {
+    trials: true,
+    workers: true,
+};
+
+pub fn params(procs: u32) -> Params {
+    Params {
+        procs,
+        iters: 3,
+        window: Window::Busy(1_000),
+    }
+}
+
+/// A group of `mode` whose trials end at `totals`; trial i takes (i + 1) × 6 µs from gate
+/// release and 1 ms in all, and worker w completes every increment.
+pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
+    let mut g = Group::new(mode, params);
+    for (i, &total) in totals.iter().enumerate() {
+        let trial = Trial {
+            total,
+            elapsed_ns: (i as u64 + 1) * 6_000,
+            wall_ns: 1_000_000,
+            completed: vec![params.iters; params.procs as usize],
+            trace: None,
+        };
+        g.add(&trial, ALL);
+    }
+    g
+}
+
+pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
+    Settings {
+        procs: procs.to_vec(),
+        iters: vec![3],
+        windows: vec![Window::Busy(1_000)],
+        trials,
+        modes: modes.to_vec(),
+        sleep_ns: 0,
+        jitter_ns: 0,
+        seed: 42,
+        pool: false,
+        trace: false,
+    }
+}
+
+/// unlocked loses in two of three trials, atomic in none: 2 procs × 3 increments.
+pub fn two_modes() -> Report {
+    Report {
+        settings: settings(&[Mode::Unlocked, Mode::Atomic], &[2], 3),
+        groups: vec![
+            group(Mode::Unlocked, params(2), &[6, 5, 4]),
+            group(Mode::Atomic, params(2), &[6, 6, 6]),
+        ],
+        stop: None,
+    }
+}

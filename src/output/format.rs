@@ -1,0 +1,73 @@
+//! The output formats, in one table: what each keeps of every trial, what it prints as trials
+//! finish, and what it prints at the end. Adding a format means a variant here (its name on
+//! the command line comes from clap's `ValueEnum`) and a renderer file beside this one.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+
+use super::totals::TotalsStream;
+use super::{Render, Surroundings, csv, human, json, markdown};
+use crate::command::config::Settings;
+use crate::results::{Keep, Observer};
+
+/// `--format`: how the results reach stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Totals,
+    Json,
+    Csv,
+    Markdown,
+}
+
+impl Format {
+    /// What the format needs kept of every trial.
+    pub fn keep(self) -> Keep {
+        match self {
+            Format::Human | Format::Csv | Format::Markdown => Keep {
+                trials: true,
+                workers: false,
+            },
+            // Every worker's count of every trial: procs times the memory, so only json keeps it.
+            Format::Json => Keep {
+                trials: true,
+                workers: true,
+            },
+            // Totals are printed as they come; nothing grows with the trial count.
+            Format::Totals => Keep {
+                trials: false,
+                workers: false,
+            },
+        }
+    }
+
+    /// What the format prints as each trial finishes, if anything.
+    pub fn live<'o>(
+        self,
+        out: &'o mut dyn Write,
+        settings: &Settings,
+    ) -> Option<Box<dyn Observer + 'o>> {
+        match self {
+            Format::Totals => Some(Box::new(TotalsStream::new(out, settings))),
+            Format::Human | Format::Json | Format::Csv | Format::Markdown => None,
+        }
+    }
+
+    /// What the format prints once the run is over, if anything is left to print.
+    pub fn at_end(self, surroundings: &Surroundings) -> Option<Box<dyn Render>> {
+        match self {
+            Format::Human => Some(Box::new(human::Human {
+                color: surroundings.color,
+                width: surroundings.width,
+            })),
+            // Every total went out as it came.
+            Format::Totals => None,
+            Format::Json => Some(Box::new(json::Json {
+                machine: surroundings.machine.clone(),
+            })),
+            Format::Csv => Some(Box::new(csv::Csv)),
+            Format::Markdown => Some(Box::new(markdown::Markdown)),
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Forking workers, watching them, killing and reaping them.
+//!
+//! A [`Crew`] is the set of workers alive at one time. Whatever happens to the parent's run
+//! (a worker dies, a timeout, Ctrl-C, an error), dropping the crew kills and reaps every worker
+//! it started, so no process is left behind. Each worker also asks the kernel to kill it if the
+//! parent dies (PR_SET_PDEATHSIG), and lives in its own process group, so that a Ctrl-C at the
+//! terminal reaches only the parent, which then cleans up.
+//!
+//! After `fork` the child runs only async-signal-safe code: no allocation, printing, unwinding
+//! or exit handlers. It leaves through `_exit`.
+//!
+//! This module and `page` are the only places with `unsafe` code.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
+
+pub(crate) mod interrupt;
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigHandler, Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid};
+
+/// Exit status of a worker whose parent was gone before it started.
+pub(crate) const EXIT_ORPHANED: i32 = 71;
+
+/// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
+pub(crate) const FDS_BESIDES_WORKERS: u64 = 32;
+
+/// Raises the soft RLIMIT_NOFILE, if needed, so that `workers` pidfds fit (up to the hard
+/// limit, which the config checked).
+pub(crate) fn make_fd_room(workers: u32) -> nix::Result<()> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    let needed = u64::from(workers) + FDS_BESIDES_WORKERS;
+    if soft != libc::RLIM_INFINITY && soft < needed {
+        setrlimit(Resource::RLIMIT_NOFILE, needed.min(hard), hard)?;
+    }
+    Ok(())
+}
+
+/// How a worker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Exited(i32),
+    Signaled(Signal),
+}
+
+/// Why waiting for the workers stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WaitError {
+    /// A worker ended other than by finishing its work.
+    Died {
+        index: u32,
+        pid: Pid,
+        ending: Ending,
+    },
+    /// The deadline passed; these workers had not finished.
+    TimedOut { pending: Vec<Worker> },
+    /// SIGINT, SIGTERM or SIGHUP reached racecount.
+    Interrupted(Signal),
+    /// A system call failed.
+    Sys(&'static str, Errno),
+}
+
+/// A worker, by its index in the crew and its pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Worker {
+    pub(crate) index: u32,
+    pub(crate) pid: Pid,
+}
+
+/// A worker that could not be forked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpawnError {
+    pub index: u32,
+    pub what: &'static str,
+    pub errno: Errno,
+}
+
+struct Member {
+    index: u32,
+    pid: Pid,
+    pidfd: OwnedFd,
+    reaped: bool,
+}
+
+/// The workers alive at one time.
+pub(crate) struct Crew {
+    members: Vec<Member>,
+}
+
+impl Crew {
+    /// Forks one worker per item of `workers`; worker `i` runs `work(&workers[i])` and leaves
+    /// with `_exit` of its result.
+    ///
+    /// Whatever a worker needs is looked up and checked in the parent, into its item, before
+    /// the fork: `work` runs in a forked child and must not allocate, print, lock anything but
+    /// the shared page, index, or panic. Flush any buffered output before calling this.
+    pub(crate) fn spawn<T, F: Fn(&T) -> i32>(workers: &[T], work: F) -> Result<Crew, SpawnError> {
+        let parent = nix::unistd::getpid();
+        let mut crew = Crew {
+            members: Vec::with_capacity(workers.len()),
+        };
+        let mut group = Pid::from_raw(0);
+        for (index, item) in (0u32..).zip(workers) {
+            // SAFETY: racecount's parent is single-threaded when it forks (the progress bar
+            // draws from this thread; nothing starts another), so no lock that another thread
+            // held is copied into the child locked. The child runs only `child_main`, which
+            // calls async-signal-safe functions and `work` (whose contract is the same), then
+            // `_exit`s; it never returns into Rust code that might allocate, unwind or run
+            // destructors. (Unit tests fork from a multi-threaded harness: the same contract
+            // keeps the child away from any lock those threads may hold.)
+            let forked = unsafe { nix::unistd::fork() };
+            match forked {
+                Ok(ForkResult::Child) => child_main(parent.as_raw(), group.as_raw(), item, &work),
+                Ok(ForkResult::Parent { child }) => {
+                    if index == 0 {
+                        group = child;
+                    }
+                    // Also set from the parent, so the group is right whichever runs first.
+                    let _ = nix::unistd::setpgid(child, group);
+                    match pidfd_open(child) {
+                        Ok(pidfd) => crew.members.push(Member {
+                            index,
+                            pid: child,
+                            pidfd,
+                            reaped: false,
+                        }),
+                        Err(errno) => {
+                            let _ = kill(child, Signal::SIGKILL);
+                            let _ = waitpid(child, None);
+                            return Err(SpawnError {
+                                index,
+                                what: "pidfd_open",
+                                errno,
+                            });
+                        }
+                    }
+                }
+                Err(errno) => {
+                    return Err(SpawnError {
+                        index,
+                        what: "fork",
+                        errno,
+                    });
+                }
+            }
+        }
+        Ok(crew)
+    }
+
+    /// Waits until every worker has exited with status 0, reaping each.
+    pub(crate) fn wait_exits(&mut self, deadline: Option<Instant>) -> Result<(), WaitError> {
+        while self.members.iter().any(|m| !m.reaped) {
+            self.watch(None, deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until `fd` is readable, while watching that no worker dies.
+    pub(crate) fn wait_readable(
+        &mut self,
+        fd: RawFd,
+        deadline: Option<Instant>,
+    ) -> Result<(), WaitError> {
+        loop {
+            if self.watch(Some(fd), deadline)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One poll over the interrupt pipe, `extra` and every live worker's pidfd. Returns whether
+    /// `extra` became readable. A worker that exited is reaped; in pool use (`extra` given)
+    /// any exit is an error, otherwise only a non-zero or signalled one.
+    fn watch(
+        &mut self,
+        extra: Option<RawFd>,
+        deadline: Option<Instant>,
+    ) -> Result<bool, WaitError> {
+        let mut fds = vec![pollfd(interrupt::fd())];
+        fds.extend(extra.map(pollfd));
+        let first_member = fds.len();
+        let live: Vec<usize> = (0..self.members.len())
+            .filter(|&i| !self.members[i].reaped)
+            .collect();
+        fds.extend(
+            live.iter()
+                .map(|&i| pollfd(self.members[i].pidfd.as_raw_fd())),
+        );
+
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+            }
+        };
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the whole call.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if ready < 0 {
+            let errno = Errno::last();
+            return match errno {
+                Errno::EINTR => self.check_interrupt().map(|()| false),
+                _ => Err(WaitError::Sys("poll", errno)),
+            };
+        }
+        self.check_interrupt()?;
+        for (slot, &i) in live.iter().enumerate() {
+            if fds[first_member + slot].revents != 0 {
+                let member = &mut self.members[i];
+                let ending = reap(member.pid, WaitPidFlag::WNOHANG)?;
+                let Some(ending) = ending else { continue };
+                member.reaped = true;
+                if extra.is_some() || ending != Ending::Exited(0) {
+                    return Err(WaitError::Died {
+                        index: member.index,
+                        pid: member.pid,
+                        ending,
+                    });
+                }
+            }
+        }
+        if extra.is_some() && fds[1].revents != 0 {
+            return Ok(true);
+        }
+        if ready == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            let pending = self
+                .members
+                .iter()
+                .filter(|m| !m.reaped)
+                .map(|m| Worker {
+                    index: m.index,
+                    pid: m.pid,
+                })
+                .collect();
+            return Err(WaitError::TimedOut { pending });
+        }
+        Ok(false)
+    }
+
+    fn check_interrupt(&self) -> Result<(), WaitError> {
+        match interrupt::pending() {
+            Some(signal) => Err(WaitError::Interrupted(signal)),
+            None => Ok(()),
+        }
+    }
+
+    /// Kills (SIGKILL) and reaps every worker not yet reaped.
+    pub(crate) fn kill_all(&mut self) {
+        for m in self.members.iter().filter(|m| !m.reaped) {
+            let _ = kill(m.pid, Signal::SIGKILL);
+        }
+        for m in self.members.iter_mut().filter(|m| !m.reaped) {
+            // Blocking: SIGKILL cannot be caught, so this returns promptly. Retried on EINTR.
+            let _ = reap(m.pid, WaitPidFlag::empty());
+            m.reaped = true;
+        }
+    }
+}
+
+impl Drop for Crew {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// A one-shot start gate: workers block reading a pipe until the parent closes its write end,
+/// which wakes them all at once. Blocking, not spinning: spinning workers would starve the
+/// parent that is still forking the rest (about 25 ms a trial instead of 1 ms on 2 cores).
+pub(crate) struct Gate {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl Gate {
+    pub(crate) fn new() -> nix::Result<Gate> {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        Ok(Gate { read, write })
+    }
+
+    /// In a worker: blocks until the gate opens. Async-signal-safe.
+    pub(crate) fn pass(&self) {
+        // The worker's copy of the write end must go, or the pipe never reports EOF.
+        // SAFETY: this runs in the forked child, which owns its copies of the parent's fds;
+        // closing this one affects only the child, and the parent's OwnedFd is never dropped
+        // here (the child leaves through _exit).
+        unsafe {
+            libc::close(self.write.as_raw_fd());
+        }
+        let mut byte = [0u8; 1];
+        loop {
+            match nix::unistd::read(&self.read, &mut byte) {
+                Err(Errno::EINTR) => continue,
+                _ => return,
+            }
+        }
+    }
+
+    /// In the parent: releases every worker at once.
+    pub(crate) fn open(self) {
+        drop(self.write);
+    }
+}
+
+fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Reaps `pid`; `None` when WNOHANG finds it still running.
+fn reap(pid: Pid, flags: WaitPidFlag) -> Result<Option<Ending>, WaitError> {
+    loop {
+        match waitpid(pid, Some(flags)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(Ending::Exited(code))),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(Ending::Signaled(sig))),
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(WaitError::Sys("waitpid", errno)),
+        }
+    }
+}
+
+fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The child's side of `fork`: set up, run the work, `_exit`. Never returns.
+///
+/// Nothing on this path may panic: every index was checked in the parent, and the work
+/// indexes nothing. Should a panic slip in all the same, it cannot unwind out of an
+/// `extern "C"` function: the child aborts (the parent reports SIGABRT) instead of running on
+/// as a copy of the parent.
+extern "C" fn child_main<T, F: Fn(&T) -> i32>(parent: i32, group: i32, item: &T, work: &F) -> ! {
+    // Own process group: the terminal's Ctrl-C goes to the parent alone, which cleans up.
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(group));
+    // Die with the parent; then check it did not die before we asked.
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    if nix::unistd::getppid().as_raw() != parent {
+        exit(EXIT_ORPHANED);
+    }
+    // The parent's interrupt handlers are not the worker's: a signal sent to a worker kills
+    // it as usual, and the parent reports it.
+    for signal in interrupt::SIGNALS {
+        // SAFETY: installing SIG_DFL is async-signal-safe and touches no Rust state.
+        unsafe {
+            let _ = nix::sys::signal::signal(signal, SigHandler::SigDfl);
+        }
+    }
+    exit(work(item))
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process at once, without exit handlers or flushing buffers that
+    // the parent owns (flushing them here would print the parent's output twice).
+    unsafe { libc::_exit(code) }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::race::page::SharedPage;
+    use std::sync::Mutex;
+    use std::sync::atomic::Ordering;
+
+    /// Tests that fork in-process hold this, so they never fork concurrently.
+    pub(crate) static FORK_LOCK: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_childs_write_reaches_the_parent() {
+        let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let page = SharedPage::new(4, 0).unwrap();
+        let cells: Vec<_> = (0..4)
+            .map(|i| (i, page.worker_cells(i, None).unwrap()))
+            .collect();
+        let mut crew = Crew::spawn(&cells, |(i, cells)| {
+            cells
+                .completed()
+                .store(u64::from(*i) + 40, Ordering::Relaxed);
+            cells.counter().fetch_add(1, Ordering::Relaxed);
+            0
+        })
+        .unwrap();
+        crew.wait_exits(None).unwrap();
+        assert_eq!(page.counter().load(Ordering::Relaxed), 4);
+        for i in 0..4 {
+            assert_eq!(page.completed(i).load(Ordering::Relaxed), i as u64 + 40);
+        }
+    }
+
+    #[test]
+    fn a_failing_worker_is_named() {
+        let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut crew = Crew::spawn(&[0, 1, 2], |&i| if i == 1 { 9 } else { 0 }).unwrap();
+        let pid1 = crew.members[1].pid;
+        let mut err = None;
+        while err.is_none() {
+            match crew.wait_exits(None) {
+                Ok(()) => panic!("worker 1 exited 9 but the crew reported success"),
+                Err(e) => err = Some(e),
+            }
+        }
+        assert_eq!(
+            err.unwrap(),
+            WaitError::Died {
+                index: 1,
+                pid: pid1,
+                ending: Ending::Exited(9)
+            }
+        );
+    }
+
+    #[test]
+    fn a_deadline_reports_the_unfinished() {
+        let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut crew = Crew::spawn(&[0, 1], |&i| {
+            if i == 0 {
+                // SAFETY: pause is async-signal-safe; the worker waits for SIGKILL.
+                unsafe { libc::pause() };
+            }
+            0
+        })
+        .unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        let err = crew.wait_exits(Some(deadline)).unwrap_err();
+        match err {
+            WaitError::TimedOut { pending } => assert_eq!(pending.len(), 1),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        drop(crew);
+    }
+}

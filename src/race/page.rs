@@ -1,0 +1,534 @@
+//! The shared page: one `MAP_SHARED` mapping that the parent and every forked worker see.
+//!
+//! Layout (each field on its own 128 bytes: a cache line and its neighbour, which x86's adjacent-line
+//! prefetcher fetches in pairs, so that only the counter is contended):
+//!
+//! | line        | what                                                            |
+//! |-------------|-----------------------------------------------------------------|
+//! | counter     | the `u64` every worker increments                               |
+//! | lock        | a process-shared, robust `pthread_mutex_t` (`mutex`, `per-access`) |
+//! | gate        | futex word: the start gate's generation                          |
+//! | done        | how many workers finished the current trial (worker pool)        |
+//! | control     | set to ask pooled workers to leave                               |
+//! | schedule    | `--schedule`: the scheduler's state (three lines)                |
+//! | slots[i]    | worker `i`: increments completed this trial, whether it holds the lock, |
+//! |             | when its racing part started and ended, and its `--schedule` turn |
+//! | trace[i]    | with `--trace`: one [`TraceCell`] per increment of worker `i`,    |
+//! |             | each worker's row starting on its own cache line                |
+//!
+//! The mapping comes from a memfd (no file is left anywhere) mapped with memmap2. memmap2's
+//! anonymous maps are `MAP_PRIVATE`: after fork each child would write its own copy-on-write
+//! page and the parent would read 0.
+//!
+//! This module and `fork` are the only places with `unsafe` code.
+
+use std::cell::UnsafeCell;
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use memmap2::{MmapMut, MmapOptions};
+use nix::sys::memfd::{MFdFlags, memfd_create};
+
+use turns::ScheduleLines;
+
+mod turns;
+
+/// A `T` alone on a pair of cache lines.
+#[repr(C, align(128))]
+struct Line<T>(T);
+
+#[repr(C)]
+struct Header {
+    counter: Line<AtomicU64>,
+    lock: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    gate: Line<AtomicU32>,
+    done: Line<AtomicU32>,
+    control: Line<AtomicU32>,
+    schedule: Line<ScheduleLines>,
+}
+
+/// One worker's own line: written only by that worker, so it stays true after the worker dies.
+#[repr(C)]
+struct Slot {
+    completed: AtomicU64,
+    holds_lock: AtomicU32,
+    /// When the worker's racing part started and ended (CLOCK_MONOTONIC ns; 0: not yet).
+    started_ns: AtomicU64,
+    ended_ns: AtomicU64,
+    /// `--schedule`: 1 while it is this worker's turn to step (a futex word).
+    turn: AtomicU32,
+    /// `--schedule`: the scheduler's [`Board`](crate::race::schedule::Board) fields for this worker.
+    steps_done: AtomicU64,
+    pos: AtomicU32,
+    mark: AtomicU64,
+}
+
+/// Bytes each field and slot of the page is aligned to (a cache line and its neighbour).
+pub(crate) const LINE: usize = 128;
+const HEADER: usize = std::mem::size_of::<Header>();
+
+/// What a traced worker records about one increment, in its own row of the shared page.
+/// All-zero is a valid value; only the worker that owns the row writes it.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub(crate) struct TraceCell {
+    /// The value the worker read.
+    pub read: AtomicU64,
+    /// The value it wrote (read + 1).
+    pub wrote: AtomicU64,
+    /// The value its write replaced.
+    pub prev: AtomicU64,
+    /// CLOCK_MONOTONIC just after the read, in ns.
+    pub t_read_ns: AtomicU64,
+    /// CLOCK_MONOTONIC just after the write, in ns.
+    pub t_write_ns: AtomicU64,
+}
+
+/// Bytes of one [`TraceCell`].
+pub(crate) const TRACE_CELL: usize = std::mem::size_of::<TraceCell>();
+
+/// Bytes of one worker's trace row of `entries` cells, rounded up to whole cache lines.
+/// `None` on overflow.
+pub(crate) fn trace_row_bytes(entries: u64) -> Option<u64> {
+    entries
+        .checked_mul(TRACE_CELL as u64)?
+        .checked_next_multiple_of(LINE as u64)
+}
+
+/// The shared mapping with the counter, the lock, the gate, one slot per worker and, when
+/// tracing, one trace row per worker.
+pub struct SharedPage {
+    map: MmapMut,
+    slots: usize,
+    /// Trace cells per worker (0: not tracing).
+    trace_len: usize,
+    /// Byte offset of the first trace row, and bytes per row.
+    trace_at: usize,
+    trace_stride: usize,
+}
+
+// SAFETY: every field that several processes or threads touch is an atomic or the
+// process-shared pthread mutex, which is made for concurrent use; the mapping itself is not
+// moved or unmapped while a `&SharedPage` exists.
+unsafe impl Sync for SharedPage {}
+
+/// Why the lock could not be taken: the mutex is unusable (ENOTRECOVERABLE or another error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LockError(pub i32);
+
+impl SharedPage {
+    /// Maps a shared page with room for `slots` workers, each with a trace row of
+    /// `trace_len` cells (0 when not tracing), and initialises the lock.
+    pub fn new(slots: usize, trace_len: usize) -> io::Result<SharedPage> {
+        let overflow = || io::Error::other("shared page size overflows");
+        let trace_at = slots
+            .checked_mul(LINE)
+            .and_then(|s| s.checked_add(HEADER))
+            .ok_or_else(overflow)?;
+        let trace_stride = trace_row_bytes(trace_len as u64)
+            .and_then(|b| usize::try_from(b).ok())
+            .ok_or_else(overflow)?;
+        let len = trace_stride
+            .checked_mul(slots)
+            .and_then(|t| t.checked_add(trace_at))
+            .ok_or_else(overflow)?;
+        let fd = memfd_create(c"racecount", MFdFlags::MFD_CLOEXEC).map_err(io::Error::from)?;
+        let len_off = libc::off_t::try_from(len).map_err(io::Error::other)?;
+        nix::unistd::ftruncate(&fd, len_off).map_err(io::Error::from)?;
+        // SAFETY: the memfd is ours alone, freshly made and sized to `len`; nobody truncates
+        // it while it is mapped, so every byte of the mapping stays backed. A memfd mapping is
+        // MAP_SHARED, so forked children and the parent see the same memory.
+        let map = unsafe { MmapOptions::new().len(len).populate().map_mut(&fd)? };
+        // The fd can close now: the mapping keeps the memory alive until it is unmapped.
+        drop(fd);
+        let page = SharedPage {
+            map,
+            slots,
+            trace_len,
+            trace_at,
+            trace_stride,
+        };
+        page.init_lock()?;
+        Ok(page)
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the mapping is page-aligned (so 128-byte aligned), at least HEADER bytes long
+        // and zero-filled by ftruncate, and all-zero is a valid value for every atomic in
+        // `Header`; the mutex is initialised in `new` before anyone locks it.
+        unsafe { &*(self.map.as_ptr() as *const Header) }
+    }
+
+    fn init_lock(&self) -> io::Result<()> {
+        let lock = self.header().lock.0.get();
+        // SAFETY: `attr` is initialised before use and destroyed after; `lock` points into our
+        // mapping, is suitably aligned and nobody else uses it yet (no worker is forked).
+        unsafe {
+            let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+            check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
+            let attr = attr.as_mut_ptr();
+            let result = (|| {
+                check(libc::pthread_mutexattr_setpshared(
+                    attr,
+                    libc::PTHREAD_PROCESS_SHARED,
+                ))?;
+                check(libc::pthread_mutexattr_setrobust(
+                    attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))?;
+                check(libc::pthread_mutex_init(lock, attr))
+            })();
+            libc::pthread_mutexattr_destroy(attr);
+            result
+        }
+    }
+
+    /// The shared counter.
+    pub(crate) fn counter(&self) -> &AtomicU64 {
+        &self.header().counter.0
+    }
+
+    /// The start gate's generation: workers wait while it still has the value they saw.
+    pub(crate) fn gate(&self) -> &AtomicU32 {
+        &self.header().gate.0
+    }
+
+    /// How many pooled workers finished the current trial.
+    pub(crate) fn done(&self) -> &AtomicU32 {
+        &self.header().done.0
+    }
+
+    /// Non-zero asks pooled workers to leave at the next gate.
+    pub(crate) fn control(&self) -> &AtomicU32 {
+        &self.header().control.0
+    }
+
+    /// Worker `index`'s slot, `None` when the page has no such slot.
+    fn slot(&self, index: usize) -> Option<&Slot> {
+        if index >= self.slots {
+            return None;
+        }
+        // SAFETY: the slot lies inside the mapping (checked above), is 128-byte aligned
+        // (HEADER and LINE are multiples of 128 and the mapping is page-aligned), Slot fits in
+        // a line, and all-zero atomics are valid.
+        Some(unsafe { &*(self.map.as_ptr().add(HEADER + index * LINE) as *const Slot) })
+    }
+
+    /// Worker `index`'s slot, in the parent, for an index the parent chose.
+    ///
+    /// # Panics
+    /// When `index` is not below the number of slots the page was made with.
+    fn parent_slot(&self, index: usize) -> &Slot {
+        match self.slot(index) {
+            Some(slot) => slot,
+            None => panic!("slot {index} out of {}", self.slots),
+        }
+    }
+
+    /// Increments worker `index` completed in the current trial (read by the parent).
+    ///
+    /// # Panics
+    /// When `index` is not below the number of slots the page was made with.
+    pub(crate) fn completed(&self, index: usize) -> &AtomicU64 {
+        &self.parent_slot(index).completed
+    }
+
+    /// When worker `index`'s racing part started and ended (monotonic ns; 0 where it did not).
+    ///
+    /// # Panics
+    /// When `index` is not below the number of slots the page was made with.
+    pub(crate) fn span(&self, index: usize) -> (u64, u64) {
+        let slot = self.parent_slot(index);
+        (
+            slot.started_ns.load(Ordering::Acquire),
+            slot.ended_ns.load(Ordering::Acquire),
+        )
+    }
+
+    /// Whether worker `index` holds the lock (still true after it died holding it).
+    ///
+    /// # Panics
+    /// When `index` is not below the number of slots the page was made with.
+    pub(crate) fn holds_lock(&self, index: usize) -> bool {
+        self.parent_slot(index).holds_lock.load(Ordering::Acquire) != 0
+    }
+
+    /// Worker `index`'s trace row: one cell per increment, as many as the page was made with
+    /// (none when not tracing). `None` when the page has no such worker.
+    pub(crate) fn trace_row(&self, index: usize) -> Option<&[TraceCell]> {
+        if index >= self.slots {
+            return None;
+        }
+        if self.trace_len == 0 {
+            return Some(&[]);
+        }
+        let at = self.trace_at + index * self.trace_stride;
+        // SAFETY: the row lies inside the mapping (`new` sized it to hold `slots` rows of
+        // `trace_stride >= trace_len * TRACE_CELL` bytes after the slots, and index < slots),
+        // starts 128-byte aligned (trace_at and trace_stride are multiples of 128, the mapping
+        // page-aligned), and an all-zero TraceCell (five AtomicU64) is valid. The cells are
+        // atomics, so shared access from several processes is sound.
+        Some(unsafe {
+            std::slice::from_raw_parts(
+                self.map.as_ptr().add(at) as *const TraceCell,
+                self.trace_len,
+            )
+        })
+    }
+
+    /// Everything worker `index` touches, found and checked in the parent before it forks, so
+    /// that the worker itself indexes nothing and has no panic path. `None` when the page has
+    /// no slot `index`, or when tracing `iters` increments and its row is shorter.
+    pub(crate) fn worker_cells(
+        &self,
+        index: u32,
+        traced_iters: Option<u64>,
+    ) -> Option<WorkerCells<'_>> {
+        let index = usize::try_from(index).ok()?;
+        let slot = self.slot(index)?;
+        let trace = match traced_iters {
+            None => &[][..],
+            Some(iters) => {
+                let row = self.trace_row(index)?;
+                row.get(..usize::try_from(iters).ok()?)?
+            }
+        };
+        Some(WorkerCells {
+            page: self,
+            slot,
+            trace,
+        })
+    }
+
+    /// Sets the counter and the first `procs` slots to zero for a new trial.
+    pub(crate) fn reset(&self, procs: usize) {
+        self.counter().store(0, Ordering::Relaxed);
+        self.done().store(0, Ordering::Relaxed);
+        for i in 0..procs {
+            let slot = self.parent_slot(i);
+            slot.completed.store(0, Ordering::Relaxed);
+            slot.holds_lock.store(0, Ordering::Relaxed);
+            slot.started_ns.store(0, Ordering::Relaxed);
+            slot.ended_ns.store(0, Ordering::Relaxed);
+        }
+        std::sync::atomic::fence(Ordering::Release);
+    }
+
+    /// Waits while the gate still reads `seen`: first up to `yields` times sched_yield (a
+    /// trial that follows at once is caught without a wake-up, and the other processes get
+    /// the core), then a futex wait (blocking, no spinning).
+    pub(crate) fn wait_gate(&self, seen: u32, yields: u32) {
+        let gate = self.gate();
+        for _ in 0..yields {
+            if gate.load(Ordering::Acquire) != seen {
+                return;
+            }
+            std::thread::yield_now();
+        }
+        while gate.load(Ordering::Acquire) == seen {
+            // SAFETY: FUTEX_WAIT on a valid, aligned u32 in shared memory; without the
+            // PRIVATE flag because the waiters are in different processes. Spurious wake-ups
+            // and EINTR are handled by the loop.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    gate.as_ptr(),
+                    libc::FUTEX_WAIT,
+                    seen,
+                    std::ptr::null::<libc::timespec>(),
+                );
+            }
+        }
+    }
+
+    /// Advances the gate and wakes every worker waiting on it. Returns the new generation.
+    pub(crate) fn open_gate(&self) -> u32 {
+        let gate = self.gate();
+        let next = gate.load(Ordering::Relaxed).wrapping_add(1);
+        gate.store(next, Ordering::Release);
+        // SAFETY: FUTEX_WAKE on a valid, aligned u32 in shared memory.
+        unsafe {
+            libc::syscall(libc::SYS_futex, gate.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+        next
+    }
+}
+
+/// Holds the shared lock; unlocks when dropped.
+pub(crate) struct LockGuard<'a> {
+    slot: &'a Slot,
+    page: &'a SharedPage,
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        self.slot.holds_lock.store(0, Ordering::Relaxed);
+        // SAFETY: this guard exists only while we hold the initialised lock.
+        unsafe {
+            libc::pthread_mutex_unlock(self.page.header().lock.0.get());
+        }
+    }
+}
+
+// No `Drop` beyond memmap2's unmapping: the mutex is not destroyed. A worker killed while
+// holding it leaves it locked, and destroying a locked mutex is undefined in POSIX; unmapping
+// the memory is all that is needed to free it.
+
+/// The parts of the page one worker touches: the counter, the lock, its own slot and its own
+/// trace row (exactly as long as its increments when tracing, else empty). Made by
+/// [`SharedPage::worker_cells`] in the parent before fork.
+#[derive(Clone, Copy)]
+pub(crate) struct WorkerCells<'p> {
+    page: &'p SharedPage,
+    slot: &'p Slot,
+    trace: &'p [TraceCell],
+}
+
+impl<'p> WorkerCells<'p> {
+    /// The shared counter.
+    #[inline(always)]
+    pub(crate) fn counter(&self) -> &'p AtomicU64 {
+        self.page.counter()
+    }
+
+    /// Increments this worker completed in the current trial.
+    #[inline(always)]
+    pub(crate) fn completed(&self) -> &'p AtomicU64 {
+        &self.slot.completed
+    }
+
+    /// Records the monotonic time `ns` at which this worker's racing part started.
+    #[inline(always)]
+    pub(crate) fn mark_start(&self, ns: u64) {
+        self.slot.started_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Records when it ended.
+    #[inline(always)]
+    pub(crate) fn mark_end(&self, ns: u64) {
+        self.slot.ended_ns.store(ns, Ordering::Release);
+    }
+
+    /// This worker's trace row: one cell per increment when tracing, else empty.
+    pub(crate) fn trace_row(&self) -> &'p [TraceCell] {
+        self.trace
+    }
+
+    /// Takes the process-shared lock.
+    ///
+    /// When the previous holder died with the lock held, the robust mutex reports EOWNERDEAD:
+    /// the lock is then made consistent and taken, so the other workers carry on.
+    #[inline(always)]
+    pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
+        let lock = self.page.header().lock.0.get();
+        // SAFETY: the mutex was initialised in `new` and lives as long as the mapping.
+        let rc = unsafe { libc::pthread_mutex_lock(lock) };
+        match rc {
+            0 => {}
+            libc::EOWNERDEAD => {
+                // SAFETY: we hold the lock (EOWNERDEAD means it was acquired).
+                let rc = unsafe { libc::pthread_mutex_consistent(lock) };
+                if rc != 0 {
+                    return Err(LockError(rc));
+                }
+            }
+            other => return Err(LockError(other)),
+        }
+        self.slot.holds_lock.store(1, Ordering::Relaxed);
+        Ok(LockGuard {
+            slot: self.slot,
+            page: self.page,
+        })
+    }
+}
+
+fn check(rc: i32) -> io::Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_puts_each_field_on_its_own_line() {
+        assert_eq!(HEADER % LINE, 0);
+        assert_eq!(std::mem::size_of::<Line<AtomicU64>>(), LINE);
+        assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= LINE);
+        assert!(std::mem::size_of::<Slot>() <= LINE);
+        let page = SharedPage::new(4, 3).unwrap();
+        let base = page.counter() as *const _ as usize;
+        let addrs = [
+            page.gate() as *const _ as usize,
+            page.done() as *const _ as usize,
+            page.completed(0) as *const _ as usize,
+            page.completed(3) as *const _ as usize,
+        ];
+        for a in addrs {
+            assert_eq!((a - base) % LINE, 0);
+            assert!(a > base);
+        }
+        let row = |i| page.trace_row(i).unwrap();
+        let row0 = row(0).as_ptr() as usize;
+        let row1 = row(1).as_ptr() as usize;
+        let row3_end = row(3)[2].t_write_ns.as_ptr() as usize + 8;
+        assert_eq!((row0 - base) % LINE, 0);
+        assert_eq!(
+            row1 - row0,
+            128,
+            "3 cells of 40 bytes round up to two lines"
+        );
+        assert!(row0 > page.completed(3) as *const _ as usize);
+        assert!(row3_end - base <= page.map.len());
+        assert_eq!(row(3).len(), 3);
+        assert!(page.trace_row(4).is_none());
+        assert!(
+            SharedPage::new(2, 0)
+                .unwrap()
+                .trace_row(1)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_lock_whose_holder_died_is_recovered() {
+        let _guard = crate::race::fork::tests::FORK_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let page = SharedPage::new(2, 0).unwrap();
+        let cells = |i| page.worker_cells(i, None).unwrap();
+        // Worker 1 takes the lock and exits without unlocking (mem::forget skips the guard).
+        let mut crew = crate::race::fork::Crew::spawn(&[cells(1)], |worker| {
+            if let Ok(guard) = worker.lock() {
+                std::mem::forget(guard);
+            }
+            0
+        })
+        .unwrap();
+        crew.wait_exits(None).unwrap();
+        assert!(page.holds_lock(1), "worker 1 died holding it");
+        assert!(!page.holds_lock(0));
+        // The robust mutex reports EOWNERDEAD; lock() makes it consistent and takes it.
+        let guard = cells(0)
+            .lock()
+            .expect("a dead owner's lock is recovered, not stuck");
+        drop(guard);
+        drop(cells(0).lock().expect("and stays usable"));
+    }
+
+    #[test]
+    fn lock_is_reentrant_after_unlock() {
+        let page = SharedPage::new(1, 0).unwrap();
+        let cells = page.worker_cells(0, None).unwrap();
+        drop(cells.lock().unwrap());
+        let guard = cells.lock().unwrap();
+        assert!(page.holds_lock(0));
+        drop(guard);
+        assert!(!page.holds_lock(0));
+    }
+}

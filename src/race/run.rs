@@ -1,0 +1,113 @@
+//! Runs every trial of every mode at every combination of parameters, in order, and collects
+//! the results. Measures; never prints (live output goes through an [`Observer`]).
+
+use std::io;
+
+use crate::command::config::{Config, Params};
+use crate::race::fork::{self, interrupt};
+use crate::race::mode::Mode;
+use crate::race::page::SharedPage;
+use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
+use crate::race::trial::{Pool, TrialError, run_forked, signal};
+use crate::race::worker::Job;
+
+/// Runs the whole configuration. `Err` only when the observer's output failed.
+pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
+    let settings = &config.settings;
+    let mut report = Report {
+        settings: settings.clone(),
+        groups: Vec::new(),
+        stop: None,
+    };
+    let page = match set_up(config) {
+        Ok(page) => page,
+        Err(message) => {
+            report.stop = Some(Stop::SetupFailed(message));
+            return Ok(report);
+        }
+    };
+    'all: for params in settings.combinations() {
+        for &mode in &settings.modes {
+            let job = Job {
+                mode,
+                params,
+                settings,
+            };
+            let mut group = Group::new(mode, params);
+            let end = run_group(config, &page, &job, &mut group, keep, observer);
+            report.groups.push(group);
+            match end {
+                Ok(()) => {}
+                Err(Halt::Write(e)) => return Err(e),
+                Err(Halt::Stop(stop)) => {
+                    report.stop = Some(*stop);
+                    break 'all;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Room for the workers' pidfds, and the shared page sized for the largest trial.
+fn set_up(config: &Config) -> Result<SharedPage, String> {
+    let settings = &config.settings;
+    fork::make_fd_room(settings.max_procs())
+        .map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+    SharedPage::new(settings.max_procs() as usize, settings.trace_len() as usize)
+        .map_err(|e| format!("cannot map the shared page: {e}"))
+}
+
+/// Why a group's trials stopped before the last.
+enum Halt {
+    /// The observer could not write its live output.
+    Write(io::Error),
+    /// A signal or a failure stops the whole run (boxed: it is large, and rare).
+    Stop(Box<Stop>),
+}
+
+impl Halt {
+    fn at(mode: Mode, params: Params, stage: Stage, error: TrialError) -> Halt {
+        Halt::Stop(Box::new(match error {
+            TrialError::Interrupted(signal) => Stop::Interrupted(signal),
+            TrialError::Failed(cause) => Stop::Failed(Failure {
+                mode,
+                params,
+                stage,
+                cause,
+            }),
+        }))
+    }
+}
+
+fn run_group(
+    config: &Config,
+    page: &SharedPage,
+    job: &Job,
+    group: &mut Group,
+    keep: Keep,
+    observer: &mut dyn Observer,
+) -> Result<(), Halt> {
+    let halt = |stage, error| Halt::at(job.mode, job.params, stage, error);
+    let mut pool = if config.settings.pool {
+        Some(Pool::start(page, job).map_err(|e| halt(Stage::PoolStart, e))?)
+    } else {
+        None
+    };
+    for index in 0..config.settings.trials {
+        if let Some(s) = interrupt::pending() {
+            return Err(Halt::Stop(Box::new(Stop::Interrupted(signal(s)))));
+        }
+        let result = match pool.as_mut() {
+            Some(pool) => pool.run(config.timeout),
+            None => run_forked(page, job, index, config.timeout),
+        };
+        let trial = result.map_err(|e| halt(Stage::Trial(index), e))?;
+        group.add(&trial, keep);
+        observer.trial(group, &trial).map_err(Halt::Write)?;
+    }
+    match pool {
+        Some(pool) => pool.finish().map_err(|e| halt(Stage::PoolFinish, e)),
+        None => Ok(()),
+    }
+}

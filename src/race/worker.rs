@@ -1,0 +1,451 @@
+//! What a worker does after fork: its increments, then it returns an exit status.
+//!
+//! Runs in a forked child, so it must not allocate, print or unwind. The racy read-modify-write
+//! is a relaxed atomic load and a separate relaxed atomic store: the same machine code as a
+//! plain `+=` on x86 and ARM, without the undefined behaviour of a data race in Rust.
+//!
+//! With `--trace` the loop also records each increment in the worker's row of the shared page
+//! (read, written, replaced value, and the monotonic times of read and write). The loop is
+//! generic over a [`Recorder`]: with [`NoTrace`] it compiles to the untraced loop. When
+//! tracing, the unlocked write becomes an atomic `swap(v + 1)`: still a blind write of the
+//! stale value + 1, so the race is the same in kind, but it returns the value it replaced and
+//! puts every write in one order, which makes the accounting of lost updates exact.
+
+// The worker runs in a forked child, which must not panic: the build refuses the ways this
+// module could (indexing, unwrap, expect, panic!, overflowing arithmetic). The tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicU64, compiler_fence};
+
+use crate::command::config::{Params, Settings};
+use crate::race::mode::Mode;
+use crate::race::page::{LockError, TraceCell, WorkerCells};
+use crate::race::pause::Pause;
+use crate::race::window::Window;
+
+/// Exit status of a worker whose lock failed (the mutex was unusable).
+pub(crate) const EXIT_LOCK_FAILED: i32 = 70;
+
+/// What every worker of a group's trials does: the mode, the combination of parameters, and
+/// the run's settings (pauses, seed, tracing), borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'s> {
+    pub mode: Mode,
+    pub params: Params,
+    pub settings: &'s Settings,
+}
+
+impl Job<'_> {
+    /// Increments each worker traces, when tracing.
+    pub(crate) fn traced_iters(&self) -> Option<u64> {
+        self.settings.trace.then_some(self.params.iters)
+    }
+}
+
+/// Runs one worker's increments for trial number `trial`; returns its exit status.
+///
+/// `cells` was checked in the parent: its trace row holds exactly the increments when
+/// tracing. Nothing here indexes, unwraps or asserts.
+pub(crate) fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) -> i32 {
+    let pause = Pause::new(job.settings, trial, index);
+    let result = if job.settings.trace {
+        let trace = Trace {
+            row: cells.trace_row(),
+        };
+        by_window(cells, job, pause, &trace)
+    } else {
+        by_window(cells, job, pause, &NoTrace)
+    };
+    match result {
+        Ok(()) => 0,
+        Err(LockError(_)) => EXIT_LOCK_FAILED,
+    }
+}
+
+/// Picks the loop for the job's window, so that with no window the loop holds nothing but
+/// the read and the write (as the C baseline's does).
+fn by_window<R: Recorder>(
+    cells: WorkerCells<'_>,
+    job: &Job,
+    pause: Pause,
+    rec: &R,
+) -> Result<(), LockError> {
+    match job.params.window {
+        Window::Busy(0) => by_mode(cells, job, pause, rec, NoWindow),
+        Window::Busy(ns) => by_mode(cells, job, pause, rec, Busy(ns)),
+        Window::Yield => by_mode(cells, job, pause, rec, Yield),
+    }
+}
+
+/// Runs the job's mode: one increment function per mode, all in the same loop.
+#[inline(always)]
+fn by_mode<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    job: &Job,
+    mut pause: Pause,
+    rec: &R,
+    window: H,
+) -> Result<(), LockError> {
+    let (iters, pause) = (job.params.iters, &mut pause);
+    match job.mode {
+        Mode::Unlocked => count(iters, cells, pause, rec, window, unlocked),
+        Mode::PerAccess => count(iters, cells, pause, rec, window, per_access),
+        Mode::Mutex => count(iters, cells, pause, rec, window, mutex),
+        Mode::Atomic => count(iters, cells, pause, rec, window, atomic),
+    }
+}
+
+/// The race window between read and write.
+trait Hold: Copy {
+    /// How often the worker's slot records its progress, in increments. Every increment,
+    /// except with no window, where the store would cost a quarter of an atomic increment
+    /// (measured); the slot is always exact at the end.
+    const PROGRESS_EVERY: u64 = 1;
+    fn hold(self);
+}
+
+/// With `--window 0` a worker records its progress every this many increments (and at the
+/// end), so a count read mid-trial is a lower bound by up to this much less one.
+pub(crate) const PROGRESS_EVERY_WITHOUT_WINDOW: u64 = 1024;
+
+/// How often a worker with this window records its progress in its slot, in increments: a
+/// count read mid-trial may lag the worker by up to this much less one.
+pub(crate) fn progress_every(window: Window) -> u64 {
+    match window {
+        Window::Busy(0) => NoWindow::PROGRESS_EVERY,
+        Window::Busy(_) => Busy::PROGRESS_EVERY,
+        Window::Yield => Yield::PROGRESS_EVERY,
+    }
+}
+
+/// `--window 0`: nothing between read and write.
+#[derive(Clone, Copy)]
+struct NoWindow;
+
+impl Hold for NoWindow {
+    const PROGRESS_EVERY: u64 = PROGRESS_EVERY_WITHOUT_WINDOW;
+    #[inline(always)]
+    fn hold(self) {}
+}
+
+/// Busy-waiting on the monotonic clock for this many ns.
+#[derive(Clone, Copy)]
+struct Busy(u64);
+
+impl Hold for Busy {
+    #[inline(always)]
+    fn hold(self) {
+        let end = monotonic_ns().saturating_add(self.0);
+        while monotonic_ns() < end {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// `--window yield`: sched_yield between read and write.
+#[derive(Clone, Copy)]
+struct Yield;
+
+impl Hold for Yield {
+    #[inline(always)]
+    fn hold(self) {
+        std::thread::yield_now();
+    }
+}
+
+/// What happened in one increment: the value read, the value the write replaced, and the
+/// times just after the read and just after the write (0 when not tracing).
+#[derive(Clone, Copy)]
+struct Step {
+    read: u64,
+    prev: u64,
+    t_read: u64,
+    t_write: u64,
+}
+
+/// Where a worker's increments are recorded, if anywhere.
+trait Recorder {
+    /// Whether anything is recorded: decides at compile time how the write is done.
+    const ON: bool;
+    /// The monotonic clock in ns (0 when not recording).
+    fn now(&self) -> u64;
+    /// Records increment number `i` (0-based).
+    fn record(&self, i: u64, step: Step);
+}
+
+/// Records nothing; the loop compiles to what it is without tracing.
+struct NoTrace;
+
+impl Recorder for NoTrace {
+    const ON: bool = false;
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        0
+    }
+    #[inline(always)]
+    fn record(&self, _: u64, _: Step) {}
+}
+
+/// Records into this worker's trace row in the shared page.
+struct Trace<'p> {
+    row: &'p [TraceCell],
+}
+
+impl Recorder for Trace<'_> {
+    const ON: bool = true;
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        monotonic_ns()
+    }
+    #[inline(always)]
+    fn record(&self, i: u64, step: Step) {
+        if let Some(cell) = self.row.get(i as usize) {
+            cell.read.store(step.read, Relaxed);
+            cell.wrote.store(step.read.wrapping_add(1), Relaxed);
+            cell.prev.store(step.prev, Relaxed);
+            cell.t_read_ns.store(step.t_read, Relaxed);
+            cell.t_write_ns.store(step.t_write, Relaxed);
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in ns: a vDSO call, no allocation, safe after fork.
+#[inline(always)]
+pub(crate) fn monotonic_ns() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(t) => (t.tv_sec() as u64)
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(t.tv_nsec() as u64),
+        Err(_) => 0,
+    }
+}
+
+/// One unlocked increment: read, hold the window, write what was read + 1.
+#[inline(always)]
+fn unlocked<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    let counter = cells.counter();
+    let read = counter.load(Relaxed);
+    // Keeps the read and the write two instructions, as in C (it emits no code): without
+    // it the compiler fuses them into one unlocked `inc` of memory, a narrower race.
+    compiler_fence(SeqCst);
+    let t_read = rec.now();
+    window.hold();
+    let prev = if R::ON {
+        counter.swap(read.wrapping_add(1), Relaxed)
+    } else {
+        counter.store(read.wrapping_add(1), Relaxed);
+        read
+    };
+    let t_write = rec.now();
+    Ok(Step {
+        read,
+        prev,
+        t_read,
+        t_write,
+    })
+}
+
+/// The lock taken for the read, released for the window, taken again for the write.
+#[inline(always)]
+fn per_access<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    let counter = cells.counter();
+    let (read, t_read) = {
+        let _lock = cells.lock()?;
+        (counter.load(Relaxed), rec.now())
+    };
+    window.hold();
+    let _lock = cells.lock()?;
+    // Under the lock nobody else writes: the load is the value this store replaces.
+    let prev = if R::ON { counter.load(Relaxed) } else { read };
+    counter.store(read.wrapping_add(1), Relaxed);
+    let t_write = rec.now();
+    Ok(Step {
+        read,
+        prev,
+        t_read,
+        t_write,
+    })
+}
+
+/// The lock held across read, window and write.
+#[inline(always)]
+fn mutex<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    let counter = cells.counter();
+    let _lock = cells.lock()?;
+    let read = counter.load(Relaxed);
+    let t_read = rec.now();
+    window.hold();
+    // Loaded again rather than assumed: the trace shows that nothing moved.
+    let prev = if R::ON { counter.load(Relaxed) } else { read };
+    counter.store(read.wrapping_add(1), Relaxed);
+    let t_write = rec.now();
+    Ok(Step {
+        read,
+        prev,
+        t_read,
+        t_write,
+    })
+}
+
+/// The window, then one atomic fetch_add.
+#[inline(always)]
+fn atomic<R: Recorder, H: Hold>(
+    cells: WorkerCells<'_>,
+    rec: &R,
+    window: H,
+) -> Result<Step, LockError> {
+    window.hold();
+    // One indivisible read-modify-write: what it read is what it replaced.
+    let read = cells.counter().fetch_add(1, Relaxed);
+    let t = rec.now();
+    Ok(Step {
+        read,
+        prev: read,
+        t_read: t,
+        t_write: t,
+    })
+}
+
+/// The loop shared by every mode: pause if asked, increment, record progress in the slot.
+///
+/// The loop is written twice, with and without the pause, so that without --sleep and
+/// --jitter it holds nothing but the increment and the progress store, as the C baseline's
+/// loop does, whether or not the optimiser would have hoisted the test out by itself.
+#[inline(always)]
+fn count<R, H>(
+    iters: u64,
+    cells: WorkerCells<'_>,
+    pause: &mut Pause,
+    rec: &R,
+    window: H,
+    step: fn(WorkerCells<'_>, &R, H) -> Result<Step, LockError>,
+) -> Result<(), LockError>
+where
+    R: Recorder,
+    H: Hold,
+{
+    let completed: &AtomicU64 = cells.completed();
+    if pause.is_none() {
+        for done in 1..=iters {
+            rec.record(done.wrapping_sub(1), step(cells, rec, window)?);
+            if done.is_multiple_of(H::PROGRESS_EVERY) {
+                completed.store(done, Relaxed);
+            }
+        }
+    } else {
+        for done in 1..=iters {
+            pause.wait();
+            rec.record(done.wrapping_sub(1), step(cells, rec, window)?);
+            if done.is_multiple_of(H::PROGRESS_EVERY) {
+                completed.store(done, Relaxed);
+            }
+        }
+    }
+    if H::PROGRESS_EVERY > 1 {
+        completed.store(iters, Relaxed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::race::page::SharedPage;
+
+    /// Settings with no pause or jitter.
+    fn settings(trace: bool) -> Settings {
+        Settings {
+            procs: vec![1],
+            iters: vec![1],
+            windows: vec![Window::Busy(0)],
+            trials: 1,
+            modes: Mode::ALL.to_vec(),
+            sleep_ns: 0,
+            jitter_ns: 0,
+            seed: 0,
+            pool: false,
+            trace,
+        }
+    }
+
+    /// A job of one worker with no window.
+    fn alone(mode: Mode, iters: u64, settings: &Settings) -> Job<'_> {
+        Job {
+            mode,
+            params: Params {
+                procs: 1,
+                iters,
+                window: Window::Busy(0),
+            },
+            settings,
+        }
+    }
+
+    #[test]
+    fn one_worker_alone_counts_exactly_in_every_mode() {
+        // In-process, no fork: a single worker cannot race with anyone.
+        let settings = settings(false);
+        for mode in Mode::ALL {
+            let page = SharedPage::new(1, 0).unwrap();
+            let job = alone(mode, 1000, &settings);
+            let cells = page.worker_cells(0, job.traced_iters()).unwrap();
+            assert_eq!(work(cells, 0, &job, 0), 0);
+            assert_eq!(page.counter().load(Relaxed), 1000, "{mode}");
+            assert_eq!(page.completed(0).load(Relaxed), 1000, "{mode}");
+        }
+    }
+
+    #[test]
+    fn a_traced_worker_alone_records_every_increment_in_order() {
+        let settings = settings(true);
+        for mode in Mode::ALL {
+            let page = SharedPage::new(2, 50).unwrap();
+            let job = alone(mode, 50, &settings);
+            let cells = page.worker_cells(1, job.traced_iters()).unwrap();
+            assert_eq!(work(cells, 1, &job, 0), 0);
+            assert_eq!(page.counter().load(Relaxed), 50, "{mode}");
+            let mut last = 0;
+            for (i, cell) in page.trace_row(1).unwrap().iter().enumerate() {
+                let i = i as u64;
+                assert_eq!(cell.read.load(Relaxed), i, "{mode}");
+                assert_eq!(cell.wrote.load(Relaxed), i + 1, "{mode}");
+                assert_eq!(cell.prev.load(Relaxed), i, "{mode}");
+                let (r, w) = (cell.t_read_ns.load(Relaxed), cell.t_write_ns.load(Relaxed));
+                assert!(last <= r && r <= w, "{mode}: times out of order");
+                last = w;
+            }
+        }
+    }
+
+    #[test]
+    fn a_trace_row_too_short_is_refused_before_any_fork() {
+        let page = SharedPage::new(2, 10).unwrap();
+        assert!(page.worker_cells(1, Some(10)).is_some());
+        assert!(page.worker_cells(1, Some(11)).is_none());
+        assert!(page.worker_cells(2, None).is_none());
+    }
+}
