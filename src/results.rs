@@ -1,14 +1,16 @@
 //! What the runs produced, as plain data for the renderers: numbers and names, no process
 //! handles. Nothing here measures or prints.
 
+use crate::analysis::overlap::Overlap;
+use crate::machine::Load;
 use std::fmt;
 use std::io;
 
 use serde::Serialize;
 
+use crate::analysis::explain::{Tally, TrialTrace};
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
-use crate::analysis::explain::{Tally, TrialTrace};
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
@@ -22,6 +24,8 @@ pub struct Trial {
     pub wall_ns: u64,
     /// Increments each worker completed, read from its slot.
     pub completed: Vec<u64>,
+    /// How much the workers' racing parts overlapped in time.
+    pub overlap: Overlap,
     /// With `--trace`: every increment and what it explains.
     pub trace: Option<TrialTrace>,
 }
@@ -348,6 +352,8 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub settings: Settings,
+    /// The CPUs racecount could use and how busy they were when the run began.
+    pub load: Load,
     pub groups: Vec<Group>,
     pub stop: Option<Stop>,
 }

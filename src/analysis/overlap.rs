@@ -9,12 +9,25 @@
 use serde::Serialize;
 
 /// The overlap of one trial's workers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Overlap {
     /// Most workers inside their racing part at one moment.
     pub peak: u32,
+    /// Time during which at least one worker was inside its racing part, in ns.
+    pub busy_ns: u64,
+    /// Time during which at least two were.
+    pub shared_ns: u64,
+}
+
+impl Overlap {
     /// Share (0 to 1) of the racing time during which at least two workers were inside.
-    pub share: f64,
+    pub fn share(&self) -> f64 {
+        if self.busy_ns == 0 {
+            0.0
+        } else {
+            self.shared_ns as f64 / self.busy_ns as f64
+        }
+    }
 }
 
 /// The overlap of `spans` (start, end) in ns; an end before its start counts as an empty span.
@@ -45,11 +58,8 @@ pub fn overlap(spans: &[(u64, u64)]) -> Overlap {
     }
     Overlap {
         peak: u32::try_from(peak).unwrap_or(u32::MAX),
-        share: if busy == 0 {
-            0.0
-        } else {
-            shared as f64 / busy as f64
-        },
+        busy_ns: busy,
+        shared_ns: shared,
     }
 }
 
@@ -61,7 +71,7 @@ mod tests {
     fn workers_one_after_another_never_overlap() {
         let o = overlap(&[(0, 10), (10, 20), (25, 30)]);
         assert_eq!(o.peak, 1);
-        assert_eq!(o.share, 0.0);
+        assert_eq!(o.share(), 0.0);
     }
 
     #[test]
@@ -69,7 +79,7 @@ mod tests {
         // 0-10 one worker, 10-20 two, 20-30 one... busy 30, shared 10.
         let o = overlap(&[(0, 20), (10, 30)]);
         assert_eq!(o.peak, 2);
-        assert!((o.share - 1.0 / 3.0).abs() < 1e-12);
+        assert!((o.share() - 1.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]
@@ -77,7 +87,7 @@ mod tests {
         let o = overlap(&[(0, 100), (10, 90), (20, 80), (200, 300)]);
         assert_eq!(o.peak, 3);
         // Busy: 0-100 and 200-300 = 200; two or more: 10-90 = 80.
-        assert!((o.share - 0.4).abs() < 1e-12);
+        assert!((o.share() - 0.4).abs() < 1e-12);
     }
 
     #[test]

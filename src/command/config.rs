@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::command::cli::{ColorArg, ModeArg, Options};
-use crate::race::mode::Mode;
-use crate::race::page::trace_row_bytes;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
+use crate::race::mode::Mode;
+use crate::race::page::trace_row_bytes;
+use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
@@ -44,6 +45,8 @@ pub struct Settings {
     pub pool: bool,
     /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
     pub trace: bool,
+    /// `--schedule`, with `--switch` folded in: who steps when, from the seed.
+    pub schedule: Option<Strategy>,
 }
 
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
@@ -107,6 +110,13 @@ impl Config {
             check_trace_size(max_procs, max_iters)?;
         }
 
+        let schedule = match (options.schedule, options.switch) {
+            (Some(Strategy::Random { .. }), Some(switch)) => Some(Strategy::Random { switch }),
+            (_, Some(_)) => {
+                return Err(ConfigError("--switch goes with --schedule random".into()));
+            }
+            (schedule, None) => schedule,
+        };
         let timeout = match options.timeout {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
@@ -132,6 +142,7 @@ impl Config {
                 seed,
                 pool: options.pool,
                 trace,
+                schedule,
             },
             format: options.format,
             check: options.check,
@@ -211,7 +222,8 @@ fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
     }
     // Each row is rounded up to whole lines: round the budget per row down to them.
     let line = crate::race::page::LINE as u64;
-    let fits = (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
+    let fits =
+        (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
     let needed = bytes.map_or("more than 16 EiB".to_string(), |b| {
         format!("{} MiB", b >> 20)
     });

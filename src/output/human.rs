@@ -9,12 +9,12 @@ use super::histogram::write_histogram;
 use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
+use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
-use crate::results::{Group, Report, Stop};
-use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -337,8 +337,8 @@ pub(crate) fn number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{group, params, settings, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::Report;
 
     fn render(report: &Report) -> String {
@@ -386,6 +386,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
         totals.extend([5; 5]);
         let mut report = Report {
             settings: settings(&[Mode::Unlocked], &[2], 20),
+            load: crate::output::fixture::load(),
             groups: vec![group(Mode::Unlocked, params(2), &totals)],
             stop: None,
         };
@@ -418,6 +419,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
     fn a_sweep_labels_each_row_and_each_speed_comparison() {
         let report = Report {
             settings: settings(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
+            load: crate::output::fixture::load(),
             groups: vec![
                 group(Mode::Unlocked, params(1), &[3]),
                 group(Mode::Atomic, params(1), &[3]),

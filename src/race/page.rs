@@ -82,6 +82,8 @@ pub(crate) struct TraceCell {
     pub t_read_ns: AtomicU64,
     /// CLOCK_MONOTONIC just after the write, in ns.
     pub t_write_ns: AtomicU64,
+    /// Under `--schedule`, the write's step number in the trial (from 1); else 0.
+    pub step: AtomicU64,
 }
 
 /// Bytes of one [`TraceCell`].
