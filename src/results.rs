@@ -69,6 +69,9 @@ pub struct Group {
     /// With `--trace`: every trial's tally of explained losses, and the first trial in full.
     pub tallies: Vec<Tally>,
     pub traced: Option<TracedTrial>,
+    /// Every trial's overlap of the workers taken together, and each kept trial's own.
+    pub overlap: Overlap,
+    pub overlaps: Vec<Overlap>,
 }
 
 impl Group {
@@ -84,6 +87,8 @@ impl Group {
             completed: Vec::new(),
             tallies: Vec::new(),
             traced: None,
+            overlap: Overlap::default(),
+            overlaps: Vec::new(),
         }
     }
 
@@ -104,6 +109,7 @@ impl Group {
             }
         }
         self.count += 1;
+        self.overlap = self.overlap.combine(trial.overlap);
         if trial.total != self.expected() {
             self.lossy += 1;
         }
@@ -111,6 +117,7 @@ impl Group {
             self.totals.push(trial.total);
             self.elapsed_ns.push(trial.elapsed_ns);
             self.wall_ns.push(trial.wall_ns);
+            self.overlaps.push(trial.overlap);
         }
         if keep.workers {
             self.completed.extend_from_slice(&trial.completed);

@@ -20,6 +20,15 @@ pub struct Overlap {
 }
 
 impl Overlap {
+    /// The overlap of two trials taken together: the higher peak, the times added.
+    pub fn combine(self, other: Overlap) -> Overlap {
+        Overlap {
+            peak: self.peak.max(other.peak),
+            busy_ns: self.busy_ns.saturating_add(other.busy_ns),
+            shared_ns: self.shared_ns.saturating_add(other.shared_ns),
+        }
+    }
+
     /// Share (0 to 1) of the racing time during which at least two workers were inside.
     pub fn share(&self) -> f64 {
         if self.busy_ns == 0 {

@@ -64,6 +64,9 @@ pub struct Config {
     pub exports: Vec<Export>,
 }
 
+/// `--window`'s default, 1us (as in cli.rs).
+const DEFAULT_WINDOW_NS: u64 = 1_000;
+
 /// Bad input: one line naming the option and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -110,13 +113,7 @@ impl Config {
             check_trace_size(max_procs, max_iters)?;
         }
 
-        let schedule = match (options.schedule, options.switch) {
-            (Some(Strategy::Random { .. }), Some(switch)) => Some(Strategy::Random { switch }),
-            (_, Some(_)) => {
-                return Err(ConfigError("--switch goes with --schedule random".into()));
-            }
-            (schedule, None) => schedule,
-        };
+        let (schedule, windows) = schedule_and_windows(options.schedule, options.switch, windows)?;
         let timeout = match options.timeout {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
@@ -211,6 +208,34 @@ impl Settings {
         let groups =
             (self.procs.len() * self.iters.len() * self.windows.len() * self.modes.len()) as u64;
         groups.saturating_mul(self.trials)
+    }
+}
+
+/// `--schedule` with `--switch` folded in, and the windows to run: under a schedule the turns
+/// decide the interleaving and no window is held; a window other than the default would be
+/// silently ignored, so it is refused.
+fn schedule_and_windows(
+    schedule: Option<Strategy>,
+    switch: Option<f64>,
+    windows: Vec<Window>,
+) -> Result<(Option<Strategy>, Vec<Window>), ConfigError> {
+    let schedule = match (schedule, switch) {
+        (Some(Strategy::Random { .. }), Some(switch)) => Some(Strategy::Random { switch }),
+        (_, Some(_)) => {
+            return Err(ConfigError("--switch goes with --schedule random".into()));
+        }
+        (schedule, None) => schedule,
+    };
+    match schedule {
+        None => Ok((None, windows)),
+        Some(_) if windows == [Window::Busy(DEFAULT_WINDOW_NS)] => {
+            Ok((schedule, vec![Window::Busy(0)]))
+        }
+        Some(_) => Err(ConfigError(
+            "--window has no effect under --schedule: the schedule decides when each worker \
+             reads and writes; leave --window out"
+                .into(),
+        )),
     }
 }
 

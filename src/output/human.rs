@@ -9,10 +9,13 @@ use super::histogram::write_histogram;
 use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
+use crate::analysis::diagnosis::diagnose;
 use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
+use crate::machine::Load;
+use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 use crate::results::{Group, Report, Stop};
 
@@ -34,7 +37,7 @@ pub(crate) struct Human {
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        header(&report.settings, out)?;
+        header(&report.settings, &report.load, out)?;
         if let Some(Stop::Interrupted(signal)) = &report.stop {
             let done: u64 = report.groups.iter().map(|g| g.count).sum();
             writeln!(
@@ -104,11 +107,73 @@ impl Render for Human {
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
+        write_overlap(&report.settings, &summaries, out)?;
+        if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
+            writeln!(out)?;
+            write_wrapped(out, &d.text, self.width.max(40))?;
+        }
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
             traced(&report.settings, group, out)?;
         }
         Ok(())
     }
+}
+
+/// How much the workers ran at once, per group: the peak and the share of the racing time
+/// during which two or more were inside it.
+fn write_overlap(
+    settings: &Settings,
+    summaries: &[Summarized],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if summaries.iter().all(|s| s.group.overlap.busy_ns == 0) {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nworkers at once (from when each started and ended its increments):"
+    )?;
+    let rows: Vec<Vec<Cell>> = summaries
+        .iter()
+        .filter(|s| s.group.overlap.busy_ns > 0)
+        .map(|s| {
+            let o = s.group.overlap;
+            vec![
+                Cell::plain(label(settings, s.group)),
+                Cell::plain(format!("{} of {}", o.peak, s.group.params.procs)),
+                Cell::plain(format!("{:.0}%", o.share() * 100.0)),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            ("mode", Align::Left),
+            ("peak", Align::Right),
+            ("2+ at once", Align::Right),
+        ],
+        &rows,
+        false,
+    )
+}
+
+/// Writes `text` as lines of at most `width` columns, broken at spaces.
+fn write_wrapped(out: &mut dyn Write, text: &str, width: usize) -> io::Result<()> {
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            writeln!(out, "{line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// With `--trace`: the first trial of the group in full (explanation and timeline), the
@@ -270,7 +335,7 @@ pub(crate) fn sweep_columns(settings: &Settings) -> Vec<Column> {
     columns
 }
 
-fn label(settings: &Settings, group: &Group) -> String {
+pub(crate) fn label(settings: &Settings, group: &Group) -> String {
     let mut label = group.mode.name().to_string();
     for (name, value) in sweep_columns(settings) {
         label.push_str(&format!(" {name}={}", value(group)));
@@ -278,7 +343,7 @@ fn label(settings: &Settings, group: &Group) -> String {
     label
 }
 
-fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
+fn header(settings: &Settings, load: &Load, out: &mut dyn Write) -> io::Result<()> {
     let list = |values: Vec<String>| values.join(",");
     let procs = list(settings.procs.iter().map(|p| p.to_string()).collect());
     let iters = list(settings.iters.iter().map(u64::to_string).collect());
@@ -307,10 +372,33 @@ fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
     } else {
         "workers forked per trial"
     };
+    match &settings.schedule {
+        None => writeln!(
+            out,
+            "window {windows} between read and write, {sleep}, {jitter}, {workers}"
+        )?,
+        Some(strategy) => writeln!(
+            out,
+            "schedule {} (seed {}): one step at a time, no window, {sleep}, {jitter}, {workers}",
+            schedule_words(strategy),
+            settings.seed
+        )?,
+    }
     writeln!(
         out,
-        "window {windows} between read and write, {sleep}, {jitter}, {workers}"
+        "{} CPU{} available to racecount, {} at the start",
+        load.cpus,
+        if load.cpus == 1 { "" } else { "s" },
+        load.describe()
     )
+}
+
+/// `random (switch 0.1)`, `pct:3`, `worst`...
+fn schedule_words(strategy: &Strategy) -> String {
+    match strategy {
+        Strategy::Random { switch } => format!("random (switch {switch})"),
+        other => other.name(),
+    }
 }
 
 fn window_words(window: &Window) -> String {
@@ -359,6 +447,7 @@ mod tests {
             format!(
                 "racecount {version}: 2 procs x 3 increments = 6 expected, 3 trials per mode
 window 1us busy-wait between read and write, no sleep, no jitter, workers forked per trial
+2 CPUs available to racecount, CPU pressure 0% at the start
 
 mode      final total of each trial
 unlocked  6 5 4

@@ -74,8 +74,6 @@ const HEADER: usize = std::mem::size_of::<Header>();
 pub(crate) struct TraceCell {
     /// The value the worker read.
     pub read: AtomicU64,
-    /// The value it wrote (read + 1).
-    pub wrote: AtomicU64,
     /// The value its write replaced.
     pub prev: AtomicU64,
     /// CLOCK_MONOTONIC just after the read, in ns.

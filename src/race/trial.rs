@@ -232,7 +232,8 @@ fn read_trace(page: &SharedPage, procs: u32, iters: u64, scheduled: bool) -> Vec
                 worker,
                 seq: seq as u64,
                 read: cell.read.load(Ordering::Relaxed),
-                wrote: cell.wrote.load(Ordering::Relaxed),
+                // Every write stores what it read + 1 (the cell keeps no copy of it).
+                wrote: cell.read.load(Ordering::Relaxed).wrapping_add(1),
                 prev: cell.prev.load(Ordering::Relaxed),
                 t_read_ns: cell.t_read_ns.load(Ordering::Relaxed),
                 t_write_ns: cell.t_write_ns.load(Ordering::Relaxed),

@@ -316,7 +316,6 @@ impl Recorder for Trace<'_> {
     fn record(&self, i: u64, step: Step) {
         if let Some(cell) = self.row.get(i as usize) {
             cell.read.store(step.read, Relaxed);
-            cell.wrote.store(step.read.wrapping_add(1), Relaxed);
             cell.prev.store(step.prev, Relaxed);
             cell.t_read_ns.store(step.t_read, Relaxed);
             cell.t_write_ns.store(step.t_write, Relaxed);
@@ -550,7 +549,6 @@ mod tests {
             for (i, cell) in page.trace_row(1).unwrap().iter().enumerate() {
                 let i = i as u64;
                 assert_eq!(cell.read.load(Relaxed), i, "{mode}");
-                assert_eq!(cell.wrote.load(Relaxed), i + 1, "{mode}");
                 assert_eq!(cell.prev.load(Relaxed), i, "{mode}");
                 let (r, w) = (cell.t_read_ns.load(Relaxed), cell.t_write_ns.load(Relaxed));
                 assert!(last <= r && r <= w, "{mode}: times out of order");
