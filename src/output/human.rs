@@ -107,10 +107,11 @@ impl Render for Human {
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
-        write_overlap(&report.settings, &summaries, out)?;
+        let width = self.width.clamp(40, 80);
+        write_overlap(&report.settings, &summaries, width, out)?;
         if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
             writeln!(out)?;
-            write_wrapped(out, &d.text, self.width.max(40))?;
+            write_wrapped(out, "", &d.text, width)?;
         }
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
             traced(&report.settings, group, out)?;
@@ -120,52 +121,50 @@ impl Render for Human {
 }
 
 /// How much the workers ran at once, per group: the peak and the share of the racing time
-/// during which two or more were inside it.
+/// during which two or more were inside it. Indented prose, so that no line starts with a
+/// mode's name (scripts pick the summary rows by it).
 fn write_overlap(
     settings: &Settings,
     summaries: &[Summarized],
+    width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    if summaries.iter().all(|s| s.group.overlap.busy_ns == 0) {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "\nworkers at once (from when each started and ended its increments):"
-    )?;
-    let rows: Vec<Vec<Cell>> = summaries
+    let items: Vec<String> = summaries
         .iter()
         .filter(|s| s.group.overlap.busy_ns > 0)
         .map(|s| {
             let o = s.group.overlap;
-            vec![
-                Cell::plain(label(settings, s.group)),
-                Cell::plain(format!("{} of {}", o.peak, s.group.params.procs)),
-                Cell::plain(format!("{:.0}%", o.share() * 100.0)),
-            ]
+            format!(
+                "{} {} of {}, {:.0}%",
+                label(settings, s.group),
+                o.peak,
+                s.group.params.procs,
+                o.share() * 100.0
+            )
         })
         .collect();
-    write_table(
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(
         out,
-        &[
-            ("mode", Align::Left),
-            ("peak", Align::Right),
-            ("2+ at once", Align::Right),
-        ],
-        &rows,
-        false,
-    )
+        "\nworkers at once: the peak, and the share of the racing time with 2 or more:"
+    )?;
+    write_wrapped(out, "  ", &items.join("; "), width)
 }
 
-/// Writes `text` as lines of at most `width` columns, broken at spaces.
-fn write_wrapped(out: &mut dyn Write, text: &str, width: usize) -> io::Result<()> {
+/// Writes `text` as lines of at most `width` columns, each starting with `indent`, broken at
+/// spaces.
+fn write_wrapped(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Result<()> {
     let mut line = String::new();
     for word in text.split(' ') {
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
+        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
             writeln!(out, "{line}")?;
             line.clear();
         }
-        if !line.is_empty() {
+        if line.is_empty() {
+            line.push_str(indent);
+        } else {
             line.push(' ');
         }
         line.push_str(word);
