@@ -108,7 +108,11 @@ impl Render for Human {
         )?;
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
         let width = self.width.clamp(40, 80);
-        write_overlap(&report.settings, &summaries, width, out)?;
+        // Under a schedule the workers wait mid-increment for their turns: their spans all
+        // overlap by design, so the figure says nothing about the machine.
+        if report.settings.schedule.is_none() {
+            write_overlap(&report.settings, &summaries, width, out)?;
+        }
         if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
             writeln!(out)?;
             write_wrapped(out, "", &d.text, width)?;
@@ -376,12 +380,18 @@ fn header(settings: &Settings, load: &Load, out: &mut dyn Write) -> io::Result<(
             out,
             "window {windows} between read and write, {sleep}, {jitter}, {workers}"
         )?,
-        Some(strategy) => writeln!(
-            out,
-            "schedule {} (seed {}): one step at a time, no window, {sleep}, {jitter}, {workers}",
-            schedule_words(strategy),
-            settings.seed
-        )?,
+        Some(strategy) => {
+            let seed = if strategy.is_random() {
+                format!(", seed {}", settings.seed)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "schedule {}{seed}: one step at a time, no window, {sleep}, {jitter}, {workers}",
+                schedule_words(strategy),
+            )?
+        }
     }
     writeln!(
         out,
