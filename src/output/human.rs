@@ -107,18 +107,31 @@ impl Render for Human {
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
+        self.write_concurrency(report, &summaries, out)?;
+        for group in report.groups.iter().filter(|g| g.traced.is_some()) {
+            traced(&report.settings, group, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl Human {
+    /// How much the workers ran at once, and why a racy mode lost little when one did.
+    fn write_concurrency(
+        &self,
+        report: &Report,
+        summaries: &[Summarized],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         let width = self.width.clamp(40, 80);
         // Under a schedule the workers wait mid-increment for their turns: their spans all
         // overlap by design, so the figure says nothing about the machine.
         if report.settings.schedule.is_none() {
-            write_overlap(&report.settings, &summaries, width, out)?;
+            write_overlap(&report.settings, summaries, width, out)?;
         }
         if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
             writeln!(out)?;
             write_wrapped(out, "", &d.text, width)?;
-        }
-        for group in report.groups.iter().filter(|g| g.traced.is_some()) {
-            traced(&report.settings, group, out)?;
         }
         Ok(())
     }
