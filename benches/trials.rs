@@ -28,6 +28,7 @@ static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Set
     seed: 0,
     pool: false,
     trace: false,
+    schedule: None,
 });
 
 fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {

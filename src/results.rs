@@ -1,14 +1,16 @@
 //! What the runs produced, as plain data for the renderers: numbers and names, no process
 //! handles. Nothing here measures or prints.
 
+use crate::analysis::overlap::Overlap;
+use crate::machine::Load;
 use std::fmt;
 use std::io;
 
 use serde::Serialize;
 
+use crate::analysis::explain::{Tally, TrialTrace};
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
-use crate::analysis::explain::{Tally, TrialTrace};
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
@@ -22,6 +24,8 @@ pub struct Trial {
     pub wall_ns: u64,
     /// Increments each worker completed, read from its slot.
     pub completed: Vec<u64>,
+    /// How much the workers' racing parts overlapped in time.
+    pub overlap: Overlap,
     /// With `--trace`: every increment and what it explains.
     pub trace: Option<TrialTrace>,
 }
@@ -65,6 +69,9 @@ pub struct Group {
     /// With `--trace`: every trial's tally of explained losses, and the first trial in full.
     pub tallies: Vec<Tally>,
     pub traced: Option<TracedTrial>,
+    /// Every trial's overlap of the workers taken together, and each kept trial's own.
+    pub overlap: Overlap,
+    pub overlaps: Vec<Overlap>,
 }
 
 impl Group {
@@ -80,6 +87,8 @@ impl Group {
             completed: Vec::new(),
             tallies: Vec::new(),
             traced: None,
+            overlap: Overlap::default(),
+            overlaps: Vec::new(),
         }
     }
 
@@ -100,6 +109,7 @@ impl Group {
             }
         }
         self.count += 1;
+        self.overlap = self.overlap.combine(trial.overlap);
         if trial.total != self.expected() {
             self.lossy += 1;
         }
@@ -107,6 +117,7 @@ impl Group {
             self.totals.push(trial.total);
             self.elapsed_ns.push(trial.elapsed_ns);
             self.wall_ns.push(trial.wall_ns);
+            self.overlaps.push(trial.overlap);
         }
         if keep.workers {
             self.completed.extend_from_slice(&trial.completed);
@@ -348,6 +359,8 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub settings: Settings,
+    /// The CPUs racecount could use and how busy they were when the run began.
+    pub load: Load,
     pub groups: Vec<Group>,
     pub stop: Option<Stop>,
 }

@@ -196,6 +196,7 @@ fn simulate(procs: usize, iters: usize, schedule: &[usize], windows: &[usize]) -
                     // Clock times deliberately scrambled: the order must not come from them.
                     t_read_ns: clock,
                     t_write_ns: clock ^ 0x5,
+                    step: None,
                 });
                 done[w] += 1;
             }
@@ -273,6 +274,7 @@ fn traced(args: &[&str]) -> Vec<(Vec<TraceEntry>, serde_json::Value)> {
                     prev: n(&e["prev"]),
                     t_read_ns: n(&e["t_read_ns"]),
                     t_write_ns: n(&e["t_write_ns"]),
+                    step: None,
                 })
                 .collect();
             (entries, t["explanation"].clone())

@@ -49,6 +49,8 @@ pub struct TraceEntry {
     pub prev: u64,
     pub t_read_ns: u64,
     pub t_write_ns: u64,
+    /// Under `--schedule`, the write's step number in the trial (from 1): the scheduled order.
+    pub step: Option<u64>,
 }
 
 pub use order::Unordered;
@@ -278,6 +280,7 @@ mod tests {
                     prev,
                     t_read_ns,
                     t_write_ns,
+                    step: None,
                 }
             })
             .collect()
@@ -488,6 +491,7 @@ mod tests {
                         prev,
                         t_read_ns: t_read,
                         t_write_ns: clock,
+                        step: None,
                     });
                     done[w] += 1;
                 }

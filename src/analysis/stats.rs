@@ -155,8 +155,8 @@ mod tests {
     use super::*;
     use crate::command::config::Params;
     use crate::race::mode::Mode;
-    use crate::results::{Keep, Trial};
     use crate::race::window::Window;
+    use crate::results::{Keep, Trial};
 
     fn group(totals: &[u64]) -> Group {
         let params = Params {
@@ -171,6 +171,7 @@ mod tests {
                 elapsed_ns: 200_000,
                 wall_ns: 1_000_000,
                 completed: vec![20; 10],
+                overlap: Default::default(),
                 trace: None,
             };
             g.add(

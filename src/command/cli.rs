@@ -5,6 +5,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::command::duration::{parse_nanos, parse_window};
 use crate::output::format::Format;
+use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 
 const EXAMPLES: &str = "\
@@ -90,6 +91,26 @@ pub struct Options {
     #[arg(long)]
     pub pool: bool,
 
+    /// Interleave the workers step by step: random, pct:D, lockstep, worst or serial
+    ///
+    /// The workers stay real processes on the real shared page, but only one takes a step
+    /// (read, write, lock, unlock, atomic add) at a time, when the strategy gives it the turn,
+    /// so a race replays the same from --seed on any machine: one CPU or many, busy or quiet.
+    /// random: two workers share the turn as two CPUs would (see --switch). pct:D:
+    /// probabilistic concurrency testing, D - 1 priority changes. lockstep: one step each in
+    /// turn. worst: the interleaving that ends at the smallest total possible. serial: one
+    /// worker after another. No window is held under a schedule.
+    #[arg(help_heading = "Schedule", long, value_name = "STRATEGY", value_parser = Strategy::parse)]
+    pub schedule: Option<Strategy>,
+
+    /// With --schedule random: chance of handing the turn over mid-increment [default: 0.1]
+    ///
+    /// After a worker's read (before its write) the turn passes to the other running worker
+    /// with this chance; after a write, with 1/2. 0 never splits an increment (nothing is
+    /// lost); 1 splits every one. 0.1 makes 10 x 20 unlocked look like the Python lesson.
+    #[arg(help_heading = "Schedule", long, value_name = "P", value_parser = parse_chance)]
+    pub switch: Option<f64>,
+
     /// Pause before every increment (the lesson's time.sleep), e.g. 10ms
     #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
           allow_hyphen_values = true)]
@@ -100,11 +121,12 @@ pub struct Options {
           allow_hyphen_values = true)]
     pub jitter: u64,
 
-    /// Seed for --jitter (random and shown when not given)
+    /// Seed for --schedule and --jitter (random and shown when not given)
     ///
-    /// It makes the pauses repeatable, never the race's outcome.
+    /// With --schedule the same seed replays the same interleaving and the same totals on any
+    /// machine; with --jitter it makes the pauses repeatable, never the race's outcome.
     #[arg(
-        help_heading = "Pauses",
+        help_heading = "Schedule",
         long,
         value_name = "N",
         allow_negative_numbers = true
@@ -177,6 +199,13 @@ fn parse_count(text: &str) -> Result<u64, String> {
             Err(format!("must be at most {}", u64::MAX))
         }
         Err(_) => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+fn parse_chance(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("must be a chance from 0 to 1, e.g. 0.1".into()),
     }
 }
 

@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::command::cli::{ColorArg, ModeArg, Options};
-use crate::race::mode::Mode;
-use crate::race::page::trace_row_bytes;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
+use crate::race::mode::Mode;
+use crate::race::page::trace_row_bytes;
+use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
@@ -44,6 +45,8 @@ pub struct Settings {
     pub pool: bool,
     /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
     pub trace: bool,
+    /// `--schedule`, with `--switch` folded in: who steps when, from the seed.
+    pub schedule: Option<Strategy>,
 }
 
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
@@ -60,6 +63,9 @@ pub struct Config {
     /// Extra files to write after the run (`--trace-svg`).
     pub exports: Vec<Export>,
 }
+
+/// `--window`'s default, 1us (as in cli.rs).
+const DEFAULT_WINDOW_NS: u64 = 1_000;
 
 /// Bad input: one line naming the option and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +113,7 @@ impl Config {
             check_trace_size(max_procs, max_iters)?;
         }
 
+        let (schedule, windows) = schedule_and_windows(options.schedule, options.switch, windows)?;
         let timeout = match options.timeout {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
@@ -132,6 +139,7 @@ impl Config {
                 seed,
                 pool: options.pool,
                 trace,
+                schedule,
             },
             format: options.format,
             check: options.check,
@@ -203,6 +211,34 @@ impl Settings {
     }
 }
 
+/// `--schedule` with `--switch` folded in, and the windows to run: under a schedule the turns
+/// decide the interleaving and no window is held; a window other than the default would be
+/// silently ignored, so it is refused.
+fn schedule_and_windows(
+    schedule: Option<Strategy>,
+    switch: Option<f64>,
+    windows: Vec<Window>,
+) -> Result<(Option<Strategy>, Vec<Window>), ConfigError> {
+    let schedule = match (schedule, switch) {
+        (Some(Strategy::Random { .. }), Some(switch)) => Some(Strategy::Random { switch }),
+        (_, Some(_)) => {
+            return Err(ConfigError("--switch goes with --schedule random".into()));
+        }
+        (schedule, None) => schedule,
+    };
+    match schedule {
+        None => Ok((None, windows)),
+        Some(_) if windows == [Window::Busy(DEFAULT_WINDOW_NS)] => {
+            Ok((schedule, vec![Window::Busy(0)]))
+        }
+        Some(_) => Err(ConfigError(
+            "--window has no effect under --schedule: the schedule decides when each worker \
+             reads and writes; leave --window out"
+                .into(),
+        )),
+    }
+}
+
 /// Refuses a trace whose rows (procs × iters cells) would pass [`TRACE_CAP_BYTES`].
 fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
     let bytes = trace_row_bytes(iters).and_then(|row| row.checked_mul(u64::from(procs)));
@@ -211,7 +247,8 @@ fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
     }
     // Each row is rounded up to whole lines: round the budget per row down to them.
     let line = crate::race::page::LINE as u64;
-    let fits = (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
+    let fits =
+        (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
     let needed = bytes.map_or("more than 16 EiB".to_string(), |b| {
         format!("{} MiB", b >> 20)
     });

@@ -2,9 +2,10 @@
 
 use crate::command::config::Params;
 use crate::command::config::Settings;
+use crate::machine::Load;
 use crate::race::mode::Mode;
-use crate::results::{Group, Keep, Report, Trial};
 use crate::race::window::Window;
+use crate::results::{Group, Keep, Report, Trial};
 
 /// Keeps everything, as json does.
 pub const ALL: Keep = Keep {
@@ -30,6 +31,7 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
             elapsed_ns: (i as u64 + 1) * 6_000,
             wall_ns: 1_000_000,
             completed: vec![params.iters; params.procs as usize],
+            overlap: Default::default(),
             trace: None,
         };
         g.add(&trial, ALL);
@@ -49,6 +51,16 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
         seed: 42,
         pool: false,
         trace: false,
+        schedule: None,
+    }
+}
+
+/// Two CPUs, idle: what the fixed reports were run on.
+pub fn load() -> Load {
+    Load {
+        cpus: 2,
+        cpu_pressure_pct: Some(0.0),
+        loadavg_1m: Some(0.05),
     }
 }
 
@@ -56,6 +68,7 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
 pub fn two_modes() -> Report {
     Report {
         settings: settings(&[Mode::Unlocked, Mode::Atomic], &[2], 3),
+        load: crate::output::fixture::load(),
         groups: vec![
             group(Mode::Unlocked, params(2), &[6, 5, 4]),
             group(Mode::Atomic, params(2), &[6, 6, 6]),

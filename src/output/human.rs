@@ -9,12 +9,15 @@ use super::histogram::write_histogram;
 use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
+use crate::analysis::diagnosis::diagnose;
+use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
-use crate::results::{Group, Report, Stop};
-use crate::analysis::stats::{Summary, Verdict, summarize};
+use crate::machine::Load;
+use crate::race::schedule::Strategy;
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -34,7 +37,7 @@ pub(crate) struct Human {
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        header(&report.settings, out)?;
+        header(&report.settings, &report.load, out)?;
         if let Some(Stop::Interrupted(signal)) = &report.stop {
             let done: u64 = report.groups.iter().map(|g| g.count).sum();
             writeln!(
@@ -104,11 +107,89 @@ impl Render for Human {
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
+        self.write_concurrency(report, &summaries, out)?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
             traced(&report.settings, group, out)?;
         }
         Ok(())
     }
+}
+
+impl Human {
+    /// How much the workers ran at once, and why a racy mode lost little when one did.
+    fn write_concurrency(
+        &self,
+        report: &Report,
+        summaries: &[Summarized],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let width = self.width.clamp(40, 80);
+        // Under a schedule the workers wait mid-increment for their turns: their spans all
+        // overlap by design, so the figure says nothing about the machine.
+        if report.settings.schedule.is_none() {
+            write_overlap(&report.settings, summaries, width, out)?;
+        }
+        if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
+            writeln!(out)?;
+            write_wrapped(out, "", &d.text, width)?;
+        }
+        Ok(())
+    }
+}
+
+/// How much the workers ran at once, per group: the peak and the share of the racing time
+/// during which two or more were inside it. Indented prose, so that no line starts with a
+/// mode's name (scripts pick the summary rows by it).
+fn write_overlap(
+    settings: &Settings,
+    summaries: &[Summarized],
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let items: Vec<String> = summaries
+        .iter()
+        .filter(|s| s.group.overlap.busy_ns > 0)
+        .map(|s| {
+            let o = s.group.overlap;
+            format!(
+                "{} {} of {}, {:.0}%",
+                label(settings, s.group),
+                o.peak,
+                s.group.params.procs,
+                o.share() * 100.0
+            )
+        })
+        .collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nworkers at once: the peak, and the share of the racing time with 2 or more:"
+    )?;
+    write_wrapped(out, "  ", &items.join("; "), width)
+}
+
+/// Writes `text` as lines of at most `width` columns, each starting with `indent`, broken at
+/// spaces.
+fn write_wrapped(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Result<()> {
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
+            writeln!(out, "{line}")?;
+            line.clear();
+        }
+        if line.is_empty() {
+            line.push_str(indent);
+        } else {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// With `--trace`: the first trial of the group in full (explanation and timeline), the
@@ -270,7 +351,7 @@ pub(crate) fn sweep_columns(settings: &Settings) -> Vec<Column> {
     columns
 }
 
-fn label(settings: &Settings, group: &Group) -> String {
+pub(crate) fn label(settings: &Settings, group: &Group) -> String {
     let mut label = group.mode.name().to_string();
     for (name, value) in sweep_columns(settings) {
         label.push_str(&format!(" {name}={}", value(group)));
@@ -278,7 +359,7 @@ fn label(settings: &Settings, group: &Group) -> String {
     label
 }
 
-fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
+fn header(settings: &Settings, load: &Load, out: &mut dyn Write) -> io::Result<()> {
     let list = |values: Vec<String>| values.join(",");
     let procs = list(settings.procs.iter().map(|p| p.to_string()).collect());
     let iters = list(settings.iters.iter().map(u64::to_string).collect());
@@ -307,10 +388,39 @@ fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
     } else {
         "workers forked per trial"
     };
+    match &settings.schedule {
+        None => writeln!(
+            out,
+            "window {windows} between read and write, {sleep}, {jitter}, {workers}"
+        )?,
+        Some(strategy) => {
+            let seed = if strategy.is_random() {
+                format!(", seed {}", settings.seed)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "schedule {}{seed}: one step at a time, no window, {sleep}, {jitter}, {workers}",
+                schedule_words(strategy),
+            )?
+        }
+    }
     writeln!(
         out,
-        "window {windows} between read and write, {sleep}, {jitter}, {workers}"
+        "{} CPU{} available to racecount, {} at the start",
+        load.cpus,
+        if load.cpus == 1 { "" } else { "s" },
+        load.describe()
     )
+}
+
+/// `random (switch 0.1)`, `pct:3`, `worst`...
+fn schedule_words(strategy: &Strategy) -> String {
+    match strategy {
+        Strategy::Random { switch } => format!("random (switch {switch})"),
+        other => other.name(),
+    }
 }
 
 fn window_words(window: &Window) -> String {
@@ -337,8 +447,8 @@ pub(crate) fn number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{group, params, settings, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::Report;
 
     fn render(report: &Report) -> String {
@@ -359,6 +469,7 @@ mod tests {
             format!(
                 "racecount {version}: 2 procs x 3 increments = 6 expected, 3 trials per mode
 window 1us busy-wait between read and write, no sleep, no jitter, workers forked per trial
+2 CPUs available to racecount, CPU pressure 0% at the start
 
 mode      final total of each trial
 unlocked  6 5 4
@@ -386,6 +497,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
         totals.extend([5; 5]);
         let mut report = Report {
             settings: settings(&[Mode::Unlocked], &[2], 20),
+            load: crate::output::fixture::load(),
             groups: vec![group(Mode::Unlocked, params(2), &totals)],
             stop: None,
         };
@@ -418,6 +530,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
     fn a_sweep_labels_each_row_and_each_speed_comparison() {
         let report = Report {
             settings: settings(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
+            load: crate::output::fixture::load(),
             groups: vec![
                 group(Mode::Unlocked, params(1), &[3]),
                 group(Mode::Atomic, params(1), &[3]),

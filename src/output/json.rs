@@ -7,11 +7,15 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Render;
+use super::human::label;
+use crate::analysis::diagnosis::{Diagnosis, diagnose};
 use crate::analysis::explain::Tally;
-use crate::machine::Machine;
-use crate::results::{Group, Report, Stop, TracedTrial};
+use crate::analysis::overlap::Overlap;
 use crate::analysis::stats::{Summary, summarize};
+use crate::machine::{Load, Machine};
+use crate::race::schedule::Strategy;
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop, TracedTrial};
 
 /// The version of the document's layout.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -35,8 +39,12 @@ struct Document<'r> {
     racecount_version: &'static str,
     parameters: Parameters,
     machine: &'r Machine,
+    /// The CPUs racecount could use and how busy they were when the run began.
+    load: &'r Load,
     stopped: Option<Stopped>,
     results: Vec<GroupOut<'r>>,
+    /// Why a racy mode lost updates in fewer than half of its trials, when one did.
+    diagnosis: Option<Diagnosis>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +59,10 @@ struct Parameters {
     seed: u64,
     pool: bool,
     trace: bool,
+    /// `--schedule` (`random`, `pct:3`, ...), or null.
+    schedule: Option<String>,
+    /// `--switch` under `--schedule random`, or null.
+    switch: Option<f64>,
 }
 
 /// Nanoseconds, or the string "yield".
@@ -87,6 +99,9 @@ struct GroupOut<'r> {
     expected: u64,
     trials: Trials<'r>,
     summary: Option<SummaryOut>,
+    /// Every trial's workers together: the most at once, and the share of the racing time
+    /// with two or more.
+    overlap: OverlapOut,
     /// With `--trace`: the first trial in full, every increment and its explanation.
     #[serde(skip_serializing_if = "Option::is_none")]
     traced: Option<&'r TracedTrial>,
@@ -108,6 +123,7 @@ impl Serialize for Trials<'_> {
             wall_ns: group.wall_ns[i],
             completed: group.worker_counts(i).unwrap_or(&[]),
             explained: group.tallies.get(i),
+            overlap: group.overlaps.get(i).copied().unwrap_or_default().into(),
         }))
     }
 }
@@ -121,9 +137,28 @@ struct TrialOut<'r> {
     elapsed_ns: u64,
     wall_ns: u64,
     completed: &'r [u64],
+    overlap: OverlapOut,
     /// With `--trace`: the trial's lost updates by kind (they add up to `lost`).
     #[serde(skip_serializing_if = "Option::is_none")]
     explained: Option<&'r Tally>,
+}
+
+/// How much the workers ran at once.
+#[derive(Serialize)]
+struct OverlapOut {
+    /// Most workers inside their racing part at one moment.
+    peak: u32,
+    /// Share (0 to 1) of the racing time during which two or more were inside it.
+    share: f64,
+}
+
+impl From<Overlap> for OverlapOut {
+    fn from(o: Overlap) -> OverlapOut {
+        OverlapOut {
+            peak: o.peak,
+            share: o.share(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -161,8 +196,15 @@ impl<'r> Document<'r> {
                 seed: settings.seed,
                 pool: settings.pool,
                 trace: settings.trace,
+                schedule: settings.schedule.map(|s| s.name()),
+                switch: match settings.schedule {
+                    Some(Strategy::Random { switch }) => Some(switch),
+                    _ => None,
+                },
             },
             machine,
+            load: &report.load,
+            diagnosis: diagnose(report, |g| label(settings, g)),
             stopped: report.stop.as_ref().map(|stop| match stop {
                 Stop::Interrupted(signal) => Stopped::Interrupted {
                     signal: signal.name,
@@ -188,6 +230,7 @@ fn group_out(group: &Group) -> GroupOut<'_> {
         expected: group.expected(),
         trials: Trials(group),
         summary: summarize(group).map(|s| summary(&s)),
+        overlap: group.overlap.into(),
         traced: group.traced.as_ref(),
     }
 }
@@ -214,8 +257,8 @@ fn summary(s: &Summary) -> SummaryOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{params, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::{Cause, Failure, Signal, Stage};
     use serde_json::{Value, json};
 
@@ -239,8 +282,15 @@ mod tests {
             doc["parameters"],
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
                    "window_ns": [1000], "trials": 3, "sleep_ns": 0, "jitter_ns": 0,
-                   "seed": 42, "pool": false, "trace": false})
+                   "seed": 42, "pool": false, "trace": false, "schedule": null,
+                   "switch": null})
         );
+        assert_eq!(
+            doc["load"],
+            json!({"cpus": 2, "cpu_pressure_pct": 0.0, "loadavg_1m": 0.05})
+        );
+        // The fixture's unlocked lost in 2 of 3 trials: no diagnosis.
+        assert_eq!(doc["diagnosis"], Value::Null);
         assert_eq!(
             doc["machine"],
             json!({"logical_cpus": 2, "os": "linux", "kernel": "6.18.0"})
@@ -257,7 +307,8 @@ mod tests {
         assert_eq!(
             unlocked["trials"][1],
             json!({"index": 1, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
-                   "wall_ns": 1000000, "completed": [3, 3]})
+                   "wall_ns": 1000000, "completed": [3, 3],
+                   "overlap": {"peak": 0, "share": 0.0}})
         );
         assert_eq!(unlocked["trials"].as_array().unwrap().len(), 3);
         let summary = &unlocked["summary"];
@@ -273,6 +324,28 @@ mod tests {
         assert!((summary["median_lost_pct"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);
         assert!((summary["mean_lost_pct"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);
         assert_eq!(results[1]["summary"]["verdict"], "never");
+    }
+
+    #[test]
+    fn a_quiet_racy_mode_carries_its_diagnosis_and_a_schedule_its_name() {
+        let mut report = two_modes();
+        report.groups[0] = crate::output::fixture::group(Mode::Unlocked, params(2), &[6, 6, 5]);
+        report.settings.seed = 7;
+        let doc = render(&report);
+        assert_eq!(doc["diagnosis"]["cause"], "rare-at-these-settings");
+        assert_eq!(
+            doc["diagnosis"]["groups"],
+            json!([{"group": "unlocked", "lossy": 1, "trials": 3}])
+        );
+        report.settings.schedule = Some(Strategy::Random { switch: 0.25 });
+        let doc = render(&report);
+        assert_eq!(doc["parameters"]["schedule"], "random");
+        assert_eq!(doc["parameters"]["switch"], 0.25);
+        assert_eq!(
+            doc["diagnosis"],
+            Value::Null,
+            "a schedule needs no diagnosis"
+        );
     }
 
     #[test]

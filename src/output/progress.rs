@@ -63,8 +63,8 @@ impl Observer for Progress<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::params;
+    use crate::race::mode::Mode;
 
     struct Count(u64);
 
@@ -84,6 +84,7 @@ mod tests {
             elapsed_ns: 1,
             wall_ns: 1,
             completed: vec![3, 3],
+            overlap: Default::default(),
             trace: None,
         };
         let mut progress = Progress::new(&mut inner, 3);

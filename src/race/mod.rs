@@ -8,6 +8,7 @@ pub mod mode;
 pub mod page;
 pub(crate) mod pause;
 pub(crate) mod run;
+pub(crate) mod schedule;
 pub mod trial;
 pub mod window;
 pub mod worker;

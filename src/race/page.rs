@@ -10,7 +10,9 @@
 //! | gate        | futex word: the start gate's generation                          |
 //! | done        | how many workers finished the current trial (worker pool)        |
 //! | control     | set to ask pooled workers to leave                               |
-//! | slots[i]    | worker `i`: increments completed this trial, and whether it holds the lock |
+//! | schedule    | `--schedule`: the scheduler's state (three lines)                |
+//! | slots[i]    | worker `i`: increments completed this trial, whether it holds the lock, |
+//! |             | when its racing part started and ended, and its `--schedule` turn |
 //! | trace[i]    | with `--trace`: one [`TraceCell`] per increment of worker `i`,    |
 //! |             | each worker's row starting on its own cache line                |
 //!
@@ -27,6 +29,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use memmap2::{MmapMut, MmapOptions};
 use nix::sys::memfd::{MFdFlags, memfd_create};
 
+use turns::ScheduleLines;
+
+mod turns;
+
 /// A `T` alone on a pair of cache lines.
 #[repr(C, align(128))]
 struct Line<T>(T);
@@ -38,6 +44,7 @@ struct Header {
     gate: Line<AtomicU32>,
     done: Line<AtomicU32>,
     control: Line<AtomicU32>,
+    schedule: Line<ScheduleLines>,
 }
 
 /// One worker's own line: written only by that worker, so it stays true after the worker dies.
@@ -45,6 +52,15 @@ struct Header {
 struct Slot {
     completed: AtomicU64,
     holds_lock: AtomicU32,
+    /// When the worker's racing part started and ended (CLOCK_MONOTONIC ns; 0: not yet).
+    started_ns: AtomicU64,
+    ended_ns: AtomicU64,
+    /// `--schedule`: 1 while it is this worker's turn to step (a futex word).
+    turn: AtomicU32,
+    /// `--schedule`: the scheduler's [`Board`](crate::race::schedule::Board) fields for this worker.
+    steps_done: AtomicU64,
+    pos: AtomicU32,
+    mark: AtomicU64,
 }
 
 /// Bytes each field and slot of the page is aligned to (a cache line and its neighbour).
@@ -58,14 +74,14 @@ const HEADER: usize = std::mem::size_of::<Header>();
 pub(crate) struct TraceCell {
     /// The value the worker read.
     pub read: AtomicU64,
-    /// The value it wrote (read + 1).
-    pub wrote: AtomicU64,
     /// The value its write replaced.
     pub prev: AtomicU64,
     /// CLOCK_MONOTONIC just after the read, in ns.
     pub t_read_ns: AtomicU64,
     /// CLOCK_MONOTONIC just after the write, in ns.
     pub t_write_ns: AtomicU64,
+    /// Under `--schedule`, the write's step number in the trial (from 1); else 0.
+    pub step: AtomicU64,
 }
 
 /// Bytes of one [`TraceCell`].
@@ -217,6 +233,18 @@ impl SharedPage {
         &self.parent_slot(index).completed
     }
 
+    /// When worker `index`'s racing part started and ended (monotonic ns; 0 where it did not).
+    ///
+    /// # Panics
+    /// When `index` is not below the number of slots the page was made with.
+    pub(crate) fn span(&self, index: usize) -> (u64, u64) {
+        let slot = self.parent_slot(index);
+        (
+            slot.started_ns.load(Ordering::Acquire),
+            slot.ended_ns.load(Ordering::Acquire),
+        )
+    }
+
     /// Whether worker `index` holds the lock (still true after it died holding it).
     ///
     /// # Panics
@@ -280,6 +308,8 @@ impl SharedPage {
             let slot = self.parent_slot(i);
             slot.completed.store(0, Ordering::Relaxed);
             slot.holds_lock.store(0, Ordering::Relaxed);
+            slot.started_ns.store(0, Ordering::Relaxed);
+            slot.ended_ns.store(0, Ordering::Relaxed);
         }
         std::sync::atomic::fence(Ordering::Release);
     }
@@ -365,6 +395,18 @@ impl<'p> WorkerCells<'p> {
     #[inline(always)]
     pub(crate) fn completed(&self) -> &'p AtomicU64 {
         &self.slot.completed
+    }
+
+    /// Records the monotonic time `ns` at which this worker's racing part started.
+    #[inline(always)]
+    pub(crate) fn mark_start(&self, ns: u64) {
+        self.slot.started_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Records when it ended.
+    #[inline(always)]
+    pub(crate) fn mark_end(&self, ns: u64) {
+        self.slot.ended_ns.store(ns, Ordering::Release);
     }
 
     /// This worker's trace row: one cell per increment when tracing, else empty.

@@ -1,21 +1,23 @@
 //! Runs every trial of every mode at every combination of parameters, in order, and collects
 //! the results. Measures; never prints (live output goes through an [`Observer`]).
 
+use crate::machine::Load;
 use std::io;
 
 use crate::command::config::{Config, Params};
 use crate::race::fork::{self, interrupt};
 use crate::race::mode::Mode;
 use crate::race::page::SharedPage;
-use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
 use crate::race::trial::{Pool, TrialError, run_forked, signal};
 use crate::race::worker::Job;
+use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
 
 /// Runs the whole configuration. `Err` only when the observer's output failed.
 pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
     let settings = &config.settings;
     let mut report = Report {
         settings: settings.clone(),
+        load: Load::detect(),
         groups: Vec::new(),
         stop: None,
     };

@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 use nix::fcntl::OFlag;
 
 use crate::analysis::explain::{TraceEntry, TrialTrace};
+use crate::analysis::overlap::overlap;
 use crate::race::fork::{self, Crew, EXIT_ORPHANED, Gate, SpawnError, WaitError};
 use crate::race::page::{SharedPage, WorkerCells};
-use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
 use crate::race::worker::{EXIT_LOCK_FAILED, Job, progress_every, work};
+use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
 
 /// Runs one trial of the job's `procs` freshly forked workers.
 pub fn run_forked(
@@ -31,6 +32,9 @@ pub fn run_forked(
     let workers = worker_cells(page, job)?;
     page.reset(workers.len());
     let gate = Gate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
+    if let Some(plan) = job.plan() {
+        page.start_schedule(&plan, job.params.procs, job.settings.seed, trial);
+    }
     let start = Instant::now();
     let mut crew = Crew::spawn(&workers, |&(index, cells)| {
         gate.pass();
@@ -72,6 +76,8 @@ pub struct Pool<'p> {
     crew: Crew,
     job: Job<'p>,
     done: OwnedFd,
+    /// Trials run so far: the next one's number (the workers count the same way).
+    trials: u64,
 }
 
 impl<'p> Pool<'p> {
@@ -112,6 +118,7 @@ impl<'p> Pool<'p> {
             crew,
             job: *job,
             done: done_read,
+            trials: 0,
         })
     }
 
@@ -119,6 +126,11 @@ impl<'p> Pool<'p> {
     pub fn run(&mut self, timeout: Option<Duration>) -> Result<Trial, TrialError> {
         let procs = self.job.params.procs;
         self.page.reset(procs as usize);
+        if let Some(plan) = self.job.plan() {
+            let seed = self.job.settings.seed;
+            self.page.start_schedule(&plan, procs, seed, self.trials);
+        }
+        self.trials += 1;
         let start = Instant::now();
         self.page.open_gate();
         for _ in 0..POOL_YIELDS {
@@ -174,7 +186,7 @@ fn read_trial(
         return Err(TrialError::Failed(Cause::Impossible { total, expected }));
     }
     let trace = if job.settings.trace {
-        let entries = read_trace(page, procs, iters);
+        let entries = read_trace(page, procs, iters, job.settings.schedule.is_some());
         let explanation = crate::analysis::explain::explain(&entries)
             .map_err(|e| TrialError::Failed(Cause::Unordered(e)))?;
         // With the writes chained, the explained losses add up by algebra to procs x iters
@@ -195,17 +207,19 @@ fn read_trial(
     } else {
         None
     };
+    let spans: Vec<(u64, u64)> = (0..procs as usize).map(|i| page.span(i)).collect();
     Ok(Trial {
         total,
         elapsed_ns: nanos(end - released),
         wall_ns: nanos(end - start),
         completed,
+        overlap: overlap(&spans),
         trace,
     })
 }
 
 /// Copies the workers' trace rows out of the page, times made relative to the first read.
-fn read_trace(page: &SharedPage, procs: u32, iters: u64) -> Vec<TraceEntry> {
+fn read_trace(page: &SharedPage, procs: u32, iters: u64, scheduled: bool) -> Vec<TraceEntry> {
     std::sync::atomic::fence(Ordering::Acquire);
     let mut entries = Vec::with_capacity((u64::from(procs) * iters) as usize);
     for worker in 0..procs {
@@ -218,10 +232,12 @@ fn read_trace(page: &SharedPage, procs: u32, iters: u64) -> Vec<TraceEntry> {
                 worker,
                 seq: seq as u64,
                 read: cell.read.load(Ordering::Relaxed),
-                wrote: cell.wrote.load(Ordering::Relaxed),
+                // Every write stores what it read + 1 (the cell keeps no copy of it).
+                wrote: cell.read.load(Ordering::Relaxed).wrapping_add(1),
                 prev: cell.prev.load(Ordering::Relaxed),
                 t_read_ns: cell.t_read_ns.load(Ordering::Relaxed),
                 t_write_ns: cell.t_write_ns.load(Ordering::Relaxed),
+                step: scheduled.then(|| cell.step.load(Ordering::Relaxed)),
             });
         }
     }

@@ -32,6 +32,7 @@ use crate::command::config::{Params, Settings};
 use crate::race::mode::Mode;
 use crate::race::page::{LockError, TraceCell, WorkerCells};
 use crate::race::pause::Pause;
+use crate::race::schedule::Plan;
 use crate::race::window::Window;
 
 /// Exit status of a worker whose lock failed (the mutex was unusable).
@@ -47,6 +48,15 @@ pub struct Job<'s> {
 }
 
 impl Job<'_> {
+    /// The schedule of this job's trials, under `--schedule`.
+    pub(crate) fn plan(&self) -> Option<Plan> {
+        self.settings.schedule.map(|strategy| Plan {
+            strategy,
+            mode: self.mode,
+            iters: self.params.iters,
+        })
+    }
+
     /// Increments each worker traces, when tracing.
     pub(crate) fn traced_iters(&self) -> Option<u64> {
         self.settings.trace.then_some(self.params.iters)
@@ -59,14 +69,34 @@ impl Job<'_> {
 /// tracing. Nothing here indexes, unwraps or asserts.
 pub(crate) fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) -> i32 {
     let pause = Pause::new(job.settings, trial, index);
-    let result = if job.settings.trace {
-        let trace = Trace {
-            row: cells.trace_row(),
-        };
-        by_window(cells, job, pause, &trace)
-    } else {
-        by_window(cells, job, pause, &NoTrace)
+    cells.mark_start(monotonic_ns());
+    let result = match (job.settings.trace, job.plan()) {
+        (true, None) => {
+            let trace = Trace {
+                row: cells.trace_row(),
+            };
+            by_window(cells, job, pause, &trace)
+        }
+        (false, None) => by_window(cells, job, pause, &NoTrace),
+        (trace, Some(plan)) => {
+            // Under a schedule the turns decide the interleaving: no window is held.
+            let turns = Scheduled {
+                cells,
+                plan,
+                procs: job.params.procs,
+                index,
+            };
+            if trace {
+                let trace = Trace {
+                    row: cells.trace_row(),
+                };
+                by_mode(cells, job, pause, &trace, NoWindow, turns)
+            } else {
+                by_mode(cells, job, pause, &NoTrace, NoWindow, turns)
+            }
+        }
     };
+    cells.mark_end(monotonic_ns());
     match result {
         Ok(()) => 0,
         Err(LockError(_)) => EXIT_LOCK_FAILED,
@@ -82,29 +112,101 @@ fn by_window<R: Recorder>(
     rec: &R,
 ) -> Result<(), LockError> {
     match job.params.window {
-        Window::Busy(0) => by_mode(cells, job, pause, rec, NoWindow),
-        Window::Busy(ns) => by_mode(cells, job, pause, rec, Busy(ns)),
-        Window::Yield => by_mode(cells, job, pause, rec, Yield),
+        Window::Busy(0) => by_mode(cells, job, pause, rec, NoWindow, Free),
+        Window::Busy(ns) => by_mode(cells, job, pause, rec, Busy(ns), Free),
+        Window::Yield => by_mode(cells, job, pause, rec, Yield, Free),
     }
+}
+
+/// Who decides when a worker takes a step: the operating system, or a `--schedule`.
+trait Turns: Copy {
+    /// Waits for this worker's turn to take one step.
+    fn before(self);
+    /// The step is taken: the schedule picks who steps next. Returns the step's number in
+    /// the trial, from 1 (0 without a schedule).
+    fn after(self) -> u64;
+}
+
+/// No schedule: every worker steps whenever it runs.
+#[derive(Clone, Copy)]
+struct Free;
+
+impl Turns for Free {
+    #[inline(always)]
+    fn before(self) {}
+    #[inline(always)]
+    fn after(self) -> u64 {
+        0
+    }
+}
+
+/// `--schedule`: one worker steps at a time, when the plan gives it the turn.
+#[derive(Clone, Copy)]
+struct Scheduled<'p> {
+    cells: WorkerCells<'p>,
+    plan: Plan,
+    procs: u32,
+    index: u32,
+}
+
+impl Turns for Scheduled<'_> {
+    fn before(self) {
+        self.cells.wait_turn();
+    }
+    fn after(self) -> u64 {
+        self.cells.pass_turn(&self.plan, self.procs, self.index)
+    }
+}
+
+/// Runs `step` as one step of the schedule (at once when there is none).
+#[inline(always)]
+fn turn<T: Turns, X>(turns: T, step: impl FnOnce() -> X) -> X {
+    counted_turn(turns, step).0
+}
+
+/// As [`turn`], with the step's number in the trial (0 without a schedule).
+#[inline(always)]
+fn counted_turn<T: Turns, X>(turns: T, step: impl FnOnce() -> X) -> (X, u64) {
+    turns.before();
+    let x = step();
+    (x, turns.after())
 }
 
 /// Runs the job's mode: one increment function per mode, all in the same loop.
 #[inline(always)]
-fn by_mode<R: Recorder, H: Hold>(
+fn by_mode<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
     job: &Job,
     mut pause: Pause,
     rec: &R,
     window: H,
+    turns: T,
 ) -> Result<(), LockError> {
     let (iters, pause) = (job.params.iters, &mut pause);
+    let how = How { rec, window, turns };
     match job.mode {
-        Mode::Unlocked => count(iters, cells, pause, rec, window, unlocked),
-        Mode::PerAccess => count(iters, cells, pause, rec, window, per_access),
-        Mode::Mutex => count(iters, cells, pause, rec, window, mutex),
-        Mode::Atomic => count(iters, cells, pause, rec, window, atomic),
+        Mode::Unlocked => count(iters, cells, pause, how, unlocked),
+        Mode::PerAccess => count(iters, cells, pause, how, per_access),
+        Mode::Mutex => count(iters, cells, pause, how, mutex),
+        Mode::Atomic => count(iters, cells, pause, how, atomic),
     }
 }
+
+/// How each increment is made: where it is recorded, the window held between read and
+/// write, and who decides when each step is taken.
+struct How<'r, R, H, T> {
+    rec: &'r R,
+    window: H,
+    turns: T,
+}
+
+impl<R, H: Copy, T: Copy> Clone for How<'_, R, H, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R, H: Copy, T: Copy> Copy for How<'_, R, H, T> {}
 
 /// The race window between read and write.
 trait Hold: Copy {
@@ -172,6 +274,8 @@ struct Step {
     prev: u64,
     t_read: u64,
     t_write: u64,
+    /// Under `--schedule`, the write's step number in the trial (from 1); else 0.
+    order: u64,
 }
 
 /// Where a worker's increments are recorded, if anywhere.
@@ -212,10 +316,10 @@ impl Recorder for Trace<'_> {
     fn record(&self, i: u64, step: Step) {
         if let Some(cell) = self.row.get(i as usize) {
             cell.read.store(step.read, Relaxed);
-            cell.wrote.store(step.read.wrapping_add(1), Relaxed);
             cell.prev.store(step.prev, Relaxed);
             cell.t_read_ns.store(step.t_read, Relaxed);
             cell.t_write_ns.store(step.t_write, Relaxed);
+            cell.step.store(step.order, Relaxed);
         }
     }
 }
@@ -233,101 +337,113 @@ pub(crate) fn monotonic_ns() -> u64 {
 
 /// One unlocked increment: read, hold the window, write what was read + 1.
 #[inline(always)]
-fn unlocked<R: Recorder, H: Hold>(
+fn unlocked<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    rec: &R,
-    window: H,
+    how: How<'_, R, H, T>,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
-    let read = counter.load(Relaxed);
+    let (read, t_read) = turn(how.turns, || (counter.load(Relaxed), how.rec.now()));
     // Keeps the read and the write two instructions, as in C (it emits no code): without
     // it the compiler fuses them into one unlocked `inc` of memory, a narrower race.
     compiler_fence(SeqCst);
-    let t_read = rec.now();
-    window.hold();
-    let prev = if R::ON {
-        counter.swap(read.wrapping_add(1), Relaxed)
-    } else {
-        counter.store(read.wrapping_add(1), Relaxed);
-        read
-    };
-    let t_write = rec.now();
+    how.window.hold();
+    let ((prev, t_write), order) = counted_turn(how.turns, || {
+        let prev = if R::ON {
+            counter.swap(read.wrapping_add(1), Relaxed)
+        } else {
+            counter.store(read.wrapping_add(1), Relaxed);
+            read
+        };
+        (prev, how.rec.now())
+    });
     Ok(Step {
         read,
         prev,
         t_read,
         t_write,
+        order,
     })
 }
 
 /// The lock taken for the read, released for the window, taken again for the write.
 #[inline(always)]
-fn per_access<R: Recorder, H: Hold>(
+fn per_access<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    rec: &R,
-    window: H,
+    how: How<'_, R, H, T>,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
     let (read, t_read) = {
-        let _lock = cells.lock()?;
-        (counter.load(Relaxed), rec.now())
+        let lock = turn(how.turns, || cells.lock())?;
+        let read = turn(how.turns, || (counter.load(Relaxed), how.rec.now()));
+        turn(how.turns, || drop(lock));
+        read
     };
-    window.hold();
-    let _lock = cells.lock()?;
+    how.window.hold();
+    let lock = turn(how.turns, || cells.lock())?;
     // Under the lock nobody else writes: the load is the value this store replaces.
-    let prev = if R::ON { counter.load(Relaxed) } else { read };
-    counter.store(read.wrapping_add(1), Relaxed);
-    let t_write = rec.now();
+    let ((prev, t_write), order) = counted_turn(how.turns, || {
+        let prev = if R::ON { counter.load(Relaxed) } else { read };
+        counter.store(read.wrapping_add(1), Relaxed);
+        (prev, how.rec.now())
+    });
+    turn(how.turns, || drop(lock));
     Ok(Step {
         read,
         prev,
         t_read,
         t_write,
+        order,
     })
 }
 
 /// The lock held across read, window and write.
 #[inline(always)]
-fn mutex<R: Recorder, H: Hold>(
+fn mutex<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    rec: &R,
-    window: H,
+    how: How<'_, R, H, T>,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
-    let _lock = cells.lock()?;
-    let read = counter.load(Relaxed);
-    let t_read = rec.now();
-    window.hold();
+    let lock = turn(how.turns, || cells.lock())?;
+    let (read, t_read) = turn(how.turns, || (counter.load(Relaxed), how.rec.now()));
+    how.window.hold();
     // Loaded again rather than assumed: the trace shows that nothing moved.
-    let prev = if R::ON { counter.load(Relaxed) } else { read };
-    counter.store(read.wrapping_add(1), Relaxed);
-    let t_write = rec.now();
+    let ((prev, t_write), order) = counted_turn(how.turns, || {
+        let prev = if R::ON { counter.load(Relaxed) } else { read };
+        counter.store(read.wrapping_add(1), Relaxed);
+        (prev, how.rec.now())
+    });
+    turn(how.turns, || drop(lock));
     Ok(Step {
         read,
         prev,
         t_read,
         t_write,
+        order,
     })
 }
 
 /// The window, then one atomic fetch_add.
 #[inline(always)]
-fn atomic<R: Recorder, H: Hold>(
+fn atomic<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    rec: &R,
-    window: H,
+    how: How<'_, R, H, T>,
 ) -> Result<Step, LockError> {
-    window.hold();
+    how.window.hold();
     // One indivisible read-modify-write: what it read is what it replaced.
-    let read = cells.counter().fetch_add(1, Relaxed);
-    let t = rec.now();
+    let ((read, t), order) = counted_turn(how.turns, || {
+        (cells.counter().fetch_add(1, Relaxed), how.rec.now())
+    });
     Ok(Step {
         read,
         prev: read,
         t_read: t,
         t_write: t,
+        order,
     })
 }
+
+/// One mode's increment function.
+type Increment<R, H, T> = fn(WorkerCells<'_>, How<'_, R, H, T>) -> Result<Step, LockError>;
 
 /// The loop shared by every mode: pause if asked, increment, record progress in the slot.
 ///
@@ -335,22 +451,22 @@ fn atomic<R: Recorder, H: Hold>(
 /// --jitter it holds nothing but the increment and the progress store, as the C baseline's
 /// loop does, whether or not the optimiser would have hoisted the test out by itself.
 #[inline(always)]
-fn count<R, H>(
+fn count<R, H, T>(
     iters: u64,
     cells: WorkerCells<'_>,
     pause: &mut Pause,
-    rec: &R,
-    window: H,
-    step: fn(WorkerCells<'_>, &R, H) -> Result<Step, LockError>,
+    how: How<'_, R, H, T>,
+    step: Increment<R, H, T>,
 ) -> Result<(), LockError>
 where
     R: Recorder,
     H: Hold,
+    T: Turns,
 {
     let completed: &AtomicU64 = cells.completed();
     if pause.is_none() {
         for done in 1..=iters {
-            rec.record(done.wrapping_sub(1), step(cells, rec, window)?);
+            how.rec.record(done.wrapping_sub(1), step(cells, how)?);
             if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
@@ -358,7 +474,7 @@ where
     } else {
         for done in 1..=iters {
             pause.wait();
-            rec.record(done.wrapping_sub(1), step(cells, rec, window)?);
+            how.rec.record(done.wrapping_sub(1), step(cells, how)?);
             if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
@@ -389,6 +505,7 @@ mod tests {
             seed: 0,
             pool: false,
             trace,
+            schedule: None,
         }
     }
 
@@ -432,7 +549,6 @@ mod tests {
             for (i, cell) in page.trace_row(1).unwrap().iter().enumerate() {
                 let i = i as u64;
                 assert_eq!(cell.read.load(Relaxed), i, "{mode}");
-                assert_eq!(cell.wrote.load(Relaxed), i + 1, "{mode}");
                 assert_eq!(cell.prev.load(Relaxed), i, "{mode}");
                 let (r, w) = (cell.t_read_ns.load(Relaxed), cell.t_write_ns.load(Relaxed));
                 assert!(last <= r && r <= w, "{mode}: times out of order");
