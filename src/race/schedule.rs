@@ -11,6 +11,19 @@
 //! state), with no I/O, no allocation and no panic path, since it runs in forked workers. The
 //! shared page implements [`Board`] over atomics; the tests implement it over vectors.
 
+// Runs in forked workers, which must not panic: the build refuses the ways this module could
+// (indexing, unwrap, expect, panic!, overflowing arithmetic). The tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::arithmetic_side_effects
+    )
+)]
 use std::fmt;
 
 use crate::race::mode::Mode;
@@ -162,6 +175,17 @@ impl State {
         }
     }
 
+    /// The worker on CPU `i` (0 or 1) under `random`, [`NOBODY`] for none.
+    fn cpu(&self, i: usize) -> u32 {
+        self.cpus.get(i).copied().unwrap_or(NOBODY)
+    }
+
+    fn set_cpu(&mut self, i: usize, w: u32) {
+        if let Some(cpu) = self.cpus.get_mut(i) {
+            *cpu = w;
+        }
+    }
+
     /// splitmix64: tiny, good enough for choosing turns, and its whole state is one `u64` that
     /// lives in the shared page.
     fn next_u64(&mut self) -> u64 {
@@ -183,7 +207,7 @@ impl State {
             0
         } else {
             // Lemire's multiply-shift: no modulo bias worth the name at these sizes.
-            ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+            (u128::from(self.next_u64()).wrapping_mul(u128::from(n)) >> 64) as u64
         }
     }
 }
@@ -251,7 +275,7 @@ impl Plan {
     fn first_runnable(&self, state: &State, board: &impl Board, from: u32) -> Option<u32> {
         let procs = board.procs();
         (0..procs)
-            .map(|k| (from.wrapping_add(k)) % procs.max(1))
+            .map(|k| from.wrapping_add(k).checked_rem(procs).unwrap_or(0))
             .find(|&w| self.runnable(state, board, w))
     }
 
@@ -275,7 +299,7 @@ impl Plan {
                 // Distinct priorities depth .. depth + procs − 1, shuffled (Fisher-Yates on
                 // the marks themselves: no allocation).
                 for w in 0..procs {
-                    board.set_mark(w, u64::from(depth) + u64::from(w));
+                    board.set_mark(w, u64::from(depth).saturating_add(u64::from(w)));
                 }
                 for w in (1..procs).rev() {
                     let other = state.below(u64::from(w) + 1) as u32;
@@ -285,7 +309,7 @@ impl Plan {
                 }
                 let total = self.total_steps(procs).max(1);
                 for i in 1..depth.min(MAX_DEPTH) {
-                    let at = 1 + state.below(total);
+                    let at = state.below(total).saturating_add(1);
                     if let Some(slot) = state.change_at.get_mut(i as usize) {
                         *slot = at;
                     }
@@ -307,7 +331,7 @@ impl Plan {
             Step::Unlock => state.holder = NOBODY,
             Step::Read | Step::Write | Step::Add => {}
         }
-        let pos = board.pos(w) + 1;
+        let pos = board.pos(w).saturating_add(1);
         let ends_increment = pos as usize >= self.steps().len();
         if ends_increment {
             board.set_pos(w, 0);
@@ -326,24 +350,25 @@ impl Plan {
             Strategy::Random { switch } => {
                 let on: usize = if state.cpus[0] == w { 0 } else { 1 };
                 if self.finished(board, w) {
-                    state.cpus[on] = self.longest_waiting(state, board);
+                    let waiting = self.longest_waiting(state, board);
+                    state.set_cpu(on, waiting);
                 } else if ends_increment && state.chance() < PREEMPT {
                     let next = self.longest_waiting(state, board);
                     if next != NOBODY {
                         board.set_mark(w, state.steps.saturating_add(u64::from(board.procs())));
-                        state.cpus[on] = next;
+                        state.set_cpu(on, next);
                     }
                 }
-                let other = 1 - on;
+                let other = on ^ 1;
                 let p = if ends_increment { 0.5 } else { switch };
-                let hand_over = state.cpus[other] != NOBODY && state.chance() < p;
+                let hand_over = state.cpu(other) != NOBODY && state.chance() < p;
                 state.cur = if hand_over { other as u32 } else { on as u32 };
             }
             Strategy::Pct { depth } => {
                 for i in 1..depth.min(MAX_DEPTH) {
                     if state.change_at.get(i as usize) == Some(&state.steps) {
                         // The running worker drops below every initial priority (≥ depth).
-                        board.set_mark(w, u64::from(depth - i));
+                        board.set_mark(w, u64::from(depth.saturating_sub(i)));
                     }
                 }
             }
@@ -379,30 +404,31 @@ impl Plan {
 
     fn choose_random(&self, state: &mut State, board: &mut impl Board) -> Option<u32> {
         for cpu in 0..2 {
-            if state.cpus[cpu] == NOBODY || self.finished(board, state.cpus[cpu]) {
-                state.cpus[cpu] = self.longest_waiting(state, board);
+            if state.cpu(cpu) == NOBODY || self.finished(board, state.cpu(cpu)) {
+                let waiting = self.longest_waiting(state, board);
+                state.set_cpu(cpu, waiting);
             }
         }
         let cur = state.cur as usize & 1;
-        let order = [cur, 1 - cur];
+        let order = [cur, cur ^ 1];
         if let Some(&cpu) = order
             .iter()
-            .find(|&&c| state.cpus[c] != NOBODY && self.runnable(state, board, state.cpus[c]))
+            .find(|&&c| state.cpu(c) != NOBODY && self.runnable(state, board, state.cpu(c)))
         {
             state.cur = cpu as u32;
-            return Some(state.cpus[cpu]);
+            return Some(state.cpu(cpu));
         }
         // Both CPUs' workers wait for the lock: its holder was swapped out; bring it back.
         let holder = state.holder;
         if holder != NOBODY && self.runnable(state, board, holder) {
-            let blocked = state.cpus[cur];
+            let blocked = state.cpu(cur);
             if blocked != NOBODY {
                 board.set_mark(
                     blocked,
                     state.steps.saturating_add(u64::from(board.procs())),
                 );
             }
-            state.cpus[cur] = holder;
+            state.set_cpu(cur, holder);
             return Some(holder);
         }
         None
@@ -439,7 +465,7 @@ impl Plan {
     /// How many increments B makes before A's first write.
     fn b_held_back(&self) -> u64 {
         if self.iters >= 2 {
-            self.iters - 1
+            self.iters.saturating_sub(1)
         } else {
             self.iters
         }
@@ -473,7 +499,7 @@ impl Plan {
             if !done {
                 return;
             }
-            state.phase += 1;
+            state.phase = state.phase.saturating_add(1);
         }
     }
 }

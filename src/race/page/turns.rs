@@ -5,6 +5,19 @@
 //! scheduler's state. Handing the turn over is a release store, taking it an acquire load, so
 //! the state moves with the turn and relaxed accesses to it suffice.
 
+// Runs in forked workers, which must not panic: the build refuses the ways this module could
+// (indexing, unwrap, expect, panic!, overflowing arithmetic). The tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::arithmetic_side_effects
+    )
+)]
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::{SharedPage, Slot, WorkerCells};
