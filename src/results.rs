@@ -1,16 +1,16 @@
 //! What the runs produced, as plain data for the renderers: numbers and names, no process
 //! handles. Nothing here measures or prints.
 
-use crate::analysis::overlap::Overlap;
-use crate::machine::Load;
 use std::fmt;
 use std::io;
 
 use serde::Serialize;
 
 use crate::analysis::explain::{Tally, TrialTrace};
+use crate::analysis::overlap::Overlap;
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
+use crate::machine::Load;
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.

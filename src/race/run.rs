@@ -1,10 +1,10 @@
 //! Runs every trial of every mode at every combination of parameters, in order, and collects
 //! the results. Measures; never prints (live output goes through an [`Observer`]).
 
-use crate::machine::Load;
 use std::io;
 
 use crate::command::config::{Config, Params};
+use crate::machine::Load;
 use crate::race::fork::{self, interrupt};
 use crate::race::mode::Mode;
 use crate::race::page::SharedPage;
