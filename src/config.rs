@@ -63,6 +63,8 @@ pub struct Config {
     pub trace: bool,
     /// Where to draw the traced timeline as SVG.
     pub trace_svg: Option<PathBuf>,
+    /// Where the counter lives (`--store`, `--isolation`).
+    pub store: crate::store::Target,
 }
 
 /// Bad input: one line naming the option and what it accepts.
@@ -115,6 +117,9 @@ impl Config {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
         };
+        let store = crate::store::Target::parse(&options.store, options.isolation, timeout)
+            .map_err(ConfigError)?;
+        store.refuse(trace, options.pool).map_err(ConfigError)?;
         let (seed, seed_chosen) = match options.seed {
             Some(seed) => (seed, false),
             None => (rand::random::<u64>() >> 16, true),
@@ -152,6 +157,7 @@ impl Config {
             progress,
             trace,
             trace_svg: options.trace_svg,
+            store,
         })
     }
 

@@ -112,6 +112,15 @@ impl fmt::Display for Failure {
                 "the trace explains {explained} lost updates, not the {lost} lost (a bug in \
                  racecount)"
             ),
+            Cause::Store {
+                index,
+                pid,
+                message,
+            } => write!(
+                f,
+                "worker {index} (pid {pid}) {message}; the trial is not counted, the other \
+                 workers were stopped"
+            ),
             Cause::Sys(what) => f.write_str(what),
         }
     }

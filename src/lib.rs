@@ -26,5 +26,6 @@ pub mod render;
 pub mod results;
 pub mod run;
 pub mod stats;
+pub mod store;
 pub mod trial;
 pub mod worker;

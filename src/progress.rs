@@ -85,6 +85,7 @@ mod tests {
             wall_ns: 1,
             completed: vec![3, 3],
             trace: None,
+            retries: 0,
         };
         let mut progress = Progress::new(&mut inner, 3);
         for _ in 0..3 {

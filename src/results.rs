@@ -24,6 +24,8 @@ pub struct Setup {
     pub pool: bool,
     /// Every increment recorded and explained (`--trace`).
     pub trace: bool,
+    /// Where the counter lives (`--store`).
+    pub store: crate::store::Shown,
 }
 
 impl Setup {
@@ -39,6 +41,7 @@ impl Setup {
             seed: config.seed,
             pool: config.pool,
             trace: config.trace,
+            store: crate::store::Shown::of(&config.store),
         }
     }
 
@@ -61,6 +64,8 @@ pub struct Trial {
     pub completed: Vec<u64>,
     /// With `--trace`: every increment and what it explains.
     pub trace: Option<TrialTrace>,
+    /// Increments the database refused and the workers tried again (0 on the shared page).
+    pub retries: u64,
 }
 
 /// One trial's trace: every increment, worker by worker in each worker's order, and the
@@ -120,6 +125,10 @@ pub struct Group {
     pub totals: Vec<u64>,
     pub elapsed_ns: Vec<u64>,
     pub wall_ns: Vec<u64>,
+    /// Per trial, when kept: increments the database refused and the workers retried.
+    pub retries: Vec<u64>,
+    /// Retries over every trial, kept or not.
+    pub retries_total: u64,
     /// Per trial, when kept: each worker's completed increments, `params.procs` per trial,
     /// flattened (one allocation, not one per trial).
     pub completed: Vec<u64>,
@@ -138,6 +147,8 @@ impl Group {
             totals: Vec::new(),
             elapsed_ns: Vec::new(),
             wall_ns: Vec::new(),
+            retries: Vec::new(),
+            retries_total: 0,
             completed: Vec::new(),
             tallies: Vec::new(),
             traced: None,
@@ -161,6 +172,7 @@ impl Group {
             }
         }
         self.count += 1;
+        self.retries_total += trial.retries;
         if trial.total != self.expected() {
             self.lossy += 1;
         }
@@ -168,6 +180,7 @@ impl Group {
             self.totals.push(trial.total);
             self.elapsed_ns.push(trial.elapsed_ns);
             self.wall_ns.push(trial.wall_ns);
+            self.retries.push(trial.retries);
         }
         if keep.workers {
             self.completed.extend_from_slice(&trial.completed);
@@ -224,6 +237,13 @@ pub enum Cause {
     Impossible { total: u64, expected: u64 },
     /// The trace's explained losses differ from procs × iters − total (a bug in racecount).
     Unexplained { explained: i128, lost: u64 },
+    /// A store worker stopped with this message (its connection failed or was lost, or the
+    /// database answered with an error that is not a refusal).
+    Store {
+        index: u32,
+        pid: Pid,
+        message: String,
+    },
     /// A system call in the parent failed.
     Sys(String),
 }

@@ -38,8 +38,13 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
             SharedPage::new(config.max_procs() as usize, config.trace_len() as usize)
                 .map_err(|e| format!("cannot map the shared page: {e}"))
         });
-    let page = match setup {
-        Ok(page) => page,
+    // With --store, the run's own counter in the database; dropping it removes it.
+    let setup = setup.and_then(|page| match config.store.db() {
+        Some(db) => crate::store::Counter::create(db).map(|c| (page, Some(c))),
+        None => Ok((page, None)),
+    });
+    let (page, mut counter) = match setup {
+        Ok(setup) => setup,
         Err(message) => {
             report.stop = Some(Stop::Failed(Failure {
                 mode: config.modes[0],
@@ -62,7 +67,15 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
                 trace: config.trace,
             };
             let mut group = Group::new(mode, params);
-            let outcome = run_group(config, &page, &job, &mut group, keep, observer)?;
+            let outcome = run_group(
+                config,
+                &page,
+                counter.as_mut(),
+                &job,
+                &mut group,
+                keep,
+                observer,
+            )?;
             report.groups.push(group);
             if let Err((trial, error)) = outcome {
                 report.stop = Some(match error {
@@ -78,14 +91,26 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
             }
         }
     }
+    if let Some(Err(e)) = counter.as_mut().map(|c| c.remove())
+        && report.stop.is_none()
+    {
+        report.stop = Some(Stop::Failed(Failure {
+            mode: config.modes[0],
+            params: config.combinations()[0],
+            trial: 0,
+            cause: Cause::Sys(format!("cannot remove the run's counter: {e}")),
+        }));
+    }
     Ok(report)
 }
 
 type GroupOutcome = Result<(), (u64, TrialError)>;
 
+#[allow(clippy::too_many_arguments)]
 fn run_group(
     config: &Config,
     page: &SharedPage,
+    mut counter: Option<&mut crate::store::Counter>,
     job: &Job,
     group: &mut Group,
     keep: Keep,
@@ -104,9 +129,12 @@ fn run_group(
         if let Some(signal) = interrupt::pending() {
             return Ok(Err((index, TrialError::Interrupted(signal))));
         }
-        let result = match pool.as_mut() {
-            Some(pool) => pool.run(config.timeout),
-            None => run_forked(page, procs, job, index, config.timeout),
+        let result = match (pool.as_mut(), counter.as_deref_mut()) {
+            (Some(pool), _) => pool.run(config.timeout),
+            (None, Some(counter)) => {
+                crate::store::trial::run_trial(counter, page, procs, job, index, config.timeout)
+            }
+            (None, None) => run_forked(page, procs, job, index, config.timeout),
         };
         match result {
             Ok(trial) => {

@@ -172,6 +172,7 @@ mod tests {
                 wall_ns: 1_000_000,
                 completed: vec![20; 10],
                 trace: None,
+                retries: 0,
             };
             g.add(
                 &trial,

@@ -182,6 +182,7 @@ fn read_trial(
         wall_ns: nanos(end - start),
         completed,
         trace,
+        retries: 0,
     })
 }
 
@@ -224,11 +225,11 @@ pub enum TrialError {
     Failed(Cause),
 }
 
-fn spawn_cause(e: SpawnError) -> TrialError {
+pub(crate) fn spawn_cause(e: SpawnError) -> TrialError {
     TrialError::Failed(Cause::Spawn(e))
 }
 
-fn wait_cause(
+pub(crate) fn wait_cause(
     page: &SharedPage,
     iters: u64,
     error: WaitError,

@@ -30,6 +30,7 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
             wall_ns: 1_000_000,
             completed: vec![params.iters; params.procs as usize],
             trace: None,
+            retries: 0,
         };
         g.add(&trial, ALL);
     }
@@ -48,6 +49,7 @@ pub fn setup(modes: &[Mode], procs: &[u32], trials: u64) -> Setup {
         seed: 42,
         pool: false,
         trace: false,
+        store: crate::store::Shown::page(),
     }
 }
 

@@ -45,12 +45,21 @@ impl Render for Human {
             writeln!(out)?;
             let rows: Vec<Vec<Cell>> = listed
                 .iter()
-                .map(|g| {
+                .flat_map(|g| {
                     let totals: Vec<String> = g.totals.iter().map(u64::to_string).collect();
-                    vec![
+                    let mut rows = vec![vec![
                         Cell::plain(label(&report.setup, g)),
                         Cell::plain(totals.join(" ")),
-                    ]
+                    ]];
+                    // With a database: the refusals each trial's workers retried, under it.
+                    if report.setup.store.is_db() {
+                        let retries: Vec<String> = g.retries.iter().map(u64::to_string).collect();
+                        rows.push(vec![
+                            Cell::plain("  retries"),
+                            Cell::plain(retries.join(" ")),
+                        ]);
+                    }
+                    rows
                 })
                 .collect();
             write_table(
@@ -95,6 +104,13 @@ impl Render for Human {
             "\nlost updates: in how many trials the total ended below {expected}.\n\
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
+        if report.setup.store.is_db() {
+            writeln!(
+                out,
+                "retries: increments the database refused (serialization failure, busy, \
+                 WATCHed key changed) and the workers tried again, over all trials."
+            )?;
+        }
         write_speeds(out, &by_combination(&report.setup, &summaries))?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
             traced(&report.setup, group, out)?;
@@ -204,6 +220,10 @@ impl Human {
             ("ns/increment", Align::Right),
             ("trials/s", Align::Right),
         ]);
+        let db = setup.store.is_db();
+        if db {
+            header.push(("retries", Align::Right));
+        }
         let rows: Vec<Vec<Cell>> = summaries
             .iter()
             .map(|(g, s)| {
@@ -224,6 +244,9 @@ impl Human {
                     Cell::plain(number(s.ns_per_increment)),
                     Cell::plain(number(s.trials_per_sec)),
                 ]);
+                if db {
+                    row.push(Cell::plain(g.retries_total.to_string()));
+                }
                 row
             })
             .collect();
@@ -289,7 +312,11 @@ fn header(setup: &Setup, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "window {windows} between read and write, {sleep}, {jitter}, {workers}"
-    )
+    )?;
+    if let Some(counter) = &setup.store.counter {
+        writeln!(out, "counter: {counter}; each worker on its own connection")?;
+    }
+    Ok(())
 }
 
 fn window_words(window: &Window) -> String {

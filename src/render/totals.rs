@@ -15,6 +15,8 @@ pub struct TotalsStream<W: Write> {
     by_procs: bool,
     by_iters: bool,
     by_window: bool,
+    /// With a database, `retries=N` before the total.
+    retries: bool,
 }
 
 impl<W: Write> TotalsStream<W> {
@@ -25,6 +27,7 @@ impl<W: Write> TotalsStream<W> {
             by_procs: setup.procs.len() > 1,
             by_iters: setup.iters.len() > 1,
             by_window: setup.windows.len() > 1,
+            retries: setup.store.is_db(),
         }
     }
 }
@@ -44,6 +47,9 @@ impl<W: Write> Observer for TotalsStream<W> {
         }
         if self.by_window {
             line.push_str(&format!("{} ", group.params.window));
+        }
+        if self.retries {
+            line.push_str(&format!("retries={} ", trial.retries));
         }
         writeln!(self.out, "{line}{}", trial.total)?;
         self.out.flush()

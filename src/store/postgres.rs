@@ -1,0 +1,301 @@
+//! `--store postgres://…`: the counter is a one-row table in a PostgreSQL database.
+//!
+//! | mode | each increment |
+//! |---|---|
+//! | unlocked | `SELECT v`, window, `UPDATE … SET v = $1` (read + 1), each in autocommit |
+//! | per-access | `BEGIN`, `SELECT v`, window, `UPDATE … SET v = $1`, `COMMIT` |
+//! | mutex | `BEGIN`, `SELECT v … FOR UPDATE`, window, `UPDATE`, `COMMIT` |
+//! | atomic | window, `UPDATE … SET v = v + 1` |
+//!
+//! `--isolation` sets the session's `default_transaction_isolation`. A serialization failure
+//! (40001) or a deadlock (40P01) is PostgreSQL refusing a lost update: rolled back, tried
+//! again, counted as a retry. Read committed, the default, refuses nothing, so per-access
+//! loses updates as unlocked does: a transaction is not a lock.
+//!
+//! The parent resolves host names before it forks (so that no resolver thread of the client's
+//! runtime is alive then, and workers need no DNS), and checks that the server answers, within
+//! the connect timeout, before it connects: the client's own timeout covers only the TCP
+//! connect, not a server that accepts and then says nothing.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::{NoTls, Statement};
+
+use super::url::Secret;
+use super::{Admin, Attempt, Client, Db};
+use crate::mode::Mode;
+
+/// A parsed PostgreSQL URL.
+#[derive(Debug, Clone)]
+pub struct Place {
+    config: postgres::Config,
+}
+
+pub fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
+    if config.get_hosts().is_empty() {
+        return Err(format!(
+            "--store {shown}: names no host; e.g. postgres://user@127.0.0.1:5432/db or \
+             postgres://user@%2Ftmp%2Fpgdir/db for a socket directory"
+        ));
+    }
+    Ok(Place { config })
+}
+
+/// The first host as `host:port` or the socket path, for messages.
+fn where_(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => format!("{host}:{port}"),
+        Some(Host::Unix(dir)) => format!("{}/.s.PGSQL.{port}", dir.display()),
+        None => "?".into(),
+    }
+}
+
+/// Resolves every TCP host to an address the workers connect to directly.
+fn resolve(config: &mut postgres::Config) -> Result<(), String> {
+    let hosts = config.get_hosts().to_vec();
+    if !hosts.iter().all(|h| matches!(h, Host::Tcp(_))) {
+        return Ok(());
+    }
+    let ports = config.get_ports().to_vec();
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let Host::Tcp(name) = host else { continue };
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let addr = (name.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {name}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("cannot resolve {name}: no address"))?;
+        addrs.push(addr.ip());
+    }
+    for ip in addrs {
+        config.hostaddr(ip);
+    }
+    Ok(())
+}
+
+/// Sends an SSLRequest and waits for its one-byte answer, within `timeout`: a server that
+/// accepts and then says nothing is found here, not by a connect that hangs.
+fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let answer = |stream: &mut dyn ReadWrite| -> std::io::Result<()> {
+        stream.write_all(&SSL_REQUEST)?;
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte)
+    };
+    let result = match (config.get_hosts().first(), config.get_hostaddrs().first()) {
+        (_, Some(ip)) => {
+            TcpStream::connect_timeout(&SocketAddr::new(*ip, port), timeout).and_then(|mut s| {
+                s.set_read_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))?;
+                answer(&mut s)
+            })
+        }
+        (Some(Host::Unix(dir)), None) => UnixStream::connect(dir.join(format!(".s.PGSQL.{port}")))
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))?;
+                answer(&mut s)
+            }),
+        _ => Ok(()),
+    };
+    result.map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
+            "no answer within {}",
+            crate::duration::format_nanos(timeout.as_nanos() as u64)
+        ),
+        _ => e.to_string(),
+    })
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// Resolves, probes, connects and creates the run's table.
+pub fn create(
+    place: &mut Place,
+    name: &str,
+    timeout: Duration,
+    shown: &str,
+) -> Result<Box<dyn Admin>, String> {
+    let at = where_(&place.config);
+    let fail = |e: String| format!("cannot connect to postgres at {at}: {e}");
+    resolve(&mut place.config).map_err(fail)?;
+    place.config.connect_timeout(timeout);
+    probe(&place.config, timeout).map_err(fail)?;
+    let mut client = place
+        .config
+        .clone()
+        .application_name(&format!("racecount {name}"))
+        .connect(NoTls)
+        .map_err(|e| fail(e.to_string()))?;
+    let admin_error = |what: &str, e: postgres::Error| format!("{what} in {shown}: {e}");
+    // A killed worker's backend may still hold a lock for a moment; never wait forever.
+    client
+        .batch_execute(&format!(
+            "SET lock_timeout = {}; CREATE TABLE {name} (v bigint NOT NULL); \
+             INSERT INTO {name} VALUES (0)",
+            timeout.as_millis().max(1000)
+        ))
+        .map_err(|e| admin_error("cannot create the counter table", e))?;
+    Ok(Box::new(PostgresAdmin {
+        client,
+        table: name.to_string(),
+        shown: shown.to_string(),
+    }))
+}
+
+struct PostgresAdmin {
+    client: postgres::Client,
+    table: String,
+    shown: String,
+}
+
+impl PostgresAdmin {
+    fn error(&self, what: &str, e: postgres::Error) -> String {
+        format!("{what} in {}: {e}", self.shown)
+    }
+}
+
+impl Admin for PostgresAdmin {
+    fn reset(&mut self) -> Result<(), String> {
+        let sql = format!("UPDATE {} SET v = 0", self.table);
+        self.client
+            .batch_execute(&sql)
+            .map_err(|e| self.error("cannot reset the counter", e))
+    }
+
+    fn read(&mut self) -> Result<u64, String> {
+        let sql = format!("SELECT v FROM {}", self.table);
+        let row = self
+            .client
+            .query_one(&sql, &[])
+            .map_err(|e| self.error("cannot read the counter", e))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn remove(&mut self) -> Result<(), String> {
+        let sql = format!("DROP TABLE IF EXISTS {}", self.table);
+        self.client.batch_execute(&sql).map_err(|e| {
+            self.error(
+                &format!("cannot drop the table {} (drop it by hand)", self.table),
+                e,
+            )
+        })
+    }
+}
+
+/// A worker's connection and its prepared statements.
+struct PostgresClient {
+    client: postgres::Client,
+    select: Statement,
+    select_for_update: Statement,
+    write: Statement,
+    add: Statement,
+}
+
+pub fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
+    let mut client = place
+        .config
+        .clone()
+        .application_name(&format!("racecount {} w{index}", db.name))
+        .connect(NoTls)
+        .map_err(|e| e.to_string())?;
+    if let Some(level) = db.isolation {
+        client
+            .batch_execute(&format!(
+                "SET default_transaction_isolation = '{}'",
+                level.sql().to_lowercase()
+            ))
+            .map_err(|e| e.to_string())?;
+    }
+    let table = &db.name;
+    let mut prepare = |sql: String| client.prepare(&sql).map_err(|e| e.to_string());
+    let select = prepare(format!("SELECT v FROM {table}"))?;
+    let select_for_update = prepare(format!("SELECT v FROM {table} FOR UPDATE"))?;
+    let write = prepare(format!("UPDATE {table} SET v = $1"))?;
+    let add = prepare(format!("UPDATE {table} SET v = v + 1"))?;
+    Ok(Box::new(PostgresClient {
+        client,
+        select,
+        select_for_update,
+        write,
+        add,
+    }))
+}
+
+impl PostgresClient {
+    fn read(&mut self, lock: bool) -> Result<i64, postgres::Error> {
+        let statement = if lock {
+            &self.select_for_update
+        } else {
+            &self.select
+        };
+        Ok(self.client.query_one(statement, &[])?.get(0))
+    }
+
+    fn write(&mut self, value: i64) -> Result<(), postgres::Error> {
+        self.client.execute(&self.write, &[&value]).map(drop)
+    }
+
+    /// BEGIN, read (FOR UPDATE when `lock`), window, write, COMMIT; rolled back on error.
+    fn transaction(&mut self, lock: bool, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        let mut steps = || -> Result<(), postgres::Error> {
+            self.client.batch_execute("BEGIN")?;
+            let v = self.read(lock)?;
+            hold();
+            self.write(v + 1)?;
+            self.client.batch_execute("COMMIT")
+        };
+        let result = steps();
+        if result.is_err() && !self.client.is_closed() {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+        result.map_err(|e| self.attempt(e))
+    }
+
+    fn attempt(&self, e: postgres::Error) -> Attempt {
+        let refused = e.code().is_some_and(|code| {
+            *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+        });
+        if refused {
+            Attempt::Refused
+        } else if self.client.is_closed() {
+            Attempt::Failed(format!("lost its connection to postgres: {e}"))
+        } else {
+            Attempt::Failed(format!("postgres: {e}"))
+        }
+    }
+}
+
+impl Client for PostgresClient {
+    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        match mode {
+            Mode::Unlocked => {
+                let v = self.read(false).map_err(|e| self.attempt(e))?;
+                hold();
+                self.write(v + 1).map_err(|e| self.attempt(e))
+            }
+            Mode::PerAccess => self.transaction(false, hold),
+            Mode::Mutex => self.transaction(true, hold),
+            Mode::Atomic => {
+                hold();
+                let add = self.add.clone();
+                self.client
+                    .execute(&add, &[])
+                    .map(drop)
+                    .map_err(|e| self.attempt(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! One trial against a database store: reset the counter, fork the workers, wait until every
+//! one is connected, open the gate, wait for them, read the real total from the database.
+//!
+//! A trial means what it means on the shared page: the same expected total, the same
+//! accounting from the workers' slots, the same failure reports, plus the retries the
+//! database forced.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::channel::Report;
+use super::{Channel, Counter, EXIT_STORE_FAILED, work};
+use crate::fork::{Crew, Ending, Gate, WaitError};
+use crate::page::SharedPage;
+use crate::results::{Cause, Trial};
+use crate::trial::{TrialError, spawn_cause, wait_cause};
+use crate::worker::Job;
+
+/// How much longer than the connect timeout the parent waits for every worker to connect
+/// (forking them and starting their clients takes time of its own).
+const CONNECT_MARGIN: Duration = Duration::from_secs(2);
+
+/// Runs one trial of `procs` freshly forked store workers on `counter`.
+pub fn run_trial(
+    counter: &mut Counter,
+    page: &SharedPage,
+    procs: u32,
+    job: &Job,
+    trial: u64,
+    timeout: Option<Duration>,
+) -> Result<Trial, TrialError> {
+    counter.reset().map_err(sys)?;
+    page.reset(procs as usize);
+    let channel = Channel::new().map_err(|e| sys(format!("pipe: {e}")))?;
+    let gate = Gate::new().map_err(|e| sys(format!("pipe: {e}")))?;
+    let db = counter.db().clone();
+    let start = Instant::now();
+    let mut crew = Crew::spawn(procs, |index| {
+        work(&db, page, index, job, trial, &channel, &gate)
+    })
+    .map_err(spawn_cause)?;
+    let connect_deadline = start.checked_add(db.connect_timeout + CONNECT_MARGIN);
+    if let Err(e) = channel.wait_ready(&mut crew, procs, connect_deadline) {
+        return Err(match e {
+            WaitError::TimedOut { pending } => {
+                let late: Vec<String> = pending.iter().map(|(i, _)| i.to_string()).collect();
+                sys(format!(
+                    "workers {} did not connect to {} within {}",
+                    late.join(", "),
+                    db.shown,
+                    crate::duration::format_nanos(nanos(db.connect_timeout + CONNECT_MARGIN))
+                ))
+            }
+            other => failure(page, &channel, job, other, timeout),
+        });
+    }
+    let released = Instant::now();
+    gate.open();
+    crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
+        .map_err(|e| failure(page, &channel, job, e, timeout))?;
+    let end = Instant::now();
+    let mut retries = 0;
+    let reports = channel.reports();
+    for index in 0..procs {
+        match reports.iter().find(|(i, _)| *i == index) {
+            Some((_, Report::Done { retries: r })) => retries += r,
+            _ => {
+                return Err(sys(format!(
+                    "worker {index} finished but its report of retries was lost"
+                )));
+            }
+        }
+    }
+    let total = counter.read_total().map_err(sys)?;
+    let completed: Vec<u64> = (0..procs as usize)
+        .map(|i| page.slot(i).load(Ordering::Acquire))
+        .collect();
+    let expected = u64::from(procs) * job.iters;
+    let sum = completed.iter().sum::<u64>();
+    if sum != expected {
+        return Err(TrialError::Failed(Cause::Incomplete {
+            completed: sum,
+            expected,
+        }));
+    }
+    if total > expected {
+        return Err(TrialError::Failed(Cause::Impossible { total, expected }));
+    }
+    Ok(Trial {
+        total,
+        elapsed_ns: nanos(end - released),
+        wall_ns: nanos(end - start),
+        completed,
+        trace: None,
+        retries,
+    })
+}
+
+/// A store worker that stopped with a message is named with it; anything else is reported as
+/// on the shared page.
+fn failure(
+    page: &SharedPage,
+    channel: &Channel,
+    job: &Job,
+    error: WaitError,
+    timeout: Option<Duration>,
+) -> TrialError {
+    if let WaitError::Died {
+        index,
+        pid,
+        ending: Ending::Exited(EXIT_STORE_FAILED),
+    } = error
+    {
+        let message = channel
+            .reports()
+            .into_iter()
+            .find_map(|(i, r)| match r {
+                Report::Failed(m) if i == index => Some(m),
+                _ => None,
+            })
+            .unwrap_or_else(|| "failed (its report was lost)".to_string());
+        return TrialError::Failed(Cause::Store {
+            index,
+            pid,
+            message,
+        });
+    }
+    wait_cause(page, job.iters, error, timeout)
+}
+
+fn sys(message: String) -> TrialError {
+    TrialError::Failed(Cause::Sys(message))
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,115 @@
+//! A store worker's body, run in the forked child instead of the shared-page loop.
+//!
+//! The parent is single-threaded when it forks (its own connections run no threads: SQLite
+//! and Redis are plain blocking sockets and files, PostgreSQL's client a current-thread
+//! runtime, and host names are resolved by the parent before any fork), so this child may
+//! allocate: it opens its own connection, which needs it. It still leaves through `_exit`
+//! (the [`Crew`](crate::fork::Crew) does that), and it never prints or flushes the parent's
+//! stdio: what it has to say goes to the parent through the [`Channel`].
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use super::channel::{Channel, Report};
+use super::{Attempt, Db};
+use crate::duration::Window;
+use crate::fork::Gate;
+use crate::page::SharedPage;
+use crate::worker::{Job, seed_for};
+
+/// Exit status of a store worker that failed; its report says why.
+pub const EXIT_STORE_FAILED: i32 = 74;
+
+/// Worker `index` of trial number `trial`: connects, says it is ready, passes the gate, then
+/// makes `job.iters` increments of the counter in `db`, recording its progress in its slot of
+/// the page. Returns its exit status.
+pub fn work(
+    db: &Db,
+    page: &SharedPage,
+    index: u32,
+    job: &Job,
+    trial: u64,
+    channel: &Channel,
+    gate: &Gate,
+) -> i32 {
+    // A panic message would reach the user's terminal from a child; the parent reports the
+    // exit status instead.
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut client = match db.connect(index) {
+        Ok(client) => client,
+        Err(e) => {
+            let message = format!("could not connect to {}: {e}", db.shown);
+            channel.report(index, &Report::Failed(db.secret.scrub(&message)));
+            return EXIT_STORE_FAILED;
+        }
+    };
+    channel.ready();
+    gate.pass();
+    let slot = page.slot(index as usize);
+    let mut pause = Pause::new(job, trial, index);
+    let mut hold = hold_for(job.window);
+    let mut retries = 0u64;
+    for done in 1..=job.iters {
+        pause.wait();
+        loop {
+            match client.increment(job.mode, &mut hold) {
+                Ok(()) => break,
+                Err(Attempt::Refused) => retries += 1,
+                Err(Attempt::Failed(e)) => {
+                    let message =
+                        format!("failed after {} of {} increments: {e}", done - 1, job.iters);
+                    channel.report(index, &Report::Failed(db.secret.scrub(&message)));
+                    return EXIT_STORE_FAILED;
+                }
+            }
+        }
+        slot.store(done, Relaxed);
+    }
+    channel.report(index, &Report::Done { retries });
+    0
+}
+
+/// The race window between read and write, as in the shared page's loop.
+fn hold_for(window: Window) -> impl FnMut() {
+    move || match window {
+        Window::Busy(0) => {}
+        Window::Busy(ns) => {
+            let span = Duration::from_nanos(ns);
+            let start = Instant::now();
+            while start.elapsed() < span {
+                std::hint::spin_loop();
+            }
+        }
+        Window::Yield => std::thread::yield_now(),
+    }
+}
+
+/// `--sleep` and `--jitter`: a pause before every increment, seeded as the page's workers do.
+struct Pause {
+    sleep: Duration,
+    jitter_ns: u64,
+    rng: SmallRng,
+}
+
+impl Pause {
+    fn new(job: &Job, trial: u64, index: u32) -> Pause {
+        Pause {
+            sleep: Duration::from_nanos(job.sleep_ns),
+            jitter_ns: job.jitter_ns,
+            rng: SmallRng::seed_from_u64(seed_for(job.seed, trial, index)),
+        }
+    }
+
+    fn wait(&mut self) {
+        let mut pause = self.sleep;
+        if self.jitter_ns > 0 {
+            pause += Duration::from_nanos(self.rng.random_range(0..self.jitter_ns));
+        }
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+}
