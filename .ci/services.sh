@@ -104,7 +104,7 @@ start() {
             RACECOUNT_SERVICES_DIR='$dir' '$0' stop" >/dev/null 2>&1 < /dev/null &
     fi
     echo "export RACECOUNT_SERVICES_DIR='$dir'"
-    echo "export RACECOUNT_TEST_POSTGRES='postgres://postgres@localhost/postgres?host=$dir/pg'"
+    echo "export RACECOUNT_TEST_POSTGRES='postgres://postgres@/postgres?host=$dir/pg'"
     echo "export RACECOUNT_TEST_REDIS='redis+unix://$dir/redis.sock'"
 }
 

@@ -22,6 +22,8 @@ use crate::mode::Mode;
 mod channel;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod probe;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "sqlite")]
@@ -34,6 +36,8 @@ pub use channel::Channel;
 pub use url::Kind;
 use url::{Secret, kind_of, mask};
 pub use worker::{EXIT_STORE_FAILED, work};
+
+const MISSING: &str = "this racecount was built without database stores";
 
 /// How long a connection may take when `--timeout` is not given.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,9 +103,10 @@ enum Backend {
     Postgres(postgres::Place),
     #[cfg(feature = "redis")]
     Redis(redis::Place),
-    /// Never built: keeps the enum inhabited-looking when no store is compiled in.
+    /// Never built: keeps the type (and the code that uses it) alive in a build without any
+    /// store (`--no-default-features`), where parsing refuses every database URL.
     #[allow(dead_code)]
-    None(std::convert::Infallible),
+    Missing,
 }
 
 /// What became of one try at an increment.
@@ -258,8 +263,8 @@ impl Db {
             #[cfg(feature = "postgres")]
             Backend::Postgres(place) => postgres::connect(place, self, index),
             #[cfg(feature = "redis")]
-            Backend::Redis(place) => redis::connect(place, self),
-            Backend::None(never) => match *never {},
+            Backend::Redis(place) => redis::connect(place, self, index),
+            Backend::Missing => Err(MISSING.into()),
         }
     }
 }
@@ -285,7 +290,7 @@ impl Counter {
             }
             #[cfg(feature = "redis")]
             Backend::Redis(place) => redis::create(place, &db.name, db.connect_timeout),
-            Backend::None(never) => match *never {},
+            Backend::Missing => Err(MISSING.into()),
         };
         let admin = admin.map_err(|e| db.secret.scrub(&e))?;
         Ok(Counter {

@@ -17,15 +17,14 @@
 //! the connect timeout, before it connects: the client's own timeout covers only the TCP
 //! connect, not a server that accepts and then says nothing.
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::{NoTls, Statement};
 
+use super::probe::{Addr, ask};
 use super::url::Secret;
 use super::{Admin, Attempt, Client, Db};
 use crate::mode::Mode;
@@ -83,43 +82,28 @@ fn resolve(config: &mut postgres::Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Sends an SSLRequest and waits for its one-byte answer, within `timeout`: a server that
-/// accepts and then says nothing is found here, not by a connect that hangs.
+/// Sends an SSLRequest, whose one-byte answer any PostgreSQL server gives at once, to each
+/// host in turn until one answers (the client tries them in the same order).
 fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
     const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let answer = |stream: &mut dyn ReadWrite| -> std::io::Result<()> {
-        stream.write_all(&SSL_REQUEST)?;
-        let mut byte = [0u8; 1];
-        stream.read_exact(&mut byte)
-    };
-    let result = match (config.get_hosts().first(), config.get_hostaddrs().first()) {
-        (_, Some(ip)) => {
-            TcpStream::connect_timeout(&SocketAddr::new(*ip, port), timeout).and_then(|mut s| {
-                s.set_read_timeout(Some(timeout))?;
-                s.set_write_timeout(Some(timeout))?;
-                answer(&mut s)
-            })
+    let ports = config.get_ports();
+    let mut first_error = None;
+    for (i, host) in config.get_hosts().iter().enumerate() {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let addr = match (host, config.get_hostaddrs().get(i)) {
+            (_, Some(ip)) => Addr::Ip(SocketAddr::new(*ip, port)),
+            (Host::Unix(dir), None) => Addr::Unix(dir.join(format!(".s.PGSQL.{port}"))),
+            (Host::Tcp(name), None) => Addr::Tcp(name.clone(), port),
+        };
+        match ask(&addr, &SSL_REQUEST, timeout) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
-        (Some(Host::Unix(dir)), None) => UnixStream::connect(dir.join(format!(".s.PGSQL.{port}")))
-            .and_then(|mut s| {
-                s.set_read_timeout(Some(timeout))?;
-                s.set_write_timeout(Some(timeout))?;
-                answer(&mut s)
-            }),
-        _ => Ok(()),
-    };
-    result.map_err(|e| match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
-            "no answer within {}",
-            crate::duration::format_nanos(timeout.as_nanos() as u64)
-        ),
-        _ => e.to_string(),
-    })
+    }
+    first_error.map_or(Ok(()), Err)
 }
-
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
 
 /// Resolves, probes, connects and creates the run's table.
 pub fn create(
@@ -138,8 +122,9 @@ pub fn create(
         .clone()
         .application_name(&format!("racecount {name}"))
         .connect(NoTls)
-        .map_err(|e| fail(e.to_string()))?;
-    let admin_error = |what: &str, e: postgres::Error| format!("{what} in {shown}: {e}");
+        .map_err(|e| fail(describe(&e)))?;
+    let admin_error =
+        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}", describe(&e));
     // A killed worker's backend may still hold a lock for a moment; never wait forever.
     client
         .batch_execute(&format!(
@@ -163,7 +148,7 @@ struct PostgresAdmin {
 
 impl PostgresAdmin {
     fn error(&self, what: &str, e: postgres::Error) -> String {
-        format!("{what} in {}: {e}", self.shown)
+        format!("{what} in {}: {}", self.shown, describe(&e))
     }
 }
 
@@ -210,17 +195,17 @@ pub fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, St
         .clone()
         .application_name(&format!("racecount {} w{index}", db.name))
         .connect(NoTls)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
     if let Some(level) = db.isolation {
         client
             .batch_execute(&format!(
                 "SET default_transaction_isolation = '{}'",
                 level.sql().to_lowercase()
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
     }
     let table = &db.name;
-    let mut prepare = |sql: String| client.prepare(&sql).map_err(|e| e.to_string());
+    let mut prepare = |sql: String| client.prepare(&sql).map_err(|e| describe(&e));
     let select = prepare(format!("SELECT v FROM {table}"))?;
     let select_for_update = prepare(format!("SELECT v FROM {table} FOR UPDATE"))?;
     let write = prepare(format!("UPDATE {table} SET v = $1"))?;
@@ -271,9 +256,9 @@ impl PostgresClient {
         if refused {
             Attempt::Refused
         } else if self.client.is_closed() {
-            Attempt::Failed(format!("lost its connection to postgres: {e}"))
+            Attempt::Failed(format!("lost its connection to postgres: {}", describe(&e)))
         } else {
-            Attempt::Failed(format!("postgres: {e}"))
+            Attempt::Failed(format!("postgres: {}", describe(&e)))
         }
     }
 }
@@ -297,5 +282,17 @@ impl Client for PostgresClient {
                     .map_err(|e| self.attempt(e))
             }
         }
+    }
+}
+
+/// The server's own words for a database error ("FATAL: terminating connection due to
+/// administrator command (57P01)"), else the client's, with its cause.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+    }
+    match std::error::Error::source(e) {
+        Some(cause) if !e.to_string().contains(&cause.to_string()) => format!("{e}: {cause}"),
+        _ => e.to_string(),
     }
 }

@@ -12,8 +12,9 @@
 
 use std::time::Duration;
 
-use redis::{Connection, ConnectionInfo, IntoConnectionInfo, RedisError};
+use redis::{Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError};
 
+use super::probe::{Addr, ask};
 use super::url::Secret;
 use super::{Admin, Attempt, Client, Db};
 use crate::mode::Mode;
@@ -39,6 +40,16 @@ fn open(place: &Place, timeout: Duration) -> Result<Connection, RedisError> {
 /// Connects and creates the run's key (`SET … NX`: never overwrites a key of someone else's).
 pub fn create(place: &Place, name: &str, timeout: Duration) -> Result<Box<dyn Admin>, String> {
     let at = place.info.addr().to_string();
+    let addr = match place.info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            Addr::Tcp(host.clone(), *port)
+        }
+        ConnectionAddr::Unix(path) => Addr::Unix(path.clone()),
+        other => return Err(format!("redis at {at}: unsupported address {other:?}")),
+    };
+    // An inline PING, which any Redis server answers (with PONG, or an error asking for AUTH).
+    ask(&addr, b"PING\r\n", timeout)
+        .map_err(|e| format!("cannot connect to redis at {at}: {e}"))?;
     let mut conn =
         open(place, timeout).map_err(|e| format!("cannot connect to redis at {at}: {e}"))?;
     // Every later command is bounded too: a server that stops answering is an error.
@@ -103,8 +114,14 @@ struct RedisClient {
     key: String,
 }
 
-pub fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
-    let conn = open(place, db.connect_timeout).map_err(|e| e.to_string())?;
+pub fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
+    let mut conn = open(place, db.connect_timeout).map_err(|e| e.to_string())?;
+    // Named, so that CLIENT LIST shows whose connection this is.
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(format!("{}_w{index}", db.name))
+        .exec(&mut conn)
+        .map_err(|e| e.to_string())?;
     Ok(Box::new(RedisClient {
         conn,
         key: db.name.clone(),
