@@ -47,6 +47,9 @@ fn progress(completed: u64, params: &Params) -> String {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Cause::Setup(what) = &self.cause {
+            return f.write_str(what);
+        }
         write!(f, "{} trial {}", self.mode, self.trial + 1)?;
         let p = &self.params;
         write!(
@@ -121,7 +124,7 @@ impl fmt::Display for Failure {
                 "worker {index} (pid {pid}) {message}; the trial is not counted, the other \
                  workers were stopped"
             ),
-            Cause::Sys(what) => f.write_str(what),
+            Cause::Sys(what) | Cause::Setup(what) => f.write_str(what),
         }
     }
 }

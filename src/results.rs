@@ -246,6 +246,9 @@ pub enum Cause {
     },
     /// A system call in the parent failed.
     Sys(String),
+    /// Before the first trial or after the last (mapping the page, creating or removing the
+    /// store's counter): not any trial's failure.
+    Setup(String),
 }
 
 /// Everything a run produced.

@@ -50,7 +50,7 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
                 mode: config.modes[0],
                 params: config.combinations()[0],
                 trial: 0,
-                cause: Cause::Sys(message),
+                cause: Cause::Setup(message),
             }));
             return Ok(report);
         }
@@ -98,7 +98,7 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
             mode: config.modes[0],
             params: config.combinations()[0],
             trial: 0,
-            cause: Cause::Sys(format!("cannot remove the run's counter: {e}")),
+            cause: Cause::Setup(format!("cannot remove the run's counter: {e}")),
         }));
     }
     Ok(report)
