@@ -91,14 +91,20 @@ pub fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Resu
             }
         }
     }
-    if let Some(Err(e)) = counter.as_mut().map(|c| c.remove())
-        && report.stop.is_none()
-    {
+    // A counter left in the database must be said, whatever else stopped the run.
+    if let Some(Err(e)) = counter.as_mut().map(|c| c.remove()) {
+        let before = match &report.stop {
+            None => String::new(),
+            Some(Stop::Interrupted(signal)) => {
+                format!("interrupted by {signal}; every worker was stopped; ")
+            }
+            Some(Stop::Failed(failure)) => format!("{failure}; "),
+        };
         report.stop = Some(Stop::Failed(Failure {
             mode: config.modes[0],
             params: config.combinations()[0],
             trial: 0,
-            cause: Cause::Setup(format!("cannot remove the run's counter: {e}")),
+            cause: Cause::Setup(format!("{before}cannot remove the run's counter: {e}")),
         }));
     }
     Ok(report)
