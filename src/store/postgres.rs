@@ -36,16 +36,50 @@ pub struct Place {
 }
 
 pub fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
-    let config: postgres::Config = url
+    let config: postgres::Config = libpq_hosts(url)
         .parse()
         .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
-    if config.get_hosts().is_empty() {
+    let hosts = config.get_hosts();
+    if hosts.is_empty() {
         return Err(format!(
             "--store {shown}: names no host; e.g. postgres://user@127.0.0.1:5432/db or \
-             postgres://user@%2Ftmp%2Fpgdir/db for a socket directory"
+             postgres://user@/db?host=/run/postgresql for a socket directory"
+        ));
+    }
+    // Host names are resolved before any fork (see `resolve`), which needs every host to be
+    // a TCP host or every one a socket directory.
+    if hosts.iter().any(|h| matches!(h, Host::Tcp(_)))
+        && hosts.iter().any(|h| matches!(h, Host::Unix(_)))
+    {
+        return Err(format!(
+            "--store {shown}: mixes TCP hosts and socket directories; give one kind"
         ));
     }
     Ok(Place { config })
+}
+
+/// As libpq reads a URL, a `host=` query parameter replaces the host of the authority
+/// (`postgres://u@localhost/db?host=/run/postgresql` means the socket directory alone); the
+/// client library would try both.
+fn libpq_hosts(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let query_has_host = rest
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.starts_with("host=")));
+    if !query_has_host {
+        return url.to_string();
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let user = authority.rsplit_once('@').map_or("", |(u, _)| u);
+    let user = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    format!("{scheme}://{user}{tail}")
 }
 
 /// The first host as `host:port` or the socket path, for messages.
@@ -58,7 +92,9 @@ fn where_(config: &postgres::Config) -> String {
     }
 }
 
-/// Resolves every TCP host to an address the workers connect to directly.
+/// Resolves every TCP host to an address the workers connect to directly: the client library
+/// would resolve a name on a thread of its runtime, and the parent must have no other thread
+/// when it forks (the store trial checks it).
 fn resolve(config: &mut postgres::Config) -> Result<(), String> {
     let hosts = config.get_hosts().to_vec();
     if !hosts.iter().all(|h| matches!(h, Host::Tcp(_))) {
@@ -294,5 +330,30 @@ fn describe(e: &postgres::Error) -> String {
     match std::error::Error::source(e) {
         Some(cause) if !e.to_string().contains(&cause.to_string()) => format!("{e}: {cause}"),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_parameter_replaces_the_authority_host_as_in_libpq() {
+        assert_eq!(
+            libpq_hosts("postgres://ann:pw@localhost:5433/db?host=/run/pg&x=1"),
+            "postgres://ann:pw@/db?host=/run/pg&x=1"
+        );
+        assert_eq!(
+            libpq_hosts("postgres://ann@127.0.0.1/db"),
+            "postgres://ann@127.0.0.1/db"
+        );
+        let place = parse(
+            "postgres://ann@localhost/db?host=/run/pg",
+            "",
+            &Secret::default(),
+        )
+        .unwrap();
+        assert_eq!(place.config.get_hosts().len(), 1);
+        assert!(parse("postgres://ann@h1,%2Frun%2Fpg/db", "x", &Secret::default()).is_err());
     }
 }

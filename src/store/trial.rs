@@ -34,6 +34,14 @@ pub fn run_trial(
     let channel = Channel::new().map_err(|e| sys(format!("pipe: {e}")))?;
     let gate = Gate::new().map_err(|e| sys(format!("pipe: {e}")))?;
     let db = counter.db().clone();
+    // The workers allocate and connect after fork, which is sound only if the parent has no
+    // other thread (one holding a lock at the fork would leave it locked in the child).
+    let threads = threads();
+    if threads != 1 {
+        return Err(sys(format!(
+            "racecount has {threads} threads before forking store workers (a bug in racecount)"
+        )));
+    }
     let start = Instant::now();
     let mut crew = Crew::spawn(procs, |index| {
         work(&db, page, index, job, trial, &channel, &gate)
@@ -126,6 +134,11 @@ fn failure(
         });
     }
     wait_cause(page, job.iters, error, timeout)
+}
+
+/// This process's threads, from /proc (1 when it cannot be read).
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, |tasks| tasks.count())
 }
 
 fn sys(message: String) -> TrialError {
