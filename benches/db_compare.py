@@ -18,10 +18,11 @@ PROCS, ITERS = 10, 20
 MODES = ["unlocked", "per-access", "mutex", "atomic"]
 
 
-def racecount(binary, store, mode, trials):
+def racecount(binary, store, mode, trials, isolation):
+    extra = ["--isolation", isolation] if isolation else []
     out = subprocess.run(
         [binary, "--store", store, "-m", mode, "-p", str(PROCS), "-i", str(ITERS),
-         "-t", str(trials), "-f", "json"],
+         "-t", str(trials), "-f", "json"] + extra,
         check=True, capture_output=True, text=True,
     ).stdout
     trials = json.loads(out)["results"][0]["trials"]
@@ -29,9 +30,10 @@ def racecount(binary, store, mode, trials):
     return ms, [t["total"] for t in trials], sum(t["retries"] for t in trials)
 
 
-def python(script, store, mode, trials):
+def python(script, store, mode, trials, isolation):
+    extra = [isolation] if isolation else []
     out = subprocess.run(
-        [sys.executable, script, store, mode, str(PROCS), str(ITERS), str(trials)],
+        [sys.executable, script, store, mode, str(PROCS), str(ITERS), str(trials)] + extra,
         check=True, capture_output=True, text=True,
     ).stdout
     ms = float(re.search(r"([0-9.]+) ms/trial", out).group(1))
@@ -44,23 +46,28 @@ def main():
     binary, rounds, trials, sqlite_dir, pg, redis = sys.argv[1:7]
     rounds, trials = int(rounds), int(trials)
     script = __file__.replace("db_compare.py", "db_lesson.py")
-    stores = [("SQLite", f"sqlite:{sqlite_dir}/lesson.db"), ("PostgreSQL", pg), ("Redis", redis)]
+    stores = [
+        ("SQLite", f"sqlite:{sqlite_dir}/lesson.db", None, MODES),
+        ("PostgreSQL", pg, None, MODES),
+        ("PostgreSQL serializable", pg, "serializable", ["per-access", "mutex"]),
+        ("Redis", redis, None, MODES),
+    ]
     print(f"{PROCS} procs x {ITERS} increments, {trials} trials per run, median of {rounds} "
           "alternating rounds\n")
     print("| store | mode | racecount ms/trial | Python ms/trial | Python / racecount "
           "| racecount increments/s | Python increments/s | racecount totals | Python totals "
           "| retries (racecount / Python) |")
     print("|:--|:--|--:|--:|--:|--:|--:|:--|:--|--:|")
-    for label, store in stores:
-        for mode in MODES:
+    for label, store, isolation, modes in stores:
+        for mode in modes:
             ours, theirs = [], []
             our_totals, their_totals, our_retries, their_retries = [], [], 0, 0
             for _ in range(rounds):
-                ms, totals, retries = racecount(binary, store, mode, trials)
+                ms, totals, retries = racecount(binary, store, mode, trials, isolation)
                 ours.append(ms)
                 our_totals += totals
                 our_retries += retries
-                ms, totals, retries = python(script, store, mode, trials)
+                ms, totals, retries = python(script, store, mode, trials, isolation)
                 theirs.append(ms)
                 their_totals += totals
                 their_retries += retries

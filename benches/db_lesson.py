@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The database lesson in Python, for side-by-side comparison with racecount --store.
 
-    python3 benches/db_lesson.py STORE MODE PROCS ITERS TRIALS
+    python3 benches/db_lesson.py STORE MODE PROCS ITERS TRIALS [ISOLATION]
 
 STORE: sqlite:PATH, postgres://... or redis://... (redis+unix://PATH too). MODE: unlocked,
 per-access, mutex or atomic, with the statements racecount runs (README, "Databases"):
@@ -13,7 +13,8 @@ per-access, mutex or atomic, with the statements racecount runs (README, "Databa
 
 Each process opens its own connection after the fork and waits at a barrier; a refused
 increment (serialization failure, deadlock, database is locked, WATCH abort) is rolled back and
-retried, and counted. The counter is a table or key of this run's own, reset before each trial
+retried, and counted. ISOLATION (PostgreSQL: read-committed, repeatable-read, serializable)
+sets each connection's default_transaction_isolation, as racecount's --isolation. The counter is a table or key of this run's own, reset before each trial
 and read after it by the parent, removed at the end. Needs `pip install "psycopg[binary]" redis`
 for the servers. Prints one line: totals min/mean/max, trials with loss, retries, ms per trial
 (process start to the last join, as racecount's wall time per trial).
@@ -92,6 +93,8 @@ class Sqlite:
 
 
 class Postgres:
+    isolation = None
+
     def __init__(self, url, table):
         import psycopg
         from psycopg import errors
@@ -100,7 +103,11 @@ class Postgres:
         self.refused = (errors.SerializationFailure, errors.DeadlockDetected)
 
     def connect(self):
-        return self.psycopg.connect(self.url, autocommit=True)
+        conn = self.psycopg.connect(self.url, autocommit=True)
+        if self.isolation:
+            level = self.isolation.replace("-", " ")
+            conn.execute(f"SET default_transaction_isolation = '{level}'")
+        return conn
 
     def create(self):
         self.admin = self.connect()
@@ -229,6 +236,8 @@ def main():
     procs, iters, trials = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     mp.set_start_method("fork")
     store = store_for(url, name())
+    if len(sys.argv) > 6:
+        store.isolation = sys.argv[6]
     store.create()
     totals, retries, seconds = [], 0, 0.0
     try:
