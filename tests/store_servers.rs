@@ -268,10 +268,12 @@ fn a_postgres_backend_killed_mid_trial_names_the_worker_and_the_error() {
             assert_eq!(killed.len(), 1);
         },
         3,
+        // The server's own words ("terminating connection due to administrator command") come
+        // only when the kill lands while the worker waits for an answer; between statements
+        // the client finds the connection closed.
         &[
             "worker 1 (pid",
             "lost its connection to postgres",
-            "terminating connection due to administrator command",
             "the other workers were stopped",
         ],
     );
