@@ -309,3 +309,42 @@ fn a_redis_connection_killed_mid_trial_names_the_worker_and_the_error() {
         ],
     );
 }
+
+#[test]
+fn a_worker_that_cannot_connect_is_named_with_the_servers_words() {
+    // A role that may hold 4 connections: the parent's and 3 workers' of 6.
+    pg().batch_execute(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'racecount_test_limited') THEN \
+             CREATE ROLE racecount_test_limited LOGIN CONNECTION LIMIT 4; \
+           END IF; \
+         END $$; \
+         GRANT CREATE ON SCHEMA public TO racecount_test_limited",
+    )
+    .unwrap();
+    let store = servers()
+        .postgres
+        .replacen("postgres@", "racecount_test_limited@", 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+        .args([
+            "--store", &store, "-m", "atomic", "-p", "6", "-i", "5", "-t", "1",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(") could not connect to postgres://"), "{err}");
+    assert!(err.contains("too many connections for role"), "{err}");
+    assert!(pg_tables("racecount_").iter().all(|t| {
+        // Other tests' runs may be alive; none of this run's role may be left.
+        let owner: String = pg()
+            .query_one(
+                "SELECT tableowner::text FROM pg_tables WHERE tablename = $1",
+                &[t],
+            )
+            .map(|r| r.get(0))
+            .unwrap_or_default();
+        owner != "racecount_test_limited"
+    }));
+}
