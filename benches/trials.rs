@@ -29,6 +29,7 @@ static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Set
     pool: false,
     trace: false,
     schedule: None,
+    store: racecount::store::Shown::page(),
 });
 
 fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {

@@ -24,3 +24,4 @@ mod machine;
 mod output;
 pub mod race;
 mod results;
+pub mod store;

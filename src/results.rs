@@ -28,6 +28,8 @@ pub struct Trial {
     pub overlap: Overlap,
     /// With `--trace`: every increment and what it explains.
     pub trace: Option<TrialTrace>,
+    /// Increments the database refused and the workers tried again (0 on the shared page).
+    pub retries: u64,
 }
 
 /// A traced trial kept in full: its trace and what the trace explains.
@@ -63,6 +65,10 @@ pub struct Group {
     pub totals: Vec<u64>,
     pub elapsed_ns: Vec<u64>,
     pub wall_ns: Vec<u64>,
+    /// Per trial, when kept: increments the database refused and the workers retried.
+    pub retries: Vec<u64>,
+    /// Retries over every trial, kept or not.
+    pub retries_total: u64,
     /// Per trial, when kept: each worker's completed increments, `params.procs` per trial,
     /// flattened (one allocation, not one per trial).
     pub completed: Vec<u64>,
@@ -84,6 +90,8 @@ impl Group {
             totals: Vec::new(),
             elapsed_ns: Vec::new(),
             wall_ns: Vec::new(),
+            retries: Vec::new(),
+            retries_total: 0,
             completed: Vec::new(),
             tallies: Vec::new(),
             traced: None,
@@ -110,6 +118,7 @@ impl Group {
         }
         self.count += 1;
         self.overlap = self.overlap.combine(trial.overlap);
+        self.retries_total += trial.retries;
         if trial.total != self.expected() {
             self.lossy += 1;
         }
@@ -118,6 +127,7 @@ impl Group {
             self.elapsed_ns.push(trial.elapsed_ns);
             self.wall_ns.push(trial.wall_ns);
             self.overlaps.push(trial.overlap);
+            self.retries.push(trial.retries);
         }
         if keep.workers {
             self.completed.extend_from_slice(&trial.completed);
@@ -274,6 +284,13 @@ pub enum Cause {
     Unexplained { explained: i128, lost: u64 },
     /// The trace's writes fit no order (a corrupted trace).
     Unordered(crate::analysis::explain::Unordered),
+    /// A store worker stopped with this message (its connection failed or was lost, or the
+    /// database answered with an error that is not a refusal).
+    Store {
+        index: u32,
+        pid: u32,
+        message: String,
+    },
     /// A system call in the parent failed.
     Sys(String),
 }
@@ -351,6 +368,15 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
              write is not the counter's final value (a corrupted trace)"
         ),
         Cause::Unordered(why) => write!(f, "{why} (a corrupted trace)"),
+        Cause::Store {
+            index,
+            pid,
+            message,
+        } => write!(
+            f,
+            "worker {index} (pid {pid}) {message}; the trial is not counted, the other workers \
+             were stopped"
+        ),
         Cause::Sys(what) => f.write_str(what),
     }
 }

@@ -173,6 +173,7 @@ mod tests {
                 completed: vec![20; 10],
                 overlap: Default::default(),
                 trace: None,
+                retries: 0,
             };
             g.add(
                 &trial,

@@ -13,7 +13,8 @@ Examples:
   racecount -p 10 -i 20 -m unlocked             lost updates, as in the Python lesson
   racecount -m mutex,atomic -t 1000 --check     exit 1 if any trial is not exact
   racecount -p 1,2,4,8 -m unlocked,atomic       how loss and cost grow with contention
-  racecount -p 4 -i 10 -m unlocked -t 1 --trace which updates were lost, who overwrote whom";
+  racecount -p 4 -i 10 -m unlocked -t 1 --trace which updates were lost, who overwrote whom
+  racecount --store sqlite:/tmp/lesson.db       the same race on a database table";
 
 /// Forks worker processes that increment one counter in shared memory, with and without
 /// synchronization, and shows the updates that get lost.
@@ -110,6 +111,32 @@ pub struct Options {
     /// lost); 1 splits every one. 0.1 makes 10 x 20 unlocked look like the Python lesson.
     #[arg(help_heading = "Schedule", long, value_name = "P", value_parser = parse_chance)]
     pub switch: Option<f64>,
+    /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://… or redis://…
+    ///
+    /// With a database each worker opens its own connection and the run uses a table or key
+    /// of its own, removed at the end. unlocked: read, window, write back read + 1, each
+    /// statement on its own; per-access: the same inside one transaction (Redis: each access
+    /// in its own MULTI/EXEC); mutex: the store's lock (BEGIN IMMEDIATE, SELECT … FOR UPDATE,
+    /// WATCH/MULTI/EXEC); atomic: UPDATE … SET v = v + 1 or INCR.
+    #[arg(
+        help_heading = "Store",
+        long,
+        value_name = "URL",
+        default_value = "page"
+    )]
+    pub store: String,
+
+    /// Isolation of the workers' transactions: read-committed, repeatable-read or
+    /// serializable (PostgreSQL; SQLite is always serializable)
+    ///
+    /// Refusals (serialization failures) are retried and counted per trial.
+    #[arg(
+        help_heading = "Store",
+        long,
+        value_name = "LEVEL",
+        hide_possible_values = true
+    )]
+    pub isolation: Option<crate::store::Isolation>,
 
     /// Pause before every increment (the lesson's time.sleep), e.g. 10ms
     #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,

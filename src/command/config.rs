@@ -47,6 +47,8 @@ pub struct Settings {
     pub trace: bool,
     /// `--schedule`, with `--switch` folded in: who steps when, from the seed.
     pub schedule: Option<Strategy>,
+    /// Where the counter lives, as shown (`--store`; no credentials).
+    pub store: crate::store::Shown,
 }
 
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
@@ -62,6 +64,8 @@ pub struct Config {
     pub progress: bool,
     /// Extra files to write after the run (`--trace-svg`).
     pub exports: Vec<Export>,
+    /// Where the counter lives (`--store`, `--isolation`), with its connection details.
+    pub store: crate::store::Target,
 }
 
 /// `--window`'s default, 1us (as in cli.rs).
@@ -118,6 +122,16 @@ impl Config {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
         };
+        let store = crate::store::Target::parse(&options.store, options.isolation, timeout)
+            .map_err(ConfigError)?;
+        store.refuse(trace, options.pool).map_err(ConfigError)?;
+        if store.db().is_some() && options.schedule.is_some() {
+            return Err(ConfigError(
+                "--schedule runs on the shared page only: a database's statements cannot be \
+                 handed turns one by one; leave --store out or --schedule out"
+                    .into(),
+            ));
+        }
         let seed = options.seed.unwrap_or_else(|| rand::random::<u64>() >> 16);
         let progress = !options.quiet && std::io::stderr().is_terminal();
         let color = match options.color {
@@ -140,6 +154,7 @@ impl Config {
                 pool: options.pool,
                 trace,
                 schedule,
+                store: crate::store::Shown::of(&store),
             },
             format: options.format,
             check: options.check,
@@ -154,6 +169,7 @@ impl Config {
                     path,
                 })
                 .collect(),
+            store,
         })
     }
 }

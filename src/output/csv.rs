@@ -8,7 +8,7 @@ use crate::results::Report;
 
 /// The header row.
 pub(crate) const HEADER: &str = "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,\
-                          expected,lost,elapsed_ns,wall_ns";
+                          expected,lost,elapsed_ns,wall_ns,store,retries";
 
 /// CSV output.
 pub(crate) struct Csv;
@@ -27,7 +27,7 @@ impl Render for Csv {
             for (i, &total) in g.totals.iter().enumerate() {
                 writeln!(
                     out,
-                    "{},{},{},{window},{},{},{},{i},{total},{expected},{},{},{}",
+                    "{},{},{},{window},{},{},{},{i},{total},{expected},{},{},{},{},{}",
                     g.mode.name(),
                     p.procs,
                     p.iters,
@@ -37,6 +37,8 @@ impl Render for Csv {
                     expected.saturating_sub(total),
                     g.elapsed_ns[i],
                     g.wall_ns[i],
+                    settings.store.kind,
+                    g.retries[i],
                 )?;
             }
         }
@@ -56,13 +58,13 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,lost,\
-             elapsed_ns,wall_ns\n\
-             unlocked,2,3,1000,0,0,42,0,6,6,0,6000,1000000\n\
-             unlocked,2,3,1000,0,0,42,1,5,6,1,12000,1000000\n\
-             unlocked,2,3,1000,0,0,42,2,4,6,2,18000,1000000\n\
-             atomic,2,3,1000,0,0,42,0,6,6,0,6000,1000000\n\
-             atomic,2,3,1000,0,0,42,1,6,6,0,12000,1000000\n\
-             atomic,2,3,1000,0,0,42,2,6,6,0,18000,1000000\n"
+             elapsed_ns,wall_ns,store,retries\n\
+             unlocked,2,3,1000,0,0,42,0,6,6,0,6000,1000000,page,0\n\
+             unlocked,2,3,1000,0,0,42,1,5,6,1,12000,1000000,page,0\n\
+             unlocked,2,3,1000,0,0,42,2,4,6,2,18000,1000000,page,0\n\
+             atomic,2,3,1000,0,0,42,0,6,6,0,6000,1000000,page,0\n\
+             atomic,2,3,1000,0,0,42,1,6,6,0,12000,1000000,page,0\n\
+             atomic,2,3,1000,0,0,42,2,6,6,0,18000,1000000,page,0\n"
         );
     }
 }

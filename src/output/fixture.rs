@@ -33,6 +33,7 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
             completed: vec![params.iters; params.procs as usize],
             overlap: Default::default(),
             trace: None,
+            retries: 0,
         };
         g.add(&trial, ALL);
     }
@@ -52,6 +53,7 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
         pool: false,
         trace: false,
         schedule: None,
+        store: crate::store::Shown::page(),
     }
 }
 

@@ -47,33 +47,7 @@ impl Render for Human {
         }
         // Mode by mode, so that a sweep reads as one block of rows per mode.
         let groups = by_mode(report);
-        let listed: Vec<&Group> = groups
-            .iter()
-            .copied()
-            .filter(|g| g.count > 0 && g.count <= MAX_LISTED_TRIALS)
-            .collect();
-        if !listed.is_empty() {
-            writeln!(out)?;
-            let rows: Vec<Vec<Cell>> = listed
-                .iter()
-                .map(|g| {
-                    let totals: Vec<String> = g.totals.iter().map(u64::to_string).collect();
-                    vec![
-                        Cell::plain(label(&report.settings, g)),
-                        Cell::plain(totals.join(" ")),
-                    ]
-                })
-                .collect();
-            write_table(
-                out,
-                &[
-                    ("mode", Align::Left),
-                    ("final total of each trial", Align::Left),
-                ],
-                &rows,
-                false,
-            )?;
-        }
+        write_listed(&report.settings, &groups, out)?;
         for g in &groups {
             if g.totals.len() as u64 > MAX_LISTED_TRIALS {
                 writeln!(
@@ -106,6 +80,13 @@ impl Render for Human {
             "\nlost updates: in how many trials the total ended below {expected}.\n\
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
+        if report.settings.store.is_db() {
+            writeln!(
+                out,
+                "retries: increments the database refused (serialization failure, busy, \
+                 WATCHed key changed) and the workers tried again, over all trials."
+            )?;
+        }
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
         self.write_concurrency(report, &summaries, out)?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
@@ -113,6 +94,48 @@ impl Render for Human {
         }
         Ok(())
     }
+}
+
+/// Each group's total of every trial, up to [`MAX_LISTED_TRIALS`], one row per group (and,
+/// with a database, the retries under it).
+fn write_listed(settings: &Settings, groups: &[&Group], out: &mut dyn Write) -> io::Result<()> {
+    let listed: Vec<&Group> = groups
+        .iter()
+        .copied()
+        .filter(|g| g.count > 0 && g.count <= MAX_LISTED_TRIALS)
+        .collect();
+    if !listed.is_empty() {
+        writeln!(out)?;
+        let rows: Vec<Vec<Cell>> = listed
+            .iter()
+            .flat_map(|g| {
+                let totals: Vec<String> = g.totals.iter().map(u64::to_string).collect();
+                let mut rows = vec![vec![
+                    Cell::plain(label(settings, g)),
+                    Cell::plain(totals.join(" ")),
+                ]];
+                // With a database: the refusals each trial's workers retried, under it.
+                if settings.store.is_db() {
+                    let retries: Vec<String> = g.retries.iter().map(u64::to_string).collect();
+                    rows.push(vec![
+                        Cell::plain("  retries"),
+                        Cell::plain(retries.join(" ")),
+                    ]);
+                }
+                rows
+            })
+            .collect();
+        write_table(
+            out,
+            &[
+                ("mode", Align::Left),
+                ("final total of each trial", Align::Left),
+            ],
+            &rows,
+            false,
+        )?;
+    }
+    Ok(())
 }
 
 impl Human {
@@ -302,6 +325,10 @@ impl Human {
             ("ns/increment", Align::Right),
             ("trials/s", Align::Right),
         ]);
+        let db = settings.store.is_db();
+        if db {
+            header.push(("retries", Align::Right));
+        }
         let rows: Vec<Vec<Cell>> = summaries
             .iter()
             .map(
@@ -326,6 +353,9 @@ impl Human {
                         Cell::plain(number(s.ns_per_increment)),
                         Cell::plain(number(s.trials_per_sec)),
                     ]);
+                    if db {
+                        row.push(Cell::plain(g.retries_total.to_string()));
+                    }
                     row
                 },
             )
@@ -412,7 +442,11 @@ fn header(settings: &Settings, load: &Load, out: &mut dyn Write) -> io::Result<(
         load.cpus,
         if load.cpus == 1 { "" } else { "s" },
         load.describe()
-    )
+    )?;
+    if let Some(counter) = &settings.store.counter {
+        writeln!(out, "counter: {counter}; each worker on its own connection")?;
+    }
+    Ok(())
 }
 
 /// `random (switch 0.1)`, `pct:3`, `worst`...

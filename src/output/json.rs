@@ -63,6 +63,14 @@ struct Parameters {
     schedule: Option<String>,
     /// `--switch` under `--schedule random`, or null.
     switch: Option<f64>,
+    /// page, sqlite, postgres or redis.
+    store: &'static str,
+    /// The store's URL, password masked.
+    store_url: String,
+    /// Where this run's counter lived (a database only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter: Option<String>,
+    isolation: Option<&'static str>,
 }
 
 /// Nanoseconds, or the string "yield".
@@ -122,6 +130,7 @@ impl Serialize for Trials<'_> {
             elapsed_ns: group.elapsed_ns[i],
             wall_ns: group.wall_ns[i],
             completed: group.worker_counts(i).unwrap_or(&[]),
+            retries: group.retries[i],
             explained: group.tallies.get(i),
             overlap: group.overlaps.get(i).copied().unwrap_or_default().into(),
         }))
@@ -138,6 +147,8 @@ struct TrialOut<'r> {
     wall_ns: u64,
     completed: &'r [u64],
     overlap: OverlapOut,
+    /// Increments the database refused and the workers retried (0 on the shared page).
+    retries: u64,
     /// With `--trace`: the trial's lost updates by kind (they add up to `lost`).
     #[serde(skip_serializing_if = "Option::is_none")]
     explained: Option<&'r Tally>,
@@ -177,6 +188,8 @@ struct SummaryOut {
     ns_per_increment_stddev: f64,
     trials_per_sec: Option<f64>,
     verdict: &'static str,
+    /// Retries over all the group's trials.
+    retries: u64,
 }
 
 impl<'r> Document<'r> {
@@ -201,6 +214,10 @@ impl<'r> Document<'r> {
                     Some(Strategy::Random { switch }) => Some(switch),
                     _ => None,
                 },
+                store: settings.store.kind,
+                store_url: settings.store.url.clone(),
+                counter: settings.store.counter.clone(),
+                isolation: settings.store.isolation,
             },
             machine,
             load: &report.load,
@@ -229,13 +246,13 @@ fn group_out(group: &Group) -> GroupOut<'_> {
         window_ns: group.params.window.into(),
         expected: group.expected(),
         trials: Trials(group),
-        summary: summarize(group).map(|s| summary(&s)),
+        summary: summarize(group).map(|s| summary(&s, group.retries_total)),
         overlap: group.overlap.into(),
         traced: group.traced.as_ref(),
     }
 }
 
-fn summary(s: &Summary) -> SummaryOut {
+fn summary(s: &Summary, retries: u64) -> SummaryOut {
     SummaryOut {
         trials: s.count,
         min: s.min,
@@ -251,6 +268,7 @@ fn summary(s: &Summary) -> SummaryOut {
         ns_per_increment_stddev: s.ns_per_increment_stddev,
         trials_per_sec: s.trials_per_sec.is_finite().then_some(s.trials_per_sec),
         verdict: s.verdict().word(),
+        retries,
     }
 }
 
@@ -283,7 +301,7 @@ mod tests {
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
                    "window_ns": [1000], "trials": 3, "sleep_ns": 0, "jitter_ns": 0,
                    "seed": 42, "pool": false, "trace": false, "schedule": null,
-                   "switch": null})
+                   "switch": null, "store": "page", "store_url": "page", "isolation": null})
         );
         assert_eq!(
             doc["load"],
@@ -308,7 +326,7 @@ mod tests {
             unlocked["trials"][1],
             json!({"index": 1, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
                    "wall_ns": 1000000, "completed": [3, 3],
-                   "overlap": {"peak": 0, "share": 0.0}})
+                   "overlap": {"peak": 0, "share": 0.0}, "retries": 0})
         );
         assert_eq!(unlocked["trials"].as_array().unwrap().len(), 3);
         let summary = &unlocked["summary"];
@@ -319,7 +337,7 @@ mod tests {
                     "mean_lost_pct": summary["mean_lost_pct"],
                     "ns_per_increment_median": 2000.0, "ns_per_increment_mean": 2000.0,
                     "ns_per_increment_stddev": 1000.0, "trials_per_sec": 1000.0,
-                    "verdict": "sometimes"})
+                    "verdict": "sometimes", "retries": 0})
         );
         assert!((summary["median_lost_pct"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);
         assert!((summary["mean_lost_pct"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9);

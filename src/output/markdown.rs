@@ -13,15 +13,22 @@ pub(crate) struct Markdown;
 
 impl Render for Markdown {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        // With a database: which one, and the refusals retried in the group's trials.
+        let db = report.settings.store.is_db();
         writeln!(
             out,
             "| mode | procs | iters | window | trials | min | median | max | lost updates \
-             | median lost | ns/increment | trials/s |"
+             | median lost | ns/increment | trials/s |{}",
+            if db { " store | retries |" } else { "" }
         )?;
-        writeln!(out, "|:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|")?;
+        writeln!(
+            out,
+            "|:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|{}",
+            if db { ":--|--:|" } else { "" }
+        )?;
         for g in &report.groups {
             let Some(s) = summarize(g) else { continue };
-            writeln!(
+            write!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} | {} |",
                 g.mode,
@@ -37,6 +44,14 @@ impl Render for Markdown {
                 number(s.ns_per_increment),
                 number(s.trials_per_sec),
             )?;
+            if db {
+                write!(
+                    out,
+                    " {} | {} |",
+                    report.settings.store.kind, g.retries_total
+                )?;
+            }
+            writeln!(out)?;
         }
         Ok(())
     }

@@ -86,6 +86,7 @@ mod tests {
             completed: vec![3, 3],
             overlap: Default::default(),
             trace: None,
+            retries: 0,
         };
         let mut progress = Progress::new(&mut inner, 3);
         for _ in 0..3 {

@@ -14,6 +14,8 @@ pub(crate) struct TotalsStream<W: Write> {
     by_procs: bool,
     by_iters: bool,
     by_window: bool,
+    /// With a database, `retries=N` before the total.
+    retries: bool,
 }
 
 impl<W: Write> TotalsStream<W> {
@@ -24,6 +26,7 @@ impl<W: Write> TotalsStream<W> {
             by_procs: settings.procs.len() > 1,
             by_iters: settings.iters.len() > 1,
             by_window: settings.windows.len() > 1,
+            retries: settings.store.is_db(),
         }
     }
 }
@@ -43,6 +46,9 @@ impl<W: Write> Observer for TotalsStream<W> {
         }
         if self.by_window {
             line.push_str(&format!("{} ", group.params.window));
+        }
+        if self.retries {
+            line.push_str(&format!("retries={} ", trial.retries));
         }
         writeln!(self.out, "{line}{}", trial.total)?;
         self.out.flush()

@@ -11,6 +11,8 @@ use crate::race::page::SharedPage;
 use crate::race::trial::{Pool, TrialError, run_forked, signal};
 use crate::race::worker::Job;
 use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
+use crate::store::Counter;
+use crate::store::trial::run_trial;
 
 /// Runs the whole configuration. `Err` only when the observer's output failed.
 pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
@@ -21,8 +23,8 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
         groups: Vec::new(),
         stop: None,
     };
-    let page = match set_up(config) {
-        Ok(page) => page,
+    let (page, mut counter) = match set_up(config) {
+        Ok(set) => set,
         Err(message) => {
             report.stop = Some(Stop::SetupFailed(message));
             return Ok(report);
@@ -36,7 +38,15 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
                 settings,
             };
             let mut group = Group::new(mode, params);
-            let end = run_group(config, &page, &job, &mut group, keep, observer);
+            let end = run_group(
+                config,
+                &page,
+                counter.as_mut(),
+                &job,
+                &mut group,
+                keep,
+                observer,
+            );
             report.groups.push(group);
             match end {
                 Ok(()) => {}
@@ -48,16 +58,33 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
             }
         }
     }
+    // A counter left in the database must be said, whatever else stopped the run.
+    if let Some(Err(e)) = counter.as_mut().map(Counter::remove) {
+        let before = match &report.stop {
+            None => String::new(),
+            Some(Stop::Interrupted(signal)) => {
+                format!("interrupted by {signal}; every worker was stopped; ")
+            }
+            Some(Stop::Failed(failure)) => format!("{failure}; "),
+            Some(Stop::SetupFailed(message)) => format!("{message}; "),
+        };
+        report.stop = Some(Stop::SetupFailed(format!(
+            "{before}cannot remove the run's counter: {e}"
+        )));
+    }
     Ok(report)
 }
 
-/// Room for the workers' pidfds, and the shared page sized for the largest trial.
-fn set_up(config: &Config) -> Result<SharedPage, String> {
+/// Room for the workers' pidfds, the shared page sized for the largest trial, and with
+/// `--store` the run's own counter in the database (dropping it removes it).
+fn set_up(config: &Config) -> Result<(SharedPage, Option<Counter>), String> {
     let settings = &config.settings;
     fork::make_fd_room(settings.max_procs())
         .map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
-    SharedPage::new(settings.max_procs() as usize, settings.trace_len() as usize)
-        .map_err(|e| format!("cannot map the shared page: {e}"))
+    let page = SharedPage::new(settings.max_procs() as usize, settings.trace_len() as usize)
+        .map_err(|e| format!("cannot map the shared page: {e}"))?;
+    let counter = config.store.db().map(Counter::create).transpose()?;
+    Ok((page, counter))
 }
 
 /// Why a group's trials stopped before the last.
@@ -85,6 +112,7 @@ impl Halt {
 fn run_group(
     config: &Config,
     page: &SharedPage,
+    mut counter: Option<&mut Counter>,
     job: &Job,
     group: &mut Group,
     keep: Keep,
@@ -100,9 +128,10 @@ fn run_group(
         if let Some(s) = interrupt::pending() {
             return Err(Halt::Stop(Box::new(Stop::Interrupted(signal(s)))));
         }
-        let result = match pool.as_mut() {
-            Some(pool) => pool.run(config.timeout),
-            None => run_forked(page, job, index, config.timeout),
+        let result = match (pool.as_mut(), counter.as_deref_mut()) {
+            (Some(pool), _) => pool.run(config.timeout),
+            (None, Some(counter)) => run_trial(counter, page, job, index, config.timeout),
+            (None, None) => run_forked(page, job, index, config.timeout),
         };
         let trial = result.map_err(|e| halt(Stage::Trial(index), e))?;
         group.add(&trial, keep);

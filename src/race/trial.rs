@@ -50,7 +50,7 @@ pub fn run_forked(
 }
 
 /// Each worker's index and cells, looked up and checked before anything is forked.
-fn worker_cells<'p>(
+pub(crate) fn worker_cells<'p>(
     page: &'p SharedPage,
     job: &Job,
 ) -> Result<Vec<(u32, WorkerCells<'p>)>, TrialError> {
@@ -215,6 +215,7 @@ fn read_trial(
         completed,
         overlap: overlap(&spans),
         trace,
+        retries: 0,
     })
 }
 
@@ -270,7 +271,7 @@ pub(crate) fn signal(signal: nix::sys::signal::Signal) -> Signal {
     }
 }
 
-fn spawn_cause(e: SpawnError) -> TrialError {
+pub(crate) fn spawn_cause(e: SpawnError) -> TrialError {
     TrialError::Failed(Cause::Spawn {
         index: e.index,
         what: e.what,
@@ -279,7 +280,7 @@ fn spawn_cause(e: SpawnError) -> TrialError {
 }
 
 /// How a worker ended, named by what its exit status means.
-fn ending(ending: fork::Ending) -> Ending {
+pub(crate) fn ending(ending: fork::Ending) -> Ending {
     match ending {
         fork::Ending::Exited(EXIT_LOCK_FAILED) => Ending::LockFailed,
         fork::Ending::Exited(EXIT_ORPHANED) => Ending::Orphaned,
@@ -288,7 +289,7 @@ fn ending(ending: fork::Ending) -> Ending {
     }
 }
 
-fn wait_cause(
+pub(crate) fn wait_cause(
     page: &SharedPage,
     job: &Job,
     error: WaitError,

@@ -506,6 +506,7 @@ mod tests {
             pool: false,
             trace,
             schedule: None,
+            store: crate::store::Shown::page(),
         }
     }
 

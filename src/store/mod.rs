@@ -1,0 +1,373 @@
+//! `--store`: the counter in a database instead of the shared page.
+//!
+//! The parent validates the URL ([`Target::parse`], no side effects), creates the run's own
+//! counter — a table or key named after the run, `racecount_<pid>_<random>` — resets it before
+//! every trial, reads the real total after it and removes it at the end ([`Counter`]); its
+//! `Drop` removes it on every other way out. Each forked worker opens its own connection
+//! ([`work`]), reports that it is ready, waits at the start gate, then runs the mode's
+//! statements. The mapping of modes to statements is each store's module and the README's
+//! "Databases" table.
+//!
+//! A refusal by the database (a serialization failure or deadlock, `SQLITE_BUSY`, a `WATCH`ed
+//! key that changed) is the database's way of refusing a lost update: the worker rolls back
+//! and tries that increment again, and every such retry is counted and shown. Any other error
+//! fails the trial, naming the worker and the error.
+
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::race::mode::Mode;
+
+mod channel;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod probe;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+pub(crate) mod trial;
+pub(crate) mod url;
+mod worker;
+
+pub(crate) use channel::Channel;
+pub(crate) use url::Kind;
+use url::{Secret, kind_of, mask};
+pub(crate) use worker::{EXIT_STORE_FAILED, work};
+
+const MISSING: &str = "this racecount was built without database stores";
+
+/// How long a connection may take when `--timeout` is not given.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `--isolation`: the level of the workers' transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Isolation {
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl Isolation {
+    /// As SQL writes it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "READ COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        }
+    }
+
+    /// As the command line writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read-committed",
+            Isolation::RepeatableRead => "repeatable-read",
+            Isolation::Serializable => "serializable",
+        }
+    }
+}
+
+/// Where the counter lives.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The shared page (today's default).
+    Page,
+    /// A database.
+    Db(Box<Db>),
+}
+
+/// A database store, validated, and the name of this run's counter in it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub kind: Kind,
+    /// The URL with its password masked: the only form ever shown.
+    pub shown: String,
+    /// The password, to scrub from every message a client library writes.
+    pub secret: Secret,
+    /// This run's table or key.
+    pub name: String,
+    /// How long connecting may take: `--timeout`, or 5 s.
+    pub connect_timeout: Duration,
+    pub isolation: Option<Isolation>,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::Place),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::Place),
+    #[cfg(feature = "redis")]
+    Redis(redis::Place),
+    /// Never built: keeps the type (and the code that uses it) alive in a build without any
+    /// store (`--no-default-features`), where parsing refuses every database URL.
+    #[allow(dead_code)]
+    Missing,
+}
+
+/// What became of one try at an increment.
+#[derive(Debug)]
+pub enum Attempt {
+    /// The database refused it (and it was rolled back): try again, count a retry.
+    Refused,
+    /// Anything else: the worker stops and the trial fails with this message.
+    Failed(String),
+}
+
+/// One worker's connection (in the child).
+pub trait Client {
+    /// One increment in `mode`; `hold` is the race window between read and write.
+    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt>;
+}
+
+/// The parent's side of a store: the run's counter.
+trait Admin {
+    fn reset(&mut self) -> Result<(), String>;
+    fn read(&mut self) -> Result<u64, String>;
+    fn remove(&mut self) -> Result<(), String>;
+}
+
+impl Target {
+    /// Validates `--store`, `--isolation` and the connect timeout. Creates nothing.
+    pub fn parse(
+        url: &str,
+        isolation: Option<Isolation>,
+        timeout: Option<Duration>,
+    ) -> Result<Target, String> {
+        let (shown, secret) = mask(url);
+        let Some(kind) = kind_of(url) else {
+            return Err(format!(
+                "--store {shown}: unknown store; use page, sqlite:PATH, postgres://… or redis://…"
+            ));
+        };
+        if kind == Kind::Page {
+            if isolation.is_some() {
+                return Err(
+                    "--isolation applies to a database store (--store sqlite:PATH or \
+                            postgres://…), not to the shared page"
+                        .into(),
+                );
+            }
+            return Ok(Target::Page);
+        }
+        let backend = backend(kind, url, &shown, &secret, isolation)?;
+        Ok(Target::Db(Box::new(Db {
+            kind,
+            shown,
+            secret,
+            name: run_name(),
+            connect_timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            isolation,
+            backend,
+        })))
+    }
+
+    /// Refuses, before anything is forked, the options a database store cannot honour.
+    pub fn refuse(&self, trace: bool, pool: bool) -> Result<(), String> {
+        let Target::Db(db) = self else {
+            return Ok(());
+        };
+        if trace {
+            return Err(format!(
+                "--trace records every increment in the shared page; with --store {} the \
+                 reads and writes happen inside the database, where racecount cannot see which \
+                 write each one replaced",
+                db.kind.name()
+            ));
+        }
+        if pool {
+            return Err(format!(
+                "--pool is not available with --store {}: each trial's workers open their own \
+                 connections after fork",
+                db.kind.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database, if any.
+    pub fn db(&self) -> Option<&Db> {
+        match self {
+            Target::Page => None,
+            Target::Db(db) => Some(db),
+        }
+    }
+}
+
+fn backend(
+    kind: Kind,
+    url: &str,
+    shown: &str,
+    secret: &Secret,
+    isolation: Option<Isolation>,
+) -> Result<Backend, String> {
+    let _ = (url, shown, secret, isolation);
+    match kind {
+        #[cfg(feature = "sqlite")]
+        Kind::Sqlite => sqlite::parse(url, isolation).map(Backend::Sqlite),
+        #[cfg(feature = "postgres")]
+        Kind::Postgres => postgres::parse(url, shown, secret).map(Backend::Postgres),
+        #[cfg(feature = "redis")]
+        Kind::Redis => {
+            if isolation.is_some() {
+                return Err("--isolation: Redis has no isolation levels; it applies to \
+                            --store postgres://… and sqlite:PATH"
+                    .into());
+            }
+            redis::parse(url, shown, secret).map(Backend::Redis)
+        }
+        other => Err(format!(
+            "--store {shown}: this racecount was built without {} support (cargo feature \
+             \"{}\")",
+            other.name(),
+            other.feature()
+        )),
+    }
+}
+
+/// This run's table or key: `racecount_<pid>_<8 hex digits>`, so that two runs, even on one
+/// database, never share a counter.
+fn run_name() -> String {
+    format!(
+        "racecount_{}_{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+impl Db {
+    /// E.g. "table racecount_1_00ab in sqlite:/tmp/l.db": where this run's counter lives.
+    pub fn describe(&self) -> String {
+        let thing = if self.kind == Kind::Redis {
+            "key"
+        } else {
+            "table"
+        };
+        let mut text = format!("{thing} {} in {}", self.name, self.shown);
+        if let Some(level) = self.isolation {
+            text.push_str(&format!(", transactions {}", level.name()));
+        }
+        text
+    }
+
+    /// Connects worker `index` (in the child).
+    pub fn connect(&self, index: u32) -> Result<Box<dyn Client>, String> {
+        let _ = index;
+        match &self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(place) => sqlite::connect(place, self),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(place) => postgres::connect(place, self, index),
+            #[cfg(feature = "redis")]
+            Backend::Redis(place) => redis::connect(place, self, index),
+            Backend::Missing => Err(MISSING.into()),
+        }
+    }
+}
+
+/// The run's counter, from the parent. Dropping it removes it, whatever stopped the run.
+pub struct Counter {
+    db: Db,
+    admin: Box<dyn Admin>,
+    removed: bool,
+}
+
+impl Counter {
+    /// Creates this run's counter (and, for SQLite, the file if it was missing). Fails with
+    /// one line naming the store and the error, the password scrubbed.
+    pub fn create(db: &Db) -> Result<Counter, String> {
+        let mut db = db.clone();
+        let admin: Result<Box<dyn Admin>, String> = match &mut db.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(place) => sqlite::create(place, &db.name),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(place) => {
+                postgres::create(place, &db.name, db.connect_timeout, &db.shown)
+            }
+            #[cfg(feature = "redis")]
+            Backend::Redis(place) => redis::create(place, &db.name, db.connect_timeout),
+            Backend::Missing => Err(MISSING.into()),
+        };
+        let admin = admin.map_err(|e| db.secret.scrub(&e))?;
+        Ok(Counter {
+            db,
+            admin,
+            removed: false,
+        })
+    }
+
+    /// The store as the workers connect to it (host names already resolved).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Sets the counter to 0 before a trial.
+    pub fn reset(&mut self) -> Result<(), String> {
+        self.admin.reset().map_err(|e| self.db.secret.scrub(&e))
+    }
+
+    /// The counter's value after a trial: the real total.
+    pub fn read_total(&mut self) -> Result<u64, String> {
+        self.admin.read().map_err(|e| self.db.secret.scrub(&e))
+    }
+
+    /// Removes the counter (and a SQLite file racecount created). Idempotent.
+    pub fn remove(&mut self) -> Result<(), String> {
+        if self.removed {
+            return Ok(());
+        }
+        self.removed = true;
+        self.admin.remove().map_err(|e| self.db.secret.scrub(&e))
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        let _ = self.remove();
+    }
+}
+
+/// The store as the renderers show it: plain data, the password already masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// page, sqlite, postgres or redis.
+    pub kind: &'static str,
+    /// The URL, password masked ("page" for the shared page).
+    pub url: String,
+    /// Where this run's counter lives, for a database.
+    pub counter: Option<String>,
+    pub isolation: Option<&'static str>,
+}
+
+impl Shown {
+    /// The shared page.
+    pub fn page() -> Shown {
+        Shown {
+            kind: Kind::Page.name(),
+            url: "page".into(),
+            counter: None,
+            isolation: None,
+        }
+    }
+
+    pub fn of(target: &Target) -> Shown {
+        match target {
+            Target::Page => Shown::page(),
+            Target::Db(db) => Shown {
+                kind: db.kind.name(),
+                url: db.shown.clone(),
+                counter: Some(db.describe()),
+                isolation: db.isolation.map(Isolation::name),
+            },
+        }
+    }
+
+    /// Whether the counter lives in a database (and retries are worth showing).
+    pub fn is_db(&self) -> bool {
+        self.counter.is_some()
+    }
+}

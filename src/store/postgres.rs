@@ -1,0 +1,359 @@
+//! `--store postgres://…`: the counter is a one-row table in a PostgreSQL database.
+//!
+//! | mode | each increment |
+//! |---|---|
+//! | unlocked | `SELECT v`, window, `UPDATE … SET v = $1` (read + 1), each in autocommit |
+//! | per-access | `BEGIN`, `SELECT v`, window, `UPDATE … SET v = $1`, `COMMIT` |
+//! | mutex | `BEGIN`, `SELECT v … FOR UPDATE`, window, `UPDATE`, `COMMIT` |
+//! | atomic | window, `UPDATE … SET v = v + 1` |
+//!
+//! `--isolation` sets the session's `default_transaction_isolation`. A serialization failure
+//! (40001) or a deadlock (40P01) is PostgreSQL refusing a lost update: rolled back, tried
+//! again, counted as a retry. Read committed, the default, refuses nothing, so per-access
+//! loses updates as unlocked does: a transaction is not a lock.
+//!
+//! The parent resolves host names before it forks (so that no resolver thread of the client's
+//! runtime is alive then, and workers need no DNS), and checks that the server answers, within
+//! the connect timeout, before it connects: the client's own timeout covers only the TCP
+//! connect, not a server that accepts and then says nothing.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::{NoTls, Statement};
+
+use super::probe::{Addr, ask};
+use super::url::Secret;
+use super::{Admin, Attempt, Client, Db};
+use crate::race::mode::Mode;
+
+/// A parsed PostgreSQL URL.
+#[derive(Debug, Clone)]
+pub struct Place {
+    config: postgres::Config,
+}
+
+pub fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+    let config: postgres::Config = libpq_hosts(url)
+        .parse()
+        .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
+    let hosts = config.get_hosts();
+    if hosts.is_empty() {
+        return Err(format!(
+            "--store {shown}: names no host; e.g. postgres://user@127.0.0.1:5432/db or \
+             postgres://user@/db?host=/run/postgresql for a socket directory"
+        ));
+    }
+    // Host names are resolved before any fork (see `resolve`), which needs every host to be
+    // a TCP host or every one a socket directory.
+    if hosts.iter().any(|h| matches!(h, Host::Tcp(_)))
+        && hosts.iter().any(|h| matches!(h, Host::Unix(_)))
+    {
+        return Err(format!(
+            "--store {shown}: mixes TCP hosts and socket directories; give one kind"
+        ));
+    }
+    Ok(Place { config })
+}
+
+/// As libpq reads a URL, a `host=` query parameter replaces the host of the authority
+/// (`postgres://u@localhost/db?host=/run/postgresql` means the socket directory alone); the
+/// client library would try both.
+fn libpq_hosts(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let query_has_host = rest
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.starts_with("host=")));
+    if !query_has_host {
+        return url.to_string();
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let user = authority.rsplit_once('@').map_or("", |(u, _)| u);
+    let user = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    format!("{scheme}://{user}{tail}")
+}
+
+/// The first host as `host:port` or the socket path, for messages.
+fn where_(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => format!("{host}:{port}"),
+        Some(Host::Unix(dir)) => format!("{}/.s.PGSQL.{port}", dir.display()),
+        None => "?".into(),
+    }
+}
+
+/// Resolves every TCP host to an address the workers connect to directly: the client library
+/// would resolve a name on a thread of its runtime, and the parent must have no other thread
+/// when it forks (the store trial checks it).
+fn resolve(config: &mut postgres::Config) -> Result<(), String> {
+    let hosts = config.get_hosts().to_vec();
+    if !hosts.iter().all(|h| matches!(h, Host::Tcp(_))) {
+        return Ok(());
+    }
+    let ports = config.get_ports().to_vec();
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let Host::Tcp(name) = host else { continue };
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let addr = (name.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {name}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("cannot resolve {name}: no address"))?;
+        addrs.push(addr.ip());
+    }
+    for ip in addrs {
+        config.hostaddr(ip);
+    }
+    Ok(())
+}
+
+/// Sends an SSLRequest, whose one-byte answer any PostgreSQL server gives at once, to each
+/// host in turn until one answers (the client tries them in the same order).
+fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let ports = config.get_ports();
+    let mut first_error = None;
+    for (i, host) in config.get_hosts().iter().enumerate() {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let addr = match (host, config.get_hostaddrs().get(i)) {
+            (_, Some(ip)) => Addr::Ip(SocketAddr::new(*ip, port)),
+            (Host::Unix(dir), None) => Addr::Unix(dir.join(format!(".s.PGSQL.{port}"))),
+            (Host::Tcp(name), None) => Addr::Tcp(name.clone(), port),
+        };
+        match ask(&addr, &SSL_REQUEST, timeout) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Resolves, probes, connects and creates the run's table.
+pub fn create(
+    place: &mut Place,
+    name: &str,
+    timeout: Duration,
+    shown: &str,
+) -> Result<Box<dyn Admin>, String> {
+    let at = where_(&place.config);
+    let fail = |e: String| format!("cannot connect to postgres at {at}: {e}");
+    resolve(&mut place.config).map_err(fail)?;
+    place.config.connect_timeout(timeout);
+    probe(&place.config, timeout).map_err(fail)?;
+    let mut client = place
+        .config
+        .clone()
+        .application_name(&format!("racecount {name}"))
+        .connect(NoTls)
+        .map_err(|e| fail(describe(&e)))?;
+    let admin_error =
+        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}", describe(&e));
+    // A killed worker's backend may still hold a lock for a moment; never wait forever.
+    client
+        .batch_execute(&format!(
+            "SET lock_timeout = {}; CREATE TABLE {name} (v bigint NOT NULL); \
+             INSERT INTO {name} VALUES (0)",
+            timeout.as_millis().max(1000)
+        ))
+        .map_err(|e| admin_error("cannot create the counter table", e))?;
+    Ok(Box::new(PostgresAdmin {
+        client,
+        table: name.to_string(),
+        shown: shown.to_string(),
+    }))
+}
+
+struct PostgresAdmin {
+    client: postgres::Client,
+    table: String,
+    shown: String,
+}
+
+impl PostgresAdmin {
+    fn error(&self, what: &str, e: postgres::Error) -> String {
+        format!("{what} in {}: {}", self.shown, describe(&e))
+    }
+}
+
+impl Admin for PostgresAdmin {
+    fn reset(&mut self) -> Result<(), String> {
+        let sql = format!("UPDATE {} SET v = 0", self.table);
+        self.client
+            .batch_execute(&sql)
+            .map_err(|e| self.error("cannot reset the counter", e))
+    }
+
+    fn read(&mut self) -> Result<u64, String> {
+        let sql = format!("SELECT v FROM {}", self.table);
+        let row = self
+            .client
+            .query_one(&sql, &[])
+            .map_err(|e| self.error("cannot read the counter", e))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn remove(&mut self) -> Result<(), String> {
+        let sql = format!("DROP TABLE IF EXISTS {}", self.table);
+        self.client.batch_execute(&sql).map_err(|e| {
+            self.error(
+                &format!("cannot drop the table {} (drop it by hand)", self.table),
+                e,
+            )
+        })
+    }
+}
+
+/// A worker's connection and its prepared statements.
+struct PostgresClient {
+    client: postgres::Client,
+    select: Statement,
+    select_for_update: Statement,
+    write: Statement,
+    add: Statement,
+}
+
+pub fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
+    let mut client = place
+        .config
+        .clone()
+        .application_name(&format!("racecount {} w{index}", db.name))
+        .connect(NoTls)
+        .map_err(|e| describe(&e))?;
+    if let Some(level) = db.isolation {
+        client
+            .batch_execute(&format!(
+                "SET default_transaction_isolation = '{}'",
+                level.sql().to_lowercase()
+            ))
+            .map_err(|e| describe(&e))?;
+    }
+    let table = &db.name;
+    let mut prepare = |sql: String| client.prepare(&sql).map_err(|e| describe(&e));
+    let select = prepare(format!("SELECT v FROM {table}"))?;
+    let select_for_update = prepare(format!("SELECT v FROM {table} FOR UPDATE"))?;
+    let write = prepare(format!("UPDATE {table} SET v = $1"))?;
+    let add = prepare(format!("UPDATE {table} SET v = v + 1"))?;
+    Ok(Box::new(PostgresClient {
+        client,
+        select,
+        select_for_update,
+        write,
+        add,
+    }))
+}
+
+impl PostgresClient {
+    fn read(&mut self, lock: bool) -> Result<i64, postgres::Error> {
+        let statement = if lock {
+            &self.select_for_update
+        } else {
+            &self.select
+        };
+        Ok(self.client.query_one(statement, &[])?.get(0))
+    }
+
+    fn write(&mut self, value: i64) -> Result<(), postgres::Error> {
+        self.client.execute(&self.write, &[&value]).map(drop)
+    }
+
+    /// BEGIN, read (FOR UPDATE when `lock`), window, write, COMMIT; rolled back on error.
+    fn transaction(&mut self, lock: bool, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        let mut steps = || -> Result<(), postgres::Error> {
+            self.client.batch_execute("BEGIN")?;
+            let v = self.read(lock)?;
+            hold();
+            self.write(v + 1)?;
+            self.client.batch_execute("COMMIT")
+        };
+        let result = steps();
+        if result.is_err() && !self.client.is_closed() {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+        result.map_err(|e| self.attempt(e))
+    }
+
+    fn attempt(&self, e: postgres::Error) -> Attempt {
+        let refused = e.code().is_some_and(|code| {
+            *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+        });
+        if refused {
+            Attempt::Refused
+        } else if self.client.is_closed() {
+            Attempt::Failed(format!("lost its connection to postgres: {}", describe(&e)))
+        } else {
+            Attempt::Failed(format!("postgres: {}", describe(&e)))
+        }
+    }
+}
+
+impl Client for PostgresClient {
+    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        match mode {
+            Mode::Unlocked => {
+                let v = self.read(false).map_err(|e| self.attempt(e))?;
+                hold();
+                self.write(v + 1).map_err(|e| self.attempt(e))
+            }
+            Mode::PerAccess => self.transaction(false, hold),
+            Mode::Mutex => self.transaction(true, hold),
+            Mode::Atomic => {
+                hold();
+                let add = self.add.clone();
+                self.client
+                    .execute(&add, &[])
+                    .map(drop)
+                    .map_err(|e| self.attempt(e))
+            }
+        }
+    }
+}
+
+/// The server's own words for a database error ("FATAL: terminating connection due to
+/// administrator command (57P01)"), else the client's, with its cause.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+    }
+    match std::error::Error::source(e) {
+        Some(cause) if !e.to_string().contains(&cause.to_string()) => format!("{e}: {cause}"),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_parameter_replaces_the_authority_host_as_in_libpq() {
+        assert_eq!(
+            libpq_hosts("postgres://ann:pw@localhost:5433/db?host=/run/pg&x=1"),
+            "postgres://ann:pw@/db?host=/run/pg&x=1"
+        );
+        assert_eq!(
+            libpq_hosts("postgres://ann@127.0.0.1/db"),
+            "postgres://ann@127.0.0.1/db"
+        );
+        let place = parse(
+            "postgres://ann@localhost/db?host=/run/pg",
+            "",
+            &Secret::default(),
+        )
+        .unwrap();
+        assert_eq!(place.config.get_hosts().len(), 1);
+        assert!(parse("postgres://ann@h1,%2Frun%2Fpg/db", "x", &Secret::default()).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! Does a server answer at all? One request, one byte of answer, both within the connect
+//! timeout: the clients' own timeouts cover the TCP connect, not a server that accepts and
+//! then says nothing (stopped, overloaded, or not the server the URL meant).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a server listens.
+pub enum Addr {
+    Tcp(String, u16),
+    Ip(SocketAddr),
+    Unix(PathBuf),
+}
+
+/// Sends `request` and waits for the first byte of the answer, each step within `timeout`.
+pub fn ask(addr: &Addr, request: &[u8], timeout: Duration) -> Result<(), String> {
+    let exchange = |stream: &mut dyn ReadWrite| -> std::io::Result<()> {
+        stream.write_all(request)?;
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte)
+    };
+    let result = match addr {
+        Addr::Tcp(host, port) => {
+            let ip = (host.as_str(), *port)
+                .to_socket_addrs()
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("cannot resolve {host}: no address"))?;
+            tcp(ip, timeout).and_then(|mut s| exchange(&mut s))
+        }
+        Addr::Ip(ip) => tcp(*ip, timeout).and_then(|mut s| exchange(&mut s)),
+        Addr::Unix(path) => UnixStream::connect(path).and_then(|mut s| {
+            s.set_read_timeout(Some(timeout))?;
+            s.set_write_timeout(Some(timeout))?;
+            exchange(&mut s)
+        }),
+    };
+    result.map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
+            "no answer within {}",
+            crate::command::duration::format_nanos(timeout.as_nanos() as u64)
+        ),
+        std::io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
+        _ => e.to_string(),
+    })
+}
+
+fn tcp(ip: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&ip, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    Ok(stream)
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}

@@ -1,0 +1,269 @@
+//! `--store sqlite:PATH`: the counter is a one-row table in a SQLite file (bundled SQLite,
+//! nothing to install).
+//!
+//! | mode | each increment |
+//! |---|---|
+//! | unlocked | `SELECT v`, window, `UPDATE … SET v = read + 1`, each in autocommit |
+//! | per-access | `BEGIN` (deferred), `SELECT v`, window, `UPDATE`, `COMMIT` |
+//! | mutex | `BEGIN IMMEDIATE` (takes the write lock first), the same |
+//! | atomic | window, `UPDATE … SET v = v + 1` |
+//!
+//! `SQLITE_BUSY` and `SQLITE_LOCKED` are SQLite refusing a write that would lose an update (in
+//! WAL mode a deferred transaction whose snapshot is stale gets `SQLITE_BUSY_SNAPSHOT`; in
+//! rollback mode two readers that both want to write deadlock and one is refused): the
+//! transaction is rolled back and the increment tried again, counted as a retry. A wait for the
+//! write lock is a busy handler that yields, then sleeps 50 µs, until the lock comes.
+//!
+//! The parent opens a connection for each of its steps and closes it again, so that no SQLite
+//! connection is open when it forks (SQLite forbids using one across fork, and its locks are
+//! per process). A file racecount creates is put in WAL mode and deleted at the end; an
+//! existing file keeps its journal mode, and only the run's table is created and dropped.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::{Admin, Attempt, Client, Db, Isolation};
+use crate::race::mode::Mode;
+
+/// A validated SQLite path.
+#[derive(Debug, Clone)]
+pub struct Place {
+    path: PathBuf,
+}
+
+/// Checks `sqlite:PATH` without creating anything: PATH must be an existing SQLite database
+/// (or an empty file), or a new name in an existing directory.
+pub fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, String> {
+    let path = url.split_once(':').map_or("", |(_, p)| p);
+    if path.is_empty() {
+        return Err("--store sqlite: needs a file name, e.g. sqlite:/tmp/lesson.db".into());
+    }
+    if path == ":memory:" || path.starts_with("file:") {
+        return Err(format!(
+            "--store sqlite:{path}: the workers are separate processes and need a file they \
+             all open; give a path, e.g. sqlite:/tmp/lesson.db"
+        ));
+    }
+    if let Some(level) = isolation.filter(|&l| l != Isolation::Serializable) {
+        return Err(format!(
+            "--isolation {}: SQLite runs every transaction serializable; only --isolation \
+             serializable applies to sqlite:",
+            level.name()
+        ));
+    }
+    let path = PathBuf::from(path);
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Err(format!(
+            "--store sqlite:{}: is a directory, not a SQLite database file",
+            path.display()
+        )),
+        Ok(_) => check_header(&path).map(|()| Place { path }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            if parent.is_dir() {
+                Ok(Place { path })
+            } else {
+                Err(format!(
+                    "--store sqlite:{}: the directory {} does not exist",
+                    path.display(),
+                    parent.display()
+                ))
+            }
+        }
+        Err(e) => Err(format!("--store sqlite:{}: {e}", path.display())),
+    }
+}
+
+/// An empty file or one that starts with SQLite's header; anything else is refused before
+/// SQLite could touch it.
+fn check_header(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut header = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(16).read_to_end(&mut header))
+        .map_err(|e| format!("--store sqlite:{}: {e}", path.display()))?;
+    if header.is_empty() || header == b"SQLite format 3\0" {
+        Ok(())
+    } else {
+        Err(format!(
+            "--store sqlite:{}: is not a SQLite database",
+            path.display()
+        ))
+    }
+}
+
+/// Creates the file if needed, and the run's table.
+pub fn create(place: &Place, name: &str) -> Result<Box<dyn Admin>, String> {
+    let created = !place.path.exists();
+    let admin = SqliteAdmin {
+        path: place.path.clone(),
+        table: name.to_string(),
+        created,
+    };
+    let conn = if created {
+        let conn = Connection::open_with_flags(
+            &place.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|e| admin.error("cannot create", e))?;
+        conn.pragma_update(None, "journal_mode", "wal")
+            .map_err(|e| admin.error("cannot set WAL mode in", e))?;
+        conn
+    } else {
+        admin.open()?
+    };
+    conn.execute_batch(&format!(
+        "CREATE TABLE {name} (v INTEGER NOT NULL); INSERT INTO {name} VALUES (0);"
+    ))
+    .map_err(|e| admin.error("cannot create the counter table in", e))?;
+    Ok(Box::new(admin))
+}
+
+struct SqliteAdmin {
+    path: PathBuf,
+    table: String,
+    created: bool,
+}
+
+impl SqliteAdmin {
+    fn open(&self) -> Result<Connection, String> {
+        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| self.error("cannot open", e))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| self.error("cannot set a busy timeout on", e))?;
+        Ok(conn)
+    }
+
+    fn error(&self, what: &str, e: rusqlite::Error) -> String {
+        format!("{what} sqlite:{}: {e}", self.path.display())
+    }
+}
+
+impl Admin for SqliteAdmin {
+    fn reset(&mut self) -> Result<(), String> {
+        self.open()?
+            .execute(&format!("UPDATE {} SET v = 0", self.table), [])
+            .map(drop)
+            .map_err(|e| self.error("cannot reset the counter in", e))
+    }
+
+    fn read(&mut self) -> Result<u64, String> {
+        let v: i64 = self
+            .open()?
+            .query_row(&format!("SELECT v FROM {}", self.table), [], |r| r.get(0))
+            .map_err(|e| self.error("cannot read the counter in", e))?;
+        Ok(v as u64)
+    }
+
+    fn remove(&mut self) -> Result<(), String> {
+        if self.created {
+            // The whole file is racecount's: delete it and SQLite's companions.
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut path = self.path.clone().into_os_string();
+                path.push(suffix);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(format!("cannot remove {}: {e}", Path::new(&path).display()));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        self.open()?
+            .execute_batch(&format!("DROP TABLE IF EXISTS {}", self.table))
+            .map_err(|e| self.error("cannot drop the counter table in", e))
+    }
+}
+
+/// A worker's connection, with the mode's statements.
+struct SqliteClient {
+    conn: Connection,
+    select: String,
+    write: String,
+    add: String,
+}
+
+pub fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
+    let mut conn = Connection::open_with_flags(&place.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| e.to_string())?;
+    conn.busy_handler(Some(|count: i32| {
+        if count < 100 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        true
+    }))
+    .map_err(|e| e.to_string())?;
+    let table = &db.name;
+    Ok(Box::new(SqliteClient {
+        conn,
+        select: format!("SELECT v FROM {table}"),
+        write: format!("UPDATE {table} SET v = ?1"),
+        add: format!("UPDATE {table} SET v = v + 1"),
+    }))
+}
+
+impl SqliteClient {
+    fn read(&self) -> rusqlite::Result<i64> {
+        self.conn
+            .prepare_cached(&self.select)?
+            .query_row([], |r| r.get(0))
+    }
+
+    fn write(&self, value: i64) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(&self.write)?.execute([value])?;
+        Ok(())
+    }
+
+    /// BEGIN, read, window, write, COMMIT; rolled back on any error.
+    fn transaction(&self, begin: &str, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        let result = (|| {
+            self.conn.execute_batch(begin)?;
+            let v = self.read()?;
+            hold();
+            self.write(v + 1)?;
+            self.conn.execute_batch("COMMIT")
+        })();
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        result.map_err(attempt)
+    }
+}
+
+impl Client for SqliteClient {
+    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        match mode {
+            Mode::Unlocked => {
+                let v = self.read().map_err(attempt)?;
+                hold();
+                self.write(v + 1).map_err(attempt)
+            }
+            Mode::PerAccess => self.transaction("BEGIN", hold),
+            Mode::Mutex => self.transaction("BEGIN IMMEDIATE", hold),
+            Mode::Atomic => {
+                hold();
+                self.conn
+                    .prepare_cached(&self.add)
+                    .and_then(|mut s| s.execute([]))
+                    .map(drop)
+                    .map_err(attempt)
+            }
+        }
+    }
+}
+
+fn attempt(e: rusqlite::Error) -> Attempt {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Attempt::Refused,
+        _ => Attempt::Failed(format!("sqlite: {e}")),
+    }
+}

@@ -1,0 +1,350 @@
+//! `--store postgres://…` and `--store redis://…` against real servers.
+//!
+//! Built with `--features server-tests` (`.ci/run` does it). The servers come from
+//! RACECOUNT_TEST_POSTGRES and RACECOUNT_TEST_REDIS when set (`eval "$(.ci/services.sh
+//! start)"`); otherwise these tests start their own with `.ci/services.sh start --owner PID`,
+//! which stops them when the test process is gone; if that cannot be done (PostgreSQL or Redis
+//! not installed), every test here fails and says how to fix it. None is skipped.
+
+mod store_common;
+use store_common::*;
+
+use std::sync::OnceLock;
+
+use nix::sys::signal::Signal;
+
+struct Servers {
+    postgres: String,
+    redis: String,
+}
+
+fn servers() -> &'static Servers {
+    static SERVERS: OnceLock<Result<Servers, String>> = OnceLock::new();
+    let servers = SERVERS.get_or_init(|| {
+        if let (Ok(postgres), Ok(redis)) = (
+            std::env::var("RACECOUNT_TEST_POSTGRES"),
+            std::env::var("RACECOUNT_TEST_REDIS"),
+        ) {
+            return Ok(Servers { postgres, redis });
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/services.sh");
+        let out = std::process::Command::new("bash")
+            .args([script, "start", "--owner", &std::process::id().to_string()])
+            .output()
+            .map_err(|e| format!("cannot run {script}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "the database tests need PostgreSQL and Redis, and {script} could not start \
+                 them: {}\nInstall them (as root: .ci/services.sh install, i.e. apt-get install \
+                 postgresql redis-server), or start servers and set RACECOUNT_TEST_POSTGRES and \
+                 RACECOUNT_TEST_REDIS (eval \"$(.ci/services.sh start)\").",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let exports = String::from_utf8_lossy(&out.stdout).into_owned();
+        let value = |name: &str| -> Option<String> {
+            exports.lines().find_map(|l| {
+                let rest = l.strip_prefix(&format!("export {name}='"))?;
+                Some(rest.strip_suffix('\'')?.to_string())
+            })
+        };
+        match (
+            value("RACECOUNT_TEST_POSTGRES"),
+            value("RACECOUNT_TEST_REDIS"),
+        ) {
+            (Some(postgres), Some(redis)) => Ok(Servers { postgres, redis }),
+            _ => Err(format!("{script} printed no URLs: {exports}")),
+        }
+    });
+    match servers {
+        Ok(servers) => servers,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn pg() -> postgres::Client {
+    postgres::Client::connect(&servers().postgres, postgres::NoTls).unwrap()
+}
+
+fn rd() -> redis::Connection {
+    redis::Client::open(servers().redis.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+/// racecount's tables in PostgreSQL whose name starts with `prefix`.
+fn pg_tables(prefix: &str) -> Vec<String> {
+    pg().query(
+        "SELECT tablename::text FROM pg_tables WHERE tablename LIKE $1 || '%'",
+        &[&prefix],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// Redis keys whose name starts with `prefix`.
+fn redis_keys(prefix: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut rd())
+        .unwrap()
+}
+
+/// The run's counter name, from json's `counter` ("table NAME in URL").
+fn counter_name(doc: &serde_json::Value) -> String {
+    doc["parameters"]["counter"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn postgres_transactions_alone_lose_updates_locks_and_atomic_updates_do_not() {
+    let mut client = pg();
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS store_test_stock (n int); \
+             TRUNCATE store_test_stock; INSERT INTO store_test_stock VALUES (41)",
+        )
+        .unwrap();
+    let store = &servers().postgres;
+    let mut args = vec!["--store", store];
+    args.extend_from_slice(&LESSON);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_mostly_lossy("unlocked", &mode(&doc, "unlocked"));
+    // Read committed, the default: a transaction is not a lock.
+    assert_mostly_lossy("per-access", &mode(&doc, "per-access"));
+    assert_exact("mutex", &mode(&doc, "mutex"));
+    assert_exact("atomic", &mode(&doc, "atomic"));
+    assert!(pg_tables(&counter_name(&doc)).is_empty(), "counter left");
+    let n: i32 = client
+        .query_one("SELECT n FROM store_test_stock", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 41, "racecount touched a table not its own");
+}
+
+#[test]
+fn postgres_serializable_and_repeatable_read_refuse_the_lost_update_and_retries_are_counted() {
+    let store = &servers().postgres;
+    for level in ["serializable", "repeatable-read"] {
+        let mut args = vec!["--store", store, "--isolation", level];
+        args.extend_from_slice(&LESSON[..6]);
+        args.extend(["-m", "per-access"]);
+        let (out, doc) = run_json(&args);
+        assert_eq!(out.status.code(), Some(0), "{level}: {}", stderr(&out));
+        let m = mode(&doc, "per-access");
+        assert_exact(level, &m);
+        assert_refusals(level, &m);
+        assert_eq!(doc["parameters"]["isolation"], level);
+    }
+}
+
+#[test]
+fn redis_get_then_set_loses_watch_multi_exec_and_incr_do_not() {
+    let store = &servers().redis;
+    let mut args = vec!["--store", store];
+    args.extend_from_slice(&LESSON);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_mostly_lossy("unlocked", &mode(&doc, "unlocked"));
+    assert_mostly_lossy("per-access", &mode(&doc, "per-access"));
+    let mutex = mode(&doc, "mutex");
+    assert_exact("mutex", &mutex);
+    assert_refusals("mutex", &mutex);
+    assert_exact("atomic", &mode(&doc, "atomic"));
+    assert!(redis_keys(&counter_name(&doc)).is_empty(), "counter left");
+}
+
+#[test]
+fn a_password_never_shows_in_any_output() {
+    // The test server trusts local connections, so a password in the URL is accepted unused.
+    let store = servers()
+        .postgres
+        .replacen("postgres@", "postgres:s3cret-pw@", 1);
+    assert!(store.contains("s3cret-pw"), "{store}");
+    for format in ["human", "json", "csv", "markdown", "totals"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args([
+                "--store", &store, "-m", "atomic", "-p", "2", "-i", "3", "-t", "2",
+            ])
+            .args(["-f", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(!all.contains("s3cret"), "{format}: {all}");
+        if format == "json" || format == "human" {
+            assert!(all.contains("postgres:***@"), "{format}: {all}");
+        }
+    }
+}
+
+/// Starts a long run, waits until its workers are connected, does `stop`, and checks the
+/// exit status, the message and that the counter is gone.
+fn stopped_run(store: &str, stop: impl FnOnce(u32), code: i32, message: &[&str]) {
+    let args = long_run(store, "mutex", "3");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = spawn(&args);
+    let pid = child.id();
+    let prefix = format!("racecount_{pid}_");
+    let connected = || {
+        if store.starts_with("postgres") {
+            let n: i64 = pg()
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
+                    &[&format!("racecount {prefix}% w%")],
+                )
+                .unwrap()
+                .get(0);
+            n == 3
+        } else {
+            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
+            list.matches(&format!("name={prefix}")).count() == 3
+        }
+    };
+    assert!(eventually(30.0, connected), "the workers did not connect");
+    stop(pid);
+    let (status, err) = finish(child);
+    assert_eq!(status, Some(code), "{err}");
+    for m in message {
+        assert!(err.contains(m), "{err}");
+    }
+    assert_eq!(err.lines().count(), 1, "{err}");
+    if store.starts_with("postgres") {
+        assert!(pg_tables(&prefix).is_empty(), "table left behind");
+    } else {
+        assert!(redis_keys(&prefix).is_empty(), "key left behind");
+    }
+    assert!(children_of(pid).is_empty());
+}
+
+#[test]
+fn ctrl_c_removes_the_counter_from_each_server() {
+    for store in [&servers().postgres, &servers().redis] {
+        stopped_run(
+            store,
+            |pid| signal(pid, Signal::SIGINT),
+            130,
+            &["interrupted by SIGINT"],
+        );
+    }
+}
+
+#[test]
+fn a_dead_worker_fails_the_trial_and_removes_the_counter_from_each_server() {
+    for store in [&servers().postgres, &servers().redis] {
+        stopped_run(
+            store,
+            |pid| signal(children_of(pid)[0], Signal::SIGKILL),
+            3,
+            &["was killed by SIGKILL"],
+        );
+    }
+}
+
+#[test]
+fn a_postgres_backend_killed_mid_trial_names_the_worker_and_the_error() {
+    stopped_run(
+        &servers().postgres,
+        |pid| {
+            let killed: Vec<postgres::Row> = pg()
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1",
+                    &[&format!(
+                        "racecount {} w1",
+                        pg_tables(&format!("racecount_{pid}_"))[0]
+                    )],
+                )
+                .unwrap();
+            assert_eq!(killed.len(), 1);
+        },
+        3,
+        // The server's own words ("terminating connection due to administrator command") come
+        // only when the kill lands while the worker waits for an answer; between statements
+        // the client finds the connection closed.
+        &[
+            "worker 1 (pid",
+            "lost its connection to postgres",
+            "the other workers were stopped",
+        ],
+    );
+}
+
+#[test]
+fn a_redis_connection_killed_mid_trial_names_the_worker_and_the_error() {
+    stopped_run(
+        &servers().redis,
+        |pid| {
+            let key = redis_keys(&format!("racecount_{pid}_"))[0].clone();
+            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
+            let id = list
+                .lines()
+                .find(|l| l.contains(&format!(" name={key}_w1 ")))
+                .and_then(|l| l.strip_prefix("id="))
+                .and_then(|l| l.split(' ').next())
+                .unwrap_or_else(|| panic!("worker 1 not in {list}"))
+                .to_string();
+            let killed: u64 = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("ID")
+                .arg(&id)
+                .query(&mut rd())
+                .unwrap();
+            assert_eq!(killed, 1);
+        },
+        3,
+        &[
+            "worker 1 (pid",
+            "lost its connection to redis",
+            "the other workers were stopped",
+        ],
+    );
+}
+
+#[test]
+fn a_worker_that_cannot_connect_is_named_with_the_servers_words() {
+    // A role that may hold 4 connections: the parent's and 3 workers' of 6.
+    pg().batch_execute(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'racecount_test_limited') THEN \
+             CREATE ROLE racecount_test_limited LOGIN CONNECTION LIMIT 4; \
+           END IF; \
+         END $$; \
+         GRANT CREATE ON SCHEMA public TO racecount_test_limited",
+    )
+    .unwrap();
+    let store = servers()
+        .postgres
+        .replacen("postgres@", "racecount_test_limited@", 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+        .args([
+            "--store", &store, "-m", "atomic", "-p", "6", "-i", "5", "-t", "1",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(") could not connect to postgres://"), "{err}");
+    assert!(err.contains("too many connections for role"), "{err}");
+    assert!(pg_tables("racecount_").iter().all(|t| {
+        // Other tests' runs may be alive; none of this run's role may be left.
+        let owner: String = pg()
+            .query_one(
+                "SELECT tableowner::text FROM pg_tables WHERE tablename = $1",
+                &[t],
+            )
+            .map(|r| r.get(0))
+            .unwrap_or_default();
+        owner != "racecount_test_limited"
+    }));
+}

@@ -1,0 +1,311 @@
+//! `--store sqlite:PATH` (bundled SQLite: needs nothing installed), bad store URLs, servers
+//! that do not answer, and cleanup after every way a run can stop.
+
+mod store_common;
+use store_common::*;
+
+use nix::sys::signal::Signal;
+use rusqlite::{Connection, OpenFlags};
+
+/// The tables in the SQLite file at `path`, read-only.
+fn tables(path: &str) -> Vec<String> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A database of someone else's, with a table racecount must leave alone.
+fn existing_db(scratch: &Scratch) -> String {
+    let path = scratch.path("app.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE stock (n INTEGER); INSERT INTO stock VALUES (41);")
+        .unwrap();
+    path
+}
+
+#[test]
+fn sqlite_unlocked_loses_per_access_is_refused_and_retried_mutex_and_atomic_are_exact() {
+    let scratch = Scratch::new("lesson");
+    let path = scratch.path("lesson.db");
+    let store = format!("sqlite:{path}");
+    let mut args = vec!["--store", &store];
+    args.extend_from_slice(&LESSON);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_mostly_lossy("unlocked", &mode(&doc, "unlocked"));
+    // A deferred transaction that read a value someone has since overwritten cannot commit
+    // (SQLITE_BUSY): SQLite refuses the lost update, the worker retries.
+    let per_access = mode(&doc, "per-access");
+    assert_exact("per-access", &per_access);
+    assert_refusals("per-access", &per_access);
+    assert_exact("mutex", &mode(&doc, "mutex"));
+    assert_exact("atomic", &mode(&doc, "atomic"));
+    assert_eq!(mode(&doc, "unlocked").retries, vec![0; 10]);
+    assert_eq!(doc["parameters"]["store"], "sqlite");
+    // racecount created the file, so the file is racecount's and goes with it.
+    assert!(!std::path::Path::new(&path).exists(), "{path} left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(&scratch.0).unwrap().flatten().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_existing_database_keeps_its_tables_and_only_those() {
+    let scratch = Scratch::new("existing");
+    let path = existing_db(&scratch);
+    let store = format!("sqlite:{path}");
+    let (out, doc) = run_json(&["--store", &store, "-m", "atomic", "-p", "3", "-i", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(mode(&doc, "atomic").totals.iter().all(|&t| t == 15));
+    assert_eq!(tables(&path), ["stock"]);
+    let conn = Connection::open(&path).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT n FROM stock", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 41);
+    // The counter was named after the run, and that name is shown.
+    let counter = doc["parameters"]["counter"].as_str().unwrap();
+    assert!(
+        counter.starts_with("table racecount_") && counter.contains(&path),
+        "{counter}"
+    );
+}
+
+#[test]
+fn every_format_shows_the_retries() {
+    let scratch = Scratch::new("formats");
+    let store = format!("sqlite:{}", scratch.path("f.db"));
+    let base = [
+        "--store",
+        &store,
+        "-m",
+        "per-access",
+        "-p",
+        "4",
+        "-i",
+        "10",
+        "-t",
+        "3",
+    ];
+    let run = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(base)
+            .args(["-f", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let totals = run("totals");
+    assert_eq!(totals.lines().count(), 3, "{totals}");
+    assert!(
+        totals
+            .lines()
+            .all(|l| l.starts_with("retries=") && l.ends_with(" 40")),
+        "{totals}"
+    );
+    let csv = run("csv");
+    assert!(
+        csv.lines().next().unwrap().ends_with(",store,retries"),
+        "{csv}"
+    );
+    assert!(csv.lines().skip(1).all(|l| l.contains(",sqlite,")), "{csv}");
+    let markdown = run("markdown");
+    assert!(
+        markdown
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(" store | retries |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains(" | sqlite | "), "{markdown}");
+    let human = run("human");
+    assert!(human.contains("\n  retries   "), "{human}");
+    assert!(human.contains("counter: table racecount_"), "{human}");
+}
+
+#[test]
+fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
+    let scratch = Scratch::new("bad");
+    let not_db = scratch.path("notes.txt");
+    std::fs::write(&not_db, "not a database at all\n").unwrap();
+    let new_db = scratch.path("new.db");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![format!("sqlite:{}", scratch.0.display())],
+            "is a directory",
+        ),
+        (vec![format!("sqlite:{not_db}")], "is not a SQLite database"),
+        (
+            vec![format!("sqlite:{}/no/such/dir/x.db", scratch.0.display())],
+            "does not exist",
+        ),
+        (vec!["sqlite:".into()], "needs a file name"),
+        (vec!["sqlite::memory:".into()], "need a file they all open"),
+        (vec!["mysql://ann:pw@h/db".into()], "unknown store"),
+        (
+            vec!["postgres://ann:pw@h:notaport/db".into()],
+            "--store postgres://ann:***@h:notaport/db",
+        ),
+        (
+            vec!["redis://:pw@h:99999/0".into()],
+            "--store redis://:***@h:99999/0",
+        ),
+        (
+            vec![
+                format!("sqlite:{new_db}"),
+                "--isolation".into(),
+                "read-committed".into(),
+            ],
+            "SQLite runs every transaction serializable",
+        ),
+        (
+            vec![format!("sqlite:{new_db}"), "--trace".into()],
+            "--trace records every increment",
+        ),
+        (
+            vec![format!("sqlite:{new_db}"), "--pool".into()],
+            "--pool is not available",
+        ),
+        (
+            vec!["page".into(), "--isolation".into(), "serializable".into()],
+            "--isolation applies",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut argv = vec!["--store".to_string()];
+        argv.extend(args.iter().cloned());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(&argv)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{argv:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{argv:?}: {err}");
+        assert!(err.contains(expected), "{argv:?}: {err}");
+        assert!(!err.contains(":pw@"), "{argv:?} shows the password: {err}");
+        assert!(out.stdout.is_empty(), "{argv:?}");
+    }
+    assert!(
+        !std::path::Path::new(&new_db).exists(),
+        "a refused run created {new_db}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&not_db).unwrap(),
+        "not a database at all\n"
+    );
+}
+
+#[test]
+fn a_server_that_refuses_is_one_line_naming_it_exit_3_password_masked() {
+    for store in [
+        "postgres://ann:s3cret-pw@127.0.0.1:1/db",
+        "redis://:s3cret-pw@127.0.0.1:1/0",
+    ] {
+        let (out, doc) = run_json(&["--store", store, "-t", "1"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{store}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("at 127.0.0.1:1: Connection refused"), "{err}");
+        let everything = format!("{err}{doc}");
+        assert!(
+            !everything.contains("s3cret"),
+            "password shown: {everything}"
+        );
+        assert!(
+            doc["parameters"]["store_url"]
+                .as_str()
+                .unwrap()
+                .contains(":***@"),
+            "{doc}"
+        );
+    }
+}
+
+#[test]
+fn a_server_that_accepts_but_never_answers_fails_within_the_timeout() {
+    // A listener nobody accepts on: the kernel completes the TCP handshake, then silence.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    for scheme in ["postgres://ann:s3cret-pw@", "redis://:s3cret-pw@"] {
+        let store = format!("{scheme}127.0.0.1:{port}/0");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(["--store", &store, "-t", "1", "--timeout", "300ms"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("at 127.0.0.1:{port}: no answer within 300ms")),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+    drop(listener);
+}
+
+/// Starts a long run on an existing database, waits until its table exists and its workers
+/// run, does `stop` to it, and checks the exit status and that only the user's table is left.
+fn stopped_run(stop: impl FnOnce(u32), code: i32, message: &str) {
+    let scratch = Scratch::new("stop");
+    let path = existing_db(&scratch);
+    let store = format!("sqlite:{path}");
+    let args = long_run(&store, "mutex", "3");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = spawn(&args);
+    let pid = child.id();
+    assert!(
+        eventually(20.0, || tables(&path).len() == 2
+            && children_of(pid).len() == 3),
+        "the run did not start"
+    );
+    stop(pid);
+    let (status, err) = finish(child);
+    assert_eq!(status, Some(code), "{err}");
+    assert!(err.contains(message), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        tables(&path),
+        ["stock"],
+        "the counter table was left behind"
+    );
+    assert!(children_of(pid).is_empty());
+}
+
+#[test]
+fn ctrl_c_removes_the_counter() {
+    stopped_run(
+        |pid| signal(pid, Signal::SIGINT),
+        130,
+        "interrupted by SIGINT; every worker was stopped",
+    );
+}
+
+#[test]
+fn a_dead_worker_fails_the_trial_and_removes_the_counter() {
+    stopped_run(
+        |pid| signal(children_of(pid)[0], Signal::SIGKILL),
+        3,
+        "was killed by SIGKILL after",
+    );
+}
+
+#[test]
+fn a_timeout_fails_the_trial_and_removes_the_counter() {
+    let scratch = Scratch::new("timeout");
+    let path = existing_db(&scratch);
+    let store = format!("sqlite:{path}");
+    let mut args = long_run(&store, "atomic", "2");
+    args.extend(["--timeout".to_string(), "500ms".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (status, err) = finish(spawn(&args));
+    assert_eq!(status, Some(3), "{err}");
+    assert!(err.contains("not finished after --timeout 500ms"), "{err}");
+    assert_eq!(tables(&path), ["stock"]);
+}
