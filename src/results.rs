@@ -6,9 +6,9 @@ use std::io;
 
 use serde::Serialize;
 
+use crate::analysis::explain::{Tally, TrialTrace};
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
-use crate::analysis::explain::{Tally, TrialTrace};
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.

@@ -4,10 +4,10 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::command::cli::{ColorArg, ModeArg, Options};
-use crate::race::mode::Mode;
-use crate::race::page::trace_row_bytes;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
+use crate::race::mode::Mode;
+use crate::race::page::trace_row_bytes;
 use crate::race::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
@@ -211,7 +211,8 @@ fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
     }
     // Each row is rounded up to whole lines: round the budget per row down to them.
     let line = crate::race::page::LINE as u64;
-    let fits = (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
+    let fits =
+        (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
     let needed = bytes.map_or("more than 16 EiB".to_string(), |b| {
         format!("{} MiB", b >> 20)
     });

@@ -3,8 +3,8 @@
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::race::mode::Mode;
-use crate::results::{Group, Keep, Report, Trial};
 use crate::race::window::Window;
+use crate::results::{Group, Keep, Report, Trial};
 
 /// Keeps everything, as json does.
 pub const ALL: Keep = Keep {

@@ -9,12 +9,12 @@ use super::histogram::write_histogram;
 use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
+use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
-use crate::results::{Group, Report, Stop};
-use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -337,8 +337,8 @@ pub(crate) fn number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{group, params, settings, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::Report;
 
     fn render(report: &Report) -> String {

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::Render;
 use crate::analysis::explain::Tally;
-use crate::machine::Machine;
-use crate::results::{Group, Report, Stop, TracedTrial};
 use crate::analysis::stats::{Summary, summarize};
+use crate::machine::Machine;
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop, TracedTrial};
 
 /// The version of the document's layout.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -214,8 +214,8 @@ fn summary(s: &Summary) -> SummaryOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{params, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::{Cause, Failure, Signal, Stage};
     use serde_json::{Value, json};
 

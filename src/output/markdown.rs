@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use super::Render;
 use super::human::number;
-use crate::results::Report;
 use crate::analysis::stats::summarize;
+use crate::results::Report;
 
 /// Markdown output.
 pub(crate) struct Markdown;

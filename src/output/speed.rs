@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::race::mode::Mode;
 use crate::analysis::stats::{Summary, speedup};
+use crate::race::mode::Mode;
 
 /// One combination of parameters: its label ("" when nothing is swept) and its modes.
 pub(crate) struct Combination<'s> {

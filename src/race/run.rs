@@ -7,9 +7,9 @@ use crate::command::config::{Config, Params};
 use crate::race::fork::{self, interrupt};
 use crate::race::mode::Mode;
 use crate::race::page::SharedPage;
-use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
 use crate::race::trial::{Pool, TrialError, run_forked, signal};
 use crate::race::worker::Job;
+use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
 
 /// Runs the whole configuration. `Err` only when the observer's output failed.
 pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {

@@ -18,8 +18,8 @@ use nix::fcntl::OFlag;
 use crate::analysis::explain::{TraceEntry, TrialTrace};
 use crate::race::fork::{self, Crew, EXIT_ORPHANED, Gate, SpawnError, WaitError};
 use crate::race::page::{SharedPage, WorkerCells};
-use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
 use crate::race::worker::{EXIT_LOCK_FAILED, Job, progress_every, work};
+use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
 
 /// Runs one trial of the job's `procs` freshly forked workers.
 pub fn run_forked(
