@@ -15,6 +15,15 @@ use crate::race::fork::interrupt;
 use crate::race::run::run;
 use crate::results::{Observer, Quiet, Report, Stop};
 
+/// Leaves the process with `status`: stopped by a signal, it dies by that signal (see
+/// [`interrupt::die_by`]); otherwise it returns the exit code for `main` to return.
+pub fn exit(status: Status) -> std::process::ExitCode {
+    if let Status::Signal(number) = status {
+        interrupt::die_by(number);
+    }
+    std::process::ExitCode::from(status.code())
+}
+
 /// Runs racecount with the process's arguments and returns how to exit.
 pub fn main() -> Status {
     let options = match Options::try_parse() {

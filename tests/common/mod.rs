@@ -186,9 +186,20 @@ pub struct Running {
     seed: String,
 }
 
+impl Ended {
+    /// The status a shell reports in `$?`: the exit code, or 128 + the killing signal.
+    pub fn shell_status(&self) -> i32 {
+        self.code
+            .or(self.signal.map(|s| 128 + s))
+            .expect("exited or signalled")
+    }
+}
+
 /// How a background run ended.
 pub struct Ended {
     pub code: Option<i32>,
+    /// The signal that killed racecount, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -272,6 +283,7 @@ impl Running {
         );
         Ended {
             code: status.code(),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
             stdout,
             stderr,
         }
