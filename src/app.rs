@@ -76,13 +76,14 @@ fn execute(config: &Config) -> io::Result<Status> {
             Some(live) => live,
             None => &mut Quiet,
         };
+        observer.start()?;
         if config.progress {
             let mut progress = Progress::new(observer, config.settings.total_trials());
-            let report = run(config, format.keep(), &mut progress);
+            let report = run(config, config.keep(), &mut progress);
             progress.clear();
             report?
         } else {
-            run(config, format.keep(), observer)?
+            run(config, config.keep(), observer)?
         }
     };
     let surroundings = Surroundings {
@@ -95,7 +96,7 @@ fn execute(config: &Config) -> io::Result<Status> {
     }
     out.flush()?;
     for export in &config.exports {
-        if let Err(message) = export.write(&report) {
+        if let Err(message) = export.write(&report, &surroundings.machine) {
             say(&format!("error: {message}"));
             return Ok(Status::RunFailed);
         }

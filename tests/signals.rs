@@ -65,7 +65,7 @@ fn interrupted_human_output_shows_what_finished() {
     assert_eq!(end.shell_status(), 130);
     assert!(
         end.stdout
-            .contains("interrupted by SIGINT: only the 0 trials that finished are shown"),
+            .contains("interrupted by SIGINT: no trial finished"),
         "{}",
         end.stdout
     );

@@ -55,11 +55,12 @@ pub struct Options {
           value_parser = parse_window, allow_hyphen_values = true)]
     pub window: Vec<Window>,
 
-    /// Output: human, totals, json, csv or markdown
+    /// Output: human, totals, tsv, csv, json, jsonl or markdown
     ///
-    /// human: for people (tables, histogram, verdicts). totals: one final total per line, for
-    /// shell loops. json: one document with every trial. csv: one row per trial. markdown: the
-    /// summary table.
+    /// human: for people (tables, histogram, verdicts). totals: each trial's final total alone
+    /// on a line, for shell loops. tsv, csv: a header, then one row per trial as it finishes,
+    /// every parameter in its own column. json: one document with every trial. jsonl: one
+    /// object per trial as it finishes, then a summary object. markdown: the summary table.
     #[arg(
         short,
         long,
@@ -85,6 +86,18 @@ pub struct Options {
     /// Also draw the traced timeline as an SVG picture in FILE (implies --trace)
     #[arg(long, value_name = "FILE")]
     pub trace_svg: Option<std::path::PathBuf>,
+
+    /// Also write what --format json prints to FILE
+    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    pub export_json: Option<std::path::PathBuf>,
+
+    /// Also write what --format csv prints to FILE
+    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    pub export_csv: Option<std::path::PathBuf>,
+
+    /// Also write what --format markdown prints to FILE
+    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    pub export_markdown: Option<std::path::PathBuf>,
 
     /// Fork the workers once and reuse them for every trial (fast trial loops)
     #[arg(long)]

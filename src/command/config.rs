@@ -1,6 +1,7 @@
 //! The validated configuration: options are checked here, once, before anything is forked.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::command::cli::{ColorArg, ModeArg, Options};
@@ -9,6 +10,7 @@ use crate::output::format::Format;
 use crate::race::mode::Mode;
 use crate::race::page::trace_row_bytes;
 use crate::race::window::Window;
+use crate::results::Keep;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
 pub(crate) const TRACE_CAP_BYTES: u64 = 256 << 20;
@@ -79,6 +81,7 @@ impl Config {
 
     /// As [`from_options`](Self::from_options), with the process room given (for tests).
     pub fn with_room(options: Options, room: Room) -> Result<Config, ConfigError> {
+        let exports = exports(&options)?;
         let procs = dedup(options.procs);
         let iters = dedup(options.iters);
         let windows = dedup(options.window);
@@ -138,15 +141,84 @@ impl Config {
             timeout,
             color,
             progress,
-            exports: options
-                .trace_svg
-                .into_iter()
-                .map(|path| Export {
-                    kind: ExportKind::TraceSvg,
-                    path,
-                })
-                .collect(),
+            exports,
         })
+    }
+
+    /// What the format and every extra file need kept of each trial.
+    pub fn keep(&self) -> Keep {
+        self.exports
+            .iter()
+            .fold(self.format.keep(), |keep, export| {
+                keep.and(export.kind.keep())
+            })
+    }
+}
+
+/// The extra files asked for, each checked to be writable before anything is forked.
+fn exports(options: &Options) -> Result<Vec<Export>, ConfigError> {
+    let asked = [
+        (ExportKind::TraceSvg, &options.trace_svg),
+        (ExportKind::Json, &options.export_json),
+        (ExportKind::Csv, &options.export_csv),
+        (ExportKind::Markdown, &options.export_markdown),
+    ];
+    let mut exports = Vec::new();
+    for (kind, path) in asked {
+        if let Some(path) = path {
+            check_writable(kind.option(), path)?;
+            exports.push(Export {
+                kind,
+                path: path.clone(),
+            });
+        }
+    }
+    Ok(exports)
+}
+
+/// Refuses a file that could not be written after the run: a directory, a missing or
+/// read-only directory, a read-only file. Creates nothing.
+fn check_writable(option: &str, path: &Path) -> Result<(), ConfigError> {
+    use nix::unistd::{AccessFlags, access};
+    let fail = |why: String| Err(ConfigError(format!("{option} {}: {why}", path.display())));
+    if path.is_dir() {
+        return fail("is a directory".into());
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return fail(format!("no directory {}", dir.display()));
+    }
+    // An existing file is opened for writing, not truncated: that also catches what
+    // access(2) lets root through (files in /proc, say).
+    let writable = if path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    } else {
+        access(dir, AccessFlags::W_OK).map_err(|errno| errno.desc().to_string())
+    };
+    match writable {
+        Ok(()) => Ok(()),
+        Err(why) => fail(format!("cannot write there: {why}")),
+    }
+}
+
+impl Default for Settings {
+    /// What a bare `racecount` runs (the seed aside, which is drawn at random).
+    fn default() -> Settings {
+        let options = <Options as clap::Parser>::parse_from(["racecount"]);
+        let room = Room {
+            limit: None,
+            why: String::new(),
+        };
+        Config::with_room(options, room)
+            .expect("the defaults are valid")
+            .settings
     }
 }
 

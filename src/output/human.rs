@@ -14,7 +14,7 @@ use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
 use crate::race::window::Window;
-use crate::results::{Group, Report, Stop};
+use crate::results::{Group, Observer, Report, Signal, Stop, Trial};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -30,17 +30,41 @@ pub(crate) struct Human {
     pub color: bool,
     /// Columns the histograms may fill.
     pub width: usize,
+    /// Whether to start with the header (false when [`HumanHeader`] printed it already).
+    pub header: bool,
+}
+
+/// Prints the header before the first trial, so that a long run shows at once what it is
+/// doing; the rest waits for the end.
+pub(crate) struct HumanHeader<'s, W: Write> {
+    out: W,
+    settings: &'s Settings,
+}
+
+impl<'s, W: Write> HumanHeader<'s, W> {
+    pub(crate) fn new(out: W, settings: &'s Settings) -> Self {
+        HumanHeader { out, settings }
+    }
+}
+
+impl<W: Write> Observer for HumanHeader<'_, W> {
+    fn start(&mut self) -> io::Result<()> {
+        header(self.settings, &mut self.out)?;
+        self.out.flush()
+    }
+
+    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        header(&report.settings, out)?;
+        if self.header {
+            header(&report.settings, out)?;
+        }
         if let Some(Stop::Interrupted(signal)) = &report.stop {
-            let done: u64 = report.groups.iter().map(|g| g.count).sum();
-            writeln!(
-                out,
-                "interrupted by {signal}: only the {done} trials that finished are shown"
-            )?;
+            interrupted(signal, report, out)?;
         }
         // Mode by mode, so that a sweep reads as one block of rows per mode.
         let groups = by_mode(report);
@@ -111,6 +135,21 @@ impl Render for Human {
     }
 }
 
+/// What an interrupted run can still show.
+fn interrupted(signal: &Signal, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    match report.groups.iter().map(|g| g.count).sum::<u64>() {
+        0 => writeln!(out, "interrupted by {signal}: no trial finished"),
+        1 => writeln!(
+            out,
+            "interrupted by {signal}: only the 1 trial that finished is shown"
+        ),
+        done => writeln!(
+            out,
+            "interrupted by {signal}: only the {done} trials that finished are shown"
+        ),
+    }
+}
+
 /// With `--trace`: the first trial of the group in full (explanation and timeline), the
 /// others one line each, up to [`MAX_LISTED_TRIALS`].
 fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result<()> {
@@ -122,7 +161,7 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
         out,
         "\ntrace of {} trial {} ({} procs x {} iters, window {}): total {} of {}",
         label(settings, group),
-        t.trial + 1,
+        t.trial,
         p.procs,
         p.iters,
         window_words(&p.window),
@@ -346,6 +385,7 @@ mod tests {
         let human = Human {
             color: false,
             width: 60,
+            header: true,
         };
         human.render(report, &mut out).unwrap();
         String::from_utf8(out).unwrap()

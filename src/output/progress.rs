@@ -46,6 +46,10 @@ impl<'o> Progress<'o> {
 }
 
 impl Observer for Progress<'_> {
+    fn start(&mut self) -> io::Result<()> {
+        self.inner.start()
+    }
+
     fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
         // The live output goes out with the bar off the screen, so the two never mix.
         let inner = &mut self.inner;
