@@ -79,18 +79,20 @@ fn ctrl_c_stops_a_shell_loop() {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
     let seed = unique_seed();
     let script = format!(
-        "while '{}' -m mutex -p 2 -i 1 -w 1ms -t 1000000 -f totals --seed {seed} >/dev/null; \
-         do :; done",
+        "while '{}' -m mutex -p 2 -i 1 -w 1ms -t 1000000 -f totals >/dev/null; do :; done",
         env!("CARGO_BIN_EXE_racecount")
     );
     // env resets SIGINT to its default: a non-interactive bash cannot undo an ignored SIGINT
     // it inherits (as under `cargo test &`), and then would not stop for it.
     let mut shell = std::process::Command::new("env")
         .args(["--default-signal=INT", "bash", "-c", &script])
+        .env(MARKER, &seed)
         .process_group(0)
         .spawn()
         .expect("bash starts");
     let bash = shell.id();
+    // Whatever happens below, the loop does not outlive the test.
+    let _guard = KillGroup(bash);
     // racecount has forked its workers: its handlers are installed.
     let started = eventually(PATIENCE_SECS, || {
         children_of(bash)
@@ -98,14 +100,26 @@ fn ctrl_c_stops_a_shell_loop() {
             .any(|&racecount| !children_of(racecount).is_empty())
     });
     assert!(started, "racecount did not start under bash");
+    // The marker finds bash and racecount: the check at the end can fail.
+    assert!(
+        processes_with(&seed).len() >= 2,
+        "{:?}",
+        processes_with(&seed)
+    );
     nix::sys::signal::killpg(nix::unistd::Pid::from_raw(bash as i32), Signal::SIGINT).unwrap();
     let stopped = eventually(PATIENCE_SECS, || matches!(shell.try_wait(), Ok(Some(_))));
-    if !stopped {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(bash as i32), Signal::SIGKILL);
-        let _ = shell.wait();
-    }
     assert!(stopped, "the shell loop went on after Ctrl-C");
     let status = shell.wait().unwrap();
     assert_eq!(status.signal(), Some(Signal::SIGINT as i32), "{status:?}");
     assert!(eventually(PATIENCE_SECS, || processes_with(&seed).is_empty()));
+}
+
+/// Kills a process group (SIGKILL) when dropped, also when a test panics.
+struct KillGroup(u32);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.0 as i32);
+        let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+    }
 }

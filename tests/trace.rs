@@ -298,7 +298,10 @@ fn json_carries_the_trace_and_an_explanation_that_adds_up() {
         }
         // The first trial in full: 150 increments, each read, written and replaced value.
         let traced = &result["traced"];
-        assert_eq!(traced["trial"], 1, "numbered from 1, as in human and csv output");
+        assert_eq!(
+            traced["trial"], 1,
+            "numbered from 1, as in human and csv output"
+        );
         assert_eq!(traced["total"], trials[0]["total"]);
         let entries = traced["entries"].as_array().unwrap();
         assert_eq!(entries.len(), 150);

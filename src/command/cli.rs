@@ -1,7 +1,7 @@
 //! The command line, as clap sees it. Turned into a validated [`Config`](crate::command::config::Config)
 //! in one place; nothing downstream parses or re-checks options.
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::command::duration::{parse_nanos, parse_window};
 use crate::output::format::Format;
@@ -18,6 +18,9 @@ Examples:
 /// synchronization, and shows the updates that get lost.
 #[derive(Debug, Parser)]
 #[command(name = "racecount", version, about, after_help = EXAMPLES, max_term_width = 100)]
+// An option given twice counts once, the last time (a list too: `-p 1,2 -p 4` runs 4), so a
+// shell alias's options can be overridden on the command line.
+#[command(args_override_self = true)]
 pub struct Options {
     /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all
     #[arg(
@@ -26,19 +29,21 @@ pub struct Options {
         value_name = "LIST",
         default_value = "all",
         value_delimiter = ',',
+        action = ArgAction::Set,
         hide_possible_values = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        ignore_case = true
     )]
     pub mode: Vec<ModeArg>,
 
     /// Worker processes per trial (a comma-separated list sweeps)
     #[arg(short, long, value_name = "N", default_value = "10", value_delimiter = ',',
-          value_parser = parse_procs, allow_negative_numbers = true)]
+          value_parser = parse_procs, allow_negative_numbers = true, action = ArgAction::Set)]
     pub procs: Vec<u32>,
 
     /// Increments per worker per trial (a comma-separated list sweeps)
     #[arg(short, long, value_name = "N", default_value = "20", value_delimiter = ',',
-          value_parser = parse_count, allow_negative_numbers = true)]
+          value_parser = parse_count, allow_negative_numbers = true, action = ArgAction::Set)]
     pub iters: Vec<u64>,
 
     /// Trials per mode
@@ -52,7 +57,7 @@ pub struct Options {
     /// Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
     /// the raw hardware race is left, which needs large --iters to show.
     #[arg(short, long, value_name = "DUR", default_value = "1us", value_delimiter = ',',
-          value_parser = parse_window, allow_hyphen_values = true)]
+          value_parser = parse_window, allow_hyphen_values = true, action = ArgAction::Set)]
     pub window: Vec<Window>,
 
     /// Output: human, totals, tsv, csv, json, jsonl or markdown
@@ -66,7 +71,8 @@ pub struct Options {
         long,
         value_name = "FORMAT",
         default_value = "human",
-        hide_possible_values = true
+        hide_possible_values = true,
+        ignore_case = true
     )]
     pub format: Format,
 
@@ -120,12 +126,13 @@ pub struct Options {
         help_heading = "Pauses",
         long,
         value_name = "N",
+        value_parser = parse_seed,
         allow_negative_numbers = true
     )]
     pub seed: Option<u64>,
 
     /// Give up on a trial that takes longer than this, e.g. 5s [default: no limit]
-    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_nanos, allow_hyphen_values = true)]
+    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Option<u64>,
 
     /// Colour in human output: auto, always or never
@@ -136,7 +143,8 @@ pub struct Options {
         long,
         value_name = "WHEN",
         default_value = "auto",
-        hide_possible_values = true
+        hide_possible_values = true,
+        ignore_case = true
     )]
     pub color: ColorArg,
 
@@ -180,6 +188,9 @@ pub enum ColorArg {
 
 fn parse_count(text: &str) -> Result<u64, String> {
     let text = text.trim();
+    if text.is_empty() {
+        return Err("empty item in the list (two commas in a row, or a comma at an end)".into());
+    }
     if text.starts_with('-') {
         return Err("must be a whole number of at least 1, not negative".into());
     }
@@ -190,6 +201,22 @@ fn parse_count(text: &str) -> Result<u64, String> {
             Err(format!("must be at most {}", u64::MAX))
         }
         Err(_) => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "a seed is a whole number from 0 to {} (it makes --jitter's pauses repeatable)",
+            u64::MAX
+        )
+    })
+}
+
+fn parse_timeout(text: &str) -> Result<u64, String> {
+    match parse_nanos(text)? {
+        0 => Err("must be longer than 0".into()),
+        ns => Ok(ns),
     }
 }
 

@@ -59,8 +59,10 @@ pub struct Config {
     pub color: bool,
     /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
     pub progress: bool,
-    /// Extra files to write after the run (`--trace-svg`).
+    /// Extra files to write after the run (`--trace-svg`, `--export-*`).
     pub exports: Vec<Export>,
+    /// Options given that this run cannot use, each said on stderr before it starts.
+    pub warnings: Vec<String>,
 }
 
 /// Bad input: one line naming the option and what it accepts.
@@ -82,6 +84,7 @@ impl Config {
     /// As [`from_options`](Self::from_options), with the process room given (for tests).
     pub fn with_room(options: Options, room: Room) -> Result<Config, ConfigError> {
         let exports = exports(&options)?;
+        let warnings = unused_options(&options, &exports);
         let procs = dedup(options.procs);
         let iters = dedup(options.iters);
         let windows = dedup(options.window);
@@ -110,10 +113,7 @@ impl Config {
             check_trace_size(max_procs, max_iters)?;
         }
 
-        let timeout = match options.timeout {
-            Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
-            other => other.map(Duration::from_nanos),
-        };
+        let timeout = options.timeout.map(Duration::from_nanos);
         let seed = options.seed.unwrap_or_else(|| rand::random::<u64>() >> 16);
         let progress = !options.quiet && std::io::stderr().is_terminal();
         let color = match options.color {
@@ -124,6 +124,7 @@ impl Config {
             }
         };
         Ok(Config {
+            warnings,
             settings: Settings {
                 procs,
                 iters,
@@ -153,6 +154,42 @@ impl Config {
                 keep.and(export.kind.keep())
             })
     }
+}
+
+/// Options that were given but that this format or these settings cannot use: said, not
+/// silently dropped.
+fn unused_options(options: &Options, exports: &[Export]) -> Vec<String> {
+    let mut unused = Vec::new();
+    let format = options.format;
+    let shown = |kind| exports.iter().any(|e| e.kind == kind);
+    if options.trace
+        && !matches!(format, Format::Human | Format::Json)
+        && !shown(ExportKind::Json)
+        && !shown(ExportKind::TraceSvg)
+    {
+        unused.push(format!(
+            "--format {} does not show what --trace finds (human and json do, and \
+             --export-json, --trace-svg); the trials are still traced and checked",
+            format.name()
+        ));
+    }
+    if options.seed.is_some() && !seed_used(options) {
+        unused.push(
+            "--seed only drives --jitter's pauses; without --jitter it changes nothing".into(),
+        );
+    }
+    if options.color != ColorArg::Auto && format != Format::Human {
+        unused.push(format!(
+            "--color applies to human output only, not to --format {}",
+            format.name()
+        ));
+    }
+    unused
+}
+
+/// Whether anything random is drawn from --seed. (An option that draws from it adds itself.)
+fn seed_used(options: &Options) -> bool {
+    options.jitter > 0
 }
 
 /// The extra files asked for, each checked to be writable before anything is forked.

@@ -26,6 +26,12 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name on the command line.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+
     /// What the format needs kept of every trial.
     pub fn keep(self) -> Keep {
         match self {

@@ -83,7 +83,10 @@ pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
 /// A duration that parses back to exactly `ns`: in the largest unit that divides it.
 fn exact(ns: u64) -> String {
     let units = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")];
-    match units.iter().find(|(scale, _)| ns != 0 && ns.is_multiple_of(*scale)) {
+    match units
+        .iter()
+        .find(|(scale, _)| ns != 0 && ns.is_multiple_of(*scale))
+    {
         Some((scale, unit)) => format!("{}{unit}", ns / scale),
         None if ns == 0 => "0".to_string(),
         None => format!("{ns}ns"),
