@@ -12,7 +12,7 @@ use crate::machine::Machine;
 use crate::output::progress::Progress;
 use crate::output::{Surroundings, output_width};
 use crate::race::fork::interrupt;
-use crate::race::run::run;
+use crate::race::run::{run, run_watched};
 use crate::results::{Observer, Quiet, Report, Stop};
 
 /// Leaves the process with `status`: stopped by a signal, it dies by that signal (see
@@ -81,8 +81,10 @@ fn execute(config: &Config) -> io::Result<Status> {
         };
         observer.start()?;
         if config.progress {
-            let mut progress = Progress::new(observer, config.settings.total_trials());
-            let report = run(config, config.keep(), &mut progress);
+            let mut progress = Progress::new(observer, &config.settings);
+            let gauge = progress.gauge();
+            let watch = move |increments| gauge.watch(increments);
+            let report = run_watched(config, config.keep(), &mut progress, Some(&watch));
             progress.clear();
             report?
         } else {

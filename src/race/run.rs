@@ -2,6 +2,8 @@
 //! the results. Measures; never prints (live output goes through an [`Observer`]).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::command::config::{Config, Params};
 use crate::race::fork::{self, interrupt};
@@ -9,10 +11,27 @@ use crate::race::mode::Mode;
 use crate::race::page::SharedPage;
 use crate::race::trial::{Pool, TrialError, run_forked, signal};
 use crate::race::worker::Job;
-use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
+use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop, Trial};
+
+/// How often the workers' progress is read for a [`Watch`].
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// Told, from another thread, every [`WATCH_EVERY`], how many increments the run's workers
+/// have completed so far (finished trials and the one running), read from the shared page.
+pub(crate) type Watch<'w> = &'w (dyn Fn(u64) + Sync);
 
 /// Runs the whole configuration. `Err` only when the observer's output failed.
 pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
+    run_watched(config, keep, observer, None)
+}
+
+/// As [`run`], with a thread that reads the workers' progress in the page for `watch`.
+pub(crate) fn run_watched(
+    config: &Config,
+    keep: Keep,
+    observer: &mut dyn Observer,
+    watch: Option<Watch>,
+) -> io::Result<Report> {
     let settings = &config.settings;
     let mut report = Report {
         settings: settings.clone(),
@@ -26,7 +45,42 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
             return Ok(report);
         }
     };
-    'all: for params in settings.combinations() {
+    let finished = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = watch.map(|watch| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Acquire) {
+                    std::thread::park_timeout(WATCH_EVERY);
+                    let running: u64 = (0..settings.max_procs() as usize)
+                        .map(|i| page.completed(i).load(Ordering::Relaxed))
+                        .sum();
+                    watch(finished.load(Ordering::Acquire).saturating_add(running));
+                }
+            })
+        });
+        let end = run_all(config, &page, keep, observer, &finished, &mut report);
+        done.store(true, Ordering::Release);
+        if let Some(sampler) = sampler {
+            sampler.thread().unpark();
+        }
+        end
+    })?;
+    Ok(report)
+}
+
+/// Every group in turn, adding each trial's increments to `finished` as it ends.
+fn run_all(
+    config: &Config,
+    page: &SharedPage,
+    keep: Keep,
+    observer: &mut dyn Observer,
+    finished: &AtomicU64,
+    report: &mut Report,
+) -> io::Result<()> {
+    let settings = &config.settings;
+    let mut counted = Counted { observer, finished };
+    for params in settings.combinations() {
         for &mode in &settings.modes {
             let job = Job {
                 mode,
@@ -34,19 +88,32 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
                 settings,
             };
             let mut group = Group::new(mode, params);
-            let end = run_group(config, &page, &job, &mut group, keep, observer);
+            let end = run_group(config, page, &job, &mut group, keep, &mut counted);
             report.groups.push(group);
             match end {
                 Ok(()) => {}
                 Err(Halt::Write(e)) => return Err(e),
                 Err(Halt::Stop(stop)) => {
                     report.stop = Some(*stop);
-                    break 'all;
+                    return Ok(());
                 }
             }
         }
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Passes each trial on, after adding its increments to the finished count.
+struct Counted<'a> {
+    observer: &'a mut dyn Observer,
+    finished: &'a AtomicU64,
+}
+
+impl Observer for Counted<'_> {
+    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
+        self.finished.fetch_add(group.expected(), Ordering::AcqRel);
+        self.observer.trial(group, trial)
+    }
 }
 
 /// Room for the workers' pidfds, and the shared page sized for the largest trial.
