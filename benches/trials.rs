@@ -30,6 +30,11 @@ static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Set
     trace: false,
     schedule: None,
     store: racecount::store::Shown::page(),
+    load: racecount::machine::Load {
+        cpus: 2,
+        cpu_pressure_pct: None,
+        loadavg_1m: None,
+    },
 });
 
 fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
 
 use crate::command::cli::Options;
@@ -12,8 +12,17 @@ use crate::machine::Machine;
 use crate::output::progress::Progress;
 use crate::output::{Surroundings, output_width};
 use crate::race::fork::interrupt;
-use crate::race::run::run;
+use crate::race::run::{run, run_watched};
 use crate::results::{Observer, Quiet, Report, Stop};
+
+/// Leaves the process with `status`: stopped by a signal, it dies by that signal (see
+/// [`interrupt::die_by`]); otherwise it returns the exit code for `main` to return.
+pub fn exit(status: Status) -> std::process::ExitCode {
+    if let Status::Signal(number) = status {
+        interrupt::die_by(number);
+    }
+    std::process::ExitCode::from(status.code())
+}
 
 /// Runs racecount with the process's arguments and returns how to exit.
 pub fn main() -> Status {
@@ -43,6 +52,9 @@ pub fn main() -> Status {
             return Status::BadInput;
         }
     };
+    for warning in &config.warnings {
+        say(&format!("warning: {warning}"));
+    }
     if let Err(e) = interrupt::install() {
         say(&format!("error: cannot install signal handlers: {e}"));
         return Status::RunFailed;
@@ -67,13 +79,16 @@ fn execute(config: &Config) -> io::Result<Status> {
             Some(live) => live,
             None => &mut Quiet,
         };
+        observer.start()?;
         if config.progress {
-            let mut progress = Progress::new(observer, config.settings.total_trials());
-            let report = run(config, format.keep(), &mut progress);
+            let mut progress = Progress::new(observer, &config.settings);
+            let gauge = progress.gauge();
+            let watch = move |increments| gauge.watch(increments);
+            let report = run_watched(config, config.keep(), &mut progress, Some(&watch));
             progress.clear();
             report?
         } else {
-            run(config, format.keep(), observer)?
+            run(config, config.keep(), observer)?
         }
     };
     let surroundings = Surroundings {
@@ -86,7 +101,7 @@ fn execute(config: &Config) -> io::Result<Status> {
     }
     out.flush()?;
     for export in &config.exports {
-        if let Err(message) = export.write(&report) {
+        if let Err(message) = export.write(&report, &surroundings.machine) {
             say(&format!("error: {message}"));
             return Ok(Status::RunFailed);
         }
@@ -144,17 +159,70 @@ fn clap_error(error: &clap::Error) -> Status {
     }
 }
 
-/// clap's first line, plus the accepted values when clap lists them on a later line.
+/// clap's first line, with what clap suggests ("did you mean"), else the accepted values
+/// when clap lists them on a later line; and a hint for two mistakes clap cannot see.
 fn one_line(error: &clap::Error) -> String {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(message) = hint(error, &args) {
+        return message;
+    }
     let rendered = error.render().to_string();
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("invalid arguments");
     let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
-    if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
+    let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedValue]
+        .into_iter()
+        .find_map(|kind| match error.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(s)) => s.first().cloned(),
+            _ => None,
+        });
+    if let Some(suggested) = suggested {
+        message.push_str(&format!("; did you mean '{suggested}'?"));
+    } else if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
         message.push(' ');
         message.push_str(values);
     }
     message
+}
+
+/// Messages for mistakes clap reports in its own terms: a duration split from its unit
+/// (`--window 1 us` leaves `us` as an unexpected argument), and an empty item in a list
+/// (`--mode mutex,,atomic`).
+fn hint(error: &clap::Error, args: &[String]) -> Option<String> {
+    let invalid = |kind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    match error.kind() {
+        ErrorKind::UnknownArgument => {
+            const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "sec", "secs"];
+            let unit = invalid(ContextKind::InvalidArg).filter(|a| UNITS.contains(a))?;
+            let at = args.iter().position(|a| a == unit)?;
+            let number = args.get(at.checked_sub(1)?)?;
+            number.parse::<f64>().ok()?;
+            Some(format!(
+                "unexpected argument '{unit}' after '{number}': write a duration with its \
+                 unit and no space, as in {number}{unit}"
+            ))
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let option = invalid(ContextKind::InvalidArg)?;
+            let empty = invalid(ContextKind::InvalidValue).is_none_or(str::is_empty);
+            let listed = args
+                .iter()
+                .any(|a| a.contains(",,") || a.ends_with(',') || a.starts_with(','));
+            (empty && listed).then(|| {
+                format!(
+                    "empty item in the list for '{option}' (two commas in a row, or a comma \
+                     at an end)"
+                )
+            })
+        }
+        _ => None,
+    }
 }
 
 /// One diagnostic line on stderr. A closed or full stderr is ignored: there is nobody left to

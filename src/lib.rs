@@ -20,7 +20,7 @@ pub mod analysis;
 pub mod app;
 pub mod command;
 pub mod exit;
-mod machine;
+pub mod machine;
 mod output;
 pub mod race;
 mod results;

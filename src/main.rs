@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::from(racecount::app::main().code())
+    racecount::app::exit(racecount::app::main())
 }

@@ -10,7 +10,6 @@ use crate::analysis::explain::{Tally, TrialTrace};
 use crate::analysis::overlap::Overlap;
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
-use crate::machine::Load;
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
@@ -35,7 +34,7 @@ pub struct Trial {
 /// A traced trial kept in full: its trace and what the trace explains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TracedTrial {
-    /// 0-based trial number within its group.
+    /// 1-based trial number within its group, as every output numbers trials.
     pub trial: u64,
     pub total: u64,
     #[serde(flatten)]
@@ -50,6 +49,16 @@ pub struct Keep {
     pub trials: bool,
     /// Each worker's completed increments in every trial (only `json` shows them).
     pub workers: bool,
+}
+
+impl Keep {
+    /// What both keep.
+    pub fn and(self, other: Keep) -> Keep {
+        Keep {
+            trials: self.trials || other.trials,
+            workers: self.workers || other.workers,
+        }
+    }
 }
 
 /// Every trial of one mode at one combination of parameters.
@@ -110,7 +119,7 @@ impl Group {
             self.tallies.push(trace.explanation.tally());
             if self.traced.is_none() {
                 self.traced = Some(TracedTrial {
-                    trial: self.count,
+                    trial: self.count + 1,
                     total: trial.total,
                     trace: trace.clone(),
                 });
@@ -147,6 +156,11 @@ impl Group {
 /// copy of any unflushed buffer; were a copy ever flushed (by an exit handler, say), the same
 /// lines would appear twice.
 pub trait Observer {
+    /// Before the first trial (a header, say): what a person or a script sees at once.
+    fn start(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()>;
 }
 
@@ -385,8 +399,6 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub settings: Settings,
-    /// The CPUs racecount could use and how busy they were when the run began.
-    pub load: Load,
     pub groups: Vec<Group>,
     pub stop: Option<Stop>,
 }

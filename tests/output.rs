@@ -24,7 +24,7 @@ fn json_parses_and_matches_the_run() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json parses");
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["parameters"]["procs"], serde_json::json!([2]));
     assert_eq!(doc["parameters"]["window_ns"], serde_json::json!([0]));
     assert_eq!(doc["parameters"]["seed"], 7);
@@ -38,7 +38,7 @@ fn json_parses_and_matches_the_run() {
         let trials = result["trials"].as_array().unwrap();
         assert_eq!(trials.len(), 3);
         for (i, trial) in trials.iter().enumerate() {
-            assert_eq!(trial["index"], i);
+            assert_eq!(trial["trial"], i + 1);
             assert_eq!(trial["total"], 20);
             assert_eq!(trial["lost"], 0);
             assert_eq!(trial["completed"], serde_json::json!([10, 10]));
@@ -57,7 +57,8 @@ fn json_says_always_when_every_trial_loses() {
     let summary = &doc["results"][0]["summary"];
     assert_eq!(summary["verdict"], "always", "{summary}");
     assert_eq!(summary["trials_with_loss"], 2);
-    assert_eq!(doc["results"][0]["window_ns"], "yield");
+    assert_eq!(doc["results"][0]["window_ns"], 0);
+    assert_eq!(doc["results"][0]["window"], "yield");
 }
 
 #[test]
@@ -101,14 +102,18 @@ fn a_sweep_produces_every_combination_in_every_format() {
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[1].into(), f[2].into(), f[3].into())
+            (f[1].into(), f[2].into(), f[13].into())
         })
         .collect();
     combos.sort();
     combos.dedup();
     assert_eq!(combos.len(), 8, "{csv}");
     let markdown = stdout(&run(&[&args[..], &["-f", "markdown"]].concat()));
-    assert_eq!(markdown.lines().count(), 2 + 8, "{markdown}");
+    assert_eq!(markdown.lines().count(), 2 + 2 + 8, "{markdown}");
+    assert!(
+        markdown.starts_with("#### `racecount -m atomic -p 1,2 -i 5,10 -w 0,yield -t 1`\n\n"),
+        "{markdown}"
+    );
     assert!(
         markdown.contains("| atomic | 2 | 10 | yield | 1 | 20 |"),
         "{markdown}"
@@ -174,7 +179,7 @@ fn no_progress_or_colour_escape_reaches_a_pipe() {
         "-f",
         "totals",
     ]);
-    assert_eq!(stdout(&out), "atomic 1\nmutex 1\n");
+    assert_eq!(stdout(&out), "1\n1\n");
     assert_eq!(stderr(&out), "", "progress reached a pipe");
 }
 

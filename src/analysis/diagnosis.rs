@@ -61,7 +61,7 @@ pub fn diagnose(
     let overlap = quiet
         .iter()
         .fold(Overlap::default(), |all, g| all.combine(g.overlap));
-    let load = &report.load;
+    let load = &report.settings.load;
     let cause = if load.cpus <= 1 {
         Cause::OneCpu
     } else if load.busy() {
@@ -125,13 +125,14 @@ mod tests {
     use crate::results::Report;
 
     fn report(cpus: u32, pressure: f64, totals: &[u64]) -> Report {
+        let mut settings = settings(&[Mode::Unlocked], &[2], totals.len() as u64);
+        settings.load = Load {
+            cpus,
+            cpu_pressure_pct: Some(pressure),
+            loadavg_1m: None,
+        };
         Report {
-            settings: settings(&[Mode::Unlocked], &[2], totals.len() as u64),
-            load: Load {
-                cpus,
-                cpu_pressure_pct: Some(pressure),
-                loadavg_1m: None,
-            },
+            settings,
             groups: vec![group(Mode::Unlocked, params(2), totals)],
             stop: None,
         }

@@ -1,7 +1,7 @@
 //! The command line, as clap sees it. Turned into a validated [`Config`](crate::command::config::Config)
 //! in one place; nothing downstream parses or re-checks options.
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::command::duration::{parse_nanos, parse_window};
 use crate::output::format::Format;
@@ -20,6 +20,9 @@ Examples:
 /// synchronization, and shows the updates that get lost.
 #[derive(Debug, Parser)]
 #[command(name = "racecount", version, about, after_help = EXAMPLES, max_term_width = 100)]
+// An option given twice counts once, the last time (a list too: `-p 1,2 -p 4` runs 4), so a
+// shell alias's options can be overridden on the command line.
+#[command(args_override_self = true)]
 pub struct Options {
     /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all
     #[arg(
@@ -28,19 +31,21 @@ pub struct Options {
         value_name = "LIST",
         default_value = "all",
         value_delimiter = ',',
+        action = ArgAction::Set,
         hide_possible_values = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        ignore_case = true
     )]
     pub mode: Vec<ModeArg>,
 
     /// Worker processes per trial (a comma-separated list sweeps)
     #[arg(short, long, value_name = "N", default_value = "10", value_delimiter = ',',
-          value_parser = parse_procs, allow_negative_numbers = true)]
+          value_parser = parse_procs, allow_negative_numbers = true, action = ArgAction::Set)]
     pub procs: Vec<u32>,
 
     /// Increments per worker per trial (a comma-separated list sweeps)
     #[arg(short, long, value_name = "N", default_value = "20", value_delimiter = ',',
-          value_parser = parse_count, allow_negative_numbers = true)]
+          value_parser = parse_count, allow_negative_numbers = true, action = ArgAction::Set)]
     pub iters: Vec<u64>,
 
     /// Trials per mode
@@ -54,20 +59,22 @@ pub struct Options {
     /// Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
     /// the raw hardware race is left, which needs large --iters to show.
     #[arg(short, long, value_name = "DUR", default_value = "1us", value_delimiter = ',',
-          value_parser = parse_window, allow_hyphen_values = true)]
+          value_parser = parse_window, allow_hyphen_values = true, action = ArgAction::Set)]
     pub window: Vec<Window>,
 
-    /// Output: human, totals, json, csv or markdown
+    /// Output: human, totals, tsv, csv, json, jsonl or markdown
     ///
-    /// human: for people (tables, histogram, verdicts). totals: one final total per line, for
-    /// shell loops. json: one document with every trial. csv: one row per trial. markdown: the
-    /// summary table.
+    /// human: for people (tables, histogram, verdicts). totals: each trial's final total alone
+    /// on a line, for shell loops. tsv, csv: a header, then one row per trial as it finishes,
+    /// every parameter in its own column. json: one document with every trial. jsonl: one
+    /// object per trial as it finishes, then a summary object. markdown: the summary table.
     #[arg(
         short,
         long,
         value_name = "FORMAT",
         default_value = "human",
-        hide_possible_values = true
+        hide_possible_values = true,
+        ignore_case = true
     )]
     pub format: Format,
 
@@ -87,6 +94,18 @@ pub struct Options {
     /// Also draw the traced timeline as an SVG picture in FILE (implies --trace)
     #[arg(long, value_name = "FILE")]
     pub trace_svg: Option<std::path::PathBuf>,
+
+    /// Also write what --format json prints to FILE
+    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    pub export_json: Option<std::path::PathBuf>,
+
+    /// Also write what --format csv prints to FILE
+    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    pub export_csv: Option<std::path::PathBuf>,
+
+    /// Also write what --format markdown prints to FILE
+    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    pub export_markdown: Option<std::path::PathBuf>,
 
     /// Fork the workers once and reuse them for every trial (fast trial loops)
     #[arg(long)]
@@ -156,12 +175,13 @@ pub struct Options {
         help_heading = "Schedule",
         long,
         value_name = "N",
+        value_parser = parse_seed,
         allow_negative_numbers = true
     )]
     pub seed: Option<u64>,
 
     /// Give up on a trial that takes longer than this, e.g. 5s [default: no limit]
-    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_nanos, allow_hyphen_values = true)]
+    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Option<u64>,
 
     /// Colour in human output: auto, always or never
@@ -172,7 +192,8 @@ pub struct Options {
         long,
         value_name = "WHEN",
         default_value = "auto",
-        hide_possible_values = true
+        hide_possible_values = true,
+        ignore_case = true
     )]
     pub color: ColorArg,
 
@@ -216,6 +237,9 @@ pub enum ColorArg {
 
 fn parse_count(text: &str) -> Result<u64, String> {
     let text = text.trim();
+    if text.is_empty() {
+        return Err("empty item in the list (two commas in a row, or a comma at an end)".into());
+    }
     if text.starts_with('-') {
         return Err("must be a whole number of at least 1, not negative".into());
     }
@@ -233,6 +257,22 @@ fn parse_chance(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err("must be a chance from 0 to 1, e.g. 0.1".into()),
+    }
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "a seed is a whole number from 0 to {} (it replays --schedule and --jitter)",
+            u64::MAX
+        )
+    })
+}
+
+fn parse_timeout(text: &str) -> Result<u64, String> {
+    match parse_nanos(text)? {
+        0 => Err("must be longer than 0".into()),
+        ns => Ok(ns),
     }
 }
 

@@ -1,15 +1,18 @@
 //! The validated configuration: options are checked here, once, before anything is forked.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::command::cli::{ColorArg, ModeArg, Options};
+use crate::machine::Load;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
 use crate::race::mode::Mode;
 use crate::race::page::trace_row_bytes;
 use crate::race::schedule::Strategy;
 use crate::race::window::Window;
+use crate::results::Keep;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
 pub(crate) const TRACE_CAP_BYTES: u64 = 256 << 20;
@@ -49,6 +52,8 @@ pub struct Settings {
     pub schedule: Option<Strategy>,
     /// Where the counter lives, as shown (`--store`; no credentials).
     pub store: crate::store::Shown,
+    /// The CPUs racecount may use and how busy they were, read once before the run.
+    pub load: Load,
 }
 
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
@@ -62,10 +67,12 @@ pub struct Config {
     pub color: bool,
     /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
     pub progress: bool,
-    /// Extra files to write after the run (`--trace-svg`).
+    /// Extra files to write after the run (`--trace-svg`, `--export-*`).
     pub exports: Vec<Export>,
     /// Where the counter lives (`--store`, `--isolation`), with its connection details.
     pub store: crate::store::Target,
+    /// Options given that this run cannot use, each said on stderr before it starts.
+    pub warnings: Vec<String>,
 }
 
 /// `--window`'s default, 1us (as in cli.rs).
@@ -89,6 +96,8 @@ impl Config {
 
     /// As [`from_options`](Self::from_options), with the process room given (for tests).
     pub fn with_room(options: Options, room: Room) -> Result<Config, ConfigError> {
+        let exports = exports(&options)?;
+        let warnings = unused_options(&options, &exports);
         let procs = dedup(options.procs);
         let iters = dedup(options.iters);
         let windows = dedup(options.window);
@@ -118,10 +127,7 @@ impl Config {
         }
 
         let (schedule, windows) = schedule_and_windows(options.schedule, options.switch, windows)?;
-        let timeout = match options.timeout {
-            Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
-            other => other.map(Duration::from_nanos),
-        };
+        let timeout = options.timeout.map(Duration::from_nanos);
         let store = crate::store::Target::parse(&options.store, options.isolation, timeout)
             .map_err(ConfigError)?;
         store.refuse(trace, options.pool).map_err(ConfigError)?;
@@ -142,6 +148,7 @@ impl Config {
             }
         };
         Ok(Config {
+            warnings,
             settings: Settings {
                 procs,
                 iters,
@@ -155,22 +162,128 @@ impl Config {
                 trace,
                 schedule,
                 store: crate::store::Shown::of(&store),
+                load: Load::detect(),
             },
             format: options.format,
             check: options.check,
             timeout,
             color,
             progress,
-            exports: options
-                .trace_svg
-                .into_iter()
-                .map(|path| Export {
-                    kind: ExportKind::TraceSvg,
-                    path,
-                })
-                .collect(),
+            exports,
             store,
         })
+    }
+
+    /// What the format and every extra file need kept of each trial.
+    pub fn keep(&self) -> Keep {
+        self.exports
+            .iter()
+            .fold(self.format.keep(), |keep, export| {
+                keep.and(export.kind.keep())
+            })
+    }
+}
+
+/// Options that were given but that this format or these settings cannot use: said, not
+/// silently dropped.
+fn unused_options(options: &Options, exports: &[Export]) -> Vec<String> {
+    let mut unused = Vec::new();
+    let format = options.format;
+    let shown = |kind| exports.iter().any(|e| e.kind == kind);
+    if options.trace
+        && !matches!(format, Format::Human | Format::Json)
+        && !shown(ExportKind::Json)
+        && !shown(ExportKind::TraceSvg)
+    {
+        unused.push(format!(
+            "--format {} does not show what --trace finds (human and json do, and \
+             --export-json, --trace-svg); the trials are still traced and checked",
+            format.name()
+        ));
+    }
+    if options.seed.is_some() && !seed_used(options) {
+        unused.push(
+            "--seed only drives --jitter's pauses; without --jitter it changes nothing".into(),
+        );
+    }
+    if options.color != ColorArg::Auto && format != Format::Human {
+        unused.push(format!(
+            "--color applies to human output only, not to --format {}",
+            format.name()
+        ));
+    }
+    unused
+}
+
+/// Whether anything random is drawn from --seed. (An option that draws from it adds itself.)
+fn seed_used(options: &Options) -> bool {
+    options.jitter > 0
+}
+
+/// The extra files asked for, each checked to be writable before anything is forked.
+fn exports(options: &Options) -> Result<Vec<Export>, ConfigError> {
+    let asked = [
+        (ExportKind::TraceSvg, &options.trace_svg),
+        (ExportKind::Json, &options.export_json),
+        (ExportKind::Csv, &options.export_csv),
+        (ExportKind::Markdown, &options.export_markdown),
+    ];
+    let mut exports = Vec::new();
+    for (kind, path) in asked {
+        if let Some(path) = path {
+            check_writable(kind.option(), path)?;
+            exports.push(Export {
+                kind,
+                path: path.clone(),
+            });
+        }
+    }
+    Ok(exports)
+}
+
+/// Refuses a file that could not be written after the run: a directory, a missing or
+/// read-only directory, a read-only file. Creates nothing.
+fn check_writable(option: &str, path: &Path) -> Result<(), ConfigError> {
+    use nix::unistd::{AccessFlags, access};
+    let fail = |why: String| Err(ConfigError(format!("{option} {}: {why}", path.display())));
+    if path.is_dir() {
+        return fail("is a directory".into());
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return fail(format!("no directory {}", dir.display()));
+    }
+    // An existing file is opened for writing, not truncated: that also catches what
+    // access(2) lets root through (files in /proc, say).
+    let writable = if path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    } else {
+        access(dir, AccessFlags::W_OK).map_err(|errno| errno.desc().to_string())
+    };
+    match writable {
+        Ok(()) => Ok(()),
+        Err(why) => fail(format!("cannot write there: {why}")),
+    }
+}
+
+impl Default for Settings {
+    /// What a bare `racecount` runs (the seed aside, which is drawn at random).
+    fn default() -> Settings {
+        let options = <Options as clap::Parser>::parse_from(["racecount"]);
+        let room = Room {
+            limit: None,
+            why: String::new(),
+        };
+        Config::with_room(options, room)
+            .expect("the defaults are valid")
+            .settings
     }
 }
 

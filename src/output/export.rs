@@ -1,32 +1,67 @@
-//! Extra files a run writes beside its output on stdout (`--trace-svg`), all behind one list,
-//! as hyperfine's `ExportManager` does. Adding one means a variant here, its option in `cli`,
-//! and its renderer.
+//! Extra files a run writes beside its output on stdout (`--trace-svg`, `--export-json`,
+//! `--export-csv`, `--export-markdown`), all behind one list, as hyperfine's `ExportManager`
+//! does. Adding one means a variant here, its option in `cli`, and its renderer.
 
 use std::path::PathBuf;
 
+use super::Render;
+use super::csv::{COMMA, Csv};
+use super::json::Json;
+use super::markdown::Markdown;
 use super::svg::svg;
-use crate::results::Report;
+use crate::machine::Machine;
+use crate::results::{Keep, Report};
 
 /// What an extra file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportKind {
     /// The traced timeline drawn as SVG.
     TraceSvg,
+    /// What `--format json` prints.
+    Json,
+    /// What `--format csv` prints.
+    Csv,
+    /// What `--format markdown` prints.
+    Markdown,
 }
 
 impl ExportKind {
-    /// The option that asked for it, for error messages.
+    /// The option that asks for it, for error messages.
     pub fn option(self) -> &'static str {
         match self {
             ExportKind::TraceSvg => "--trace-svg",
+            ExportKind::Json => "--export-json",
+            ExportKind::Csv => "--export-csv",
+            ExportKind::Markdown => "--export-markdown",
+        }
+    }
+
+    /// What the file needs kept of every trial.
+    pub fn keep(self) -> Keep {
+        Keep {
+            trials: self != ExportKind::TraceSvg,
+            workers: self == ExportKind::Json,
         }
     }
 
     /// The file's bytes.
-    pub fn render(self, report: &Report) -> Vec<u8> {
-        match self {
-            ExportKind::TraceSvg => svg(report).into_bytes(),
-        }
+    pub fn render(self, report: &Report, machine: &Machine) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let written = match self {
+            ExportKind::TraceSvg => {
+                bytes = svg(report).into_bytes();
+                Ok(())
+            }
+            ExportKind::Json => Json {
+                machine: machine.clone(),
+            }
+            .render(report, &mut bytes),
+            ExportKind::Csv => Csv { separator: COMMA }.render(report, &mut bytes),
+            ExportKind::Markdown => Markdown.render(report, &mut bytes),
+        };
+        // Writing to a Vec cannot fail.
+        debug_assert!(written.is_ok());
+        bytes
     }
 }
 
@@ -39,8 +74,8 @@ pub struct Export {
 
 impl Export {
     /// Writes the file; on failure, the one line that says which and why.
-    pub fn write(&self, report: &Report) -> Result<(), String> {
-        std::fs::write(&self.path, self.kind.render(report)).map_err(|e| {
+    pub fn write(&self, report: &Report, machine: &Machine) -> Result<(), String> {
+        std::fs::write(&self.path, self.kind.render(report, machine)).map_err(|e| {
             format!(
                 "cannot write {} {}: {e}",
                 self.kind.option(),

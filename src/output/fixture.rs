@@ -54,6 +54,7 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
         trace: false,
         schedule: None,
         store: crate::store::Shown::page(),
+        load: load(),
     }
 }
 
@@ -70,7 +71,6 @@ pub fn load() -> Load {
 pub fn two_modes() -> Report {
     Report {
         settings: settings(&[Mode::Unlocked, Mode::Atomic], &[2], 3),
-        load: crate::output::fixture::load(),
         groups: vec![
             group(Mode::Unlocked, params(2), &[6, 5, 4]),
             group(Mode::Atomic, params(2), &[6, 6, 6]),

@@ -6,8 +6,10 @@ use std::io::Write;
 
 use clap::ValueEnum;
 
+use super::csv::{COMMA, CsvStream, TAB};
+use super::jsonl::{JsonlStream, JsonlSummary};
 use super::totals::TotalsStream;
-use super::{Render, Surroundings, csv, human, json, markdown};
+use super::{Render, Surroundings, human, json, markdown};
 use crate::command::config::Settings;
 use crate::results::{Keep, Observer};
 
@@ -16,16 +18,26 @@ use crate::results::{Keep, Observer};
 pub enum Format {
     Human,
     Totals,
+    Tsv,
     Json,
+    Jsonl,
     Csv,
     Markdown,
 }
 
 impl Format {
+    /// The name on the command line.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+
     /// What the format needs kept of every trial.
     pub fn keep(self) -> Keep {
         match self {
-            Format::Human | Format::Csv | Format::Markdown => Keep {
+            // csv, tsv and jsonl stream their rows, but --export files and jsonl's summary
+            // line are made from the kept trials.
+            Format::Human | Format::Csv | Format::Tsv | Format::Jsonl | Format::Markdown => Keep {
                 trials: true,
                 workers: false,
             },
@@ -46,27 +58,35 @@ impl Format {
     pub fn live<'o>(
         self,
         out: &'o mut dyn Write,
-        settings: &Settings,
+        settings: &'o Settings,
     ) -> Option<Box<dyn Observer + 'o>> {
         match self {
-            Format::Totals => Some(Box::new(TotalsStream::new(out, settings))),
-            Format::Human | Format::Json | Format::Csv | Format::Markdown => None,
+            Format::Human => Some(Box::new(human::HumanHeader::new(out, settings))),
+            Format::Totals => Some(Box::new(TotalsStream::new(out))),
+            Format::Csv => Some(Box::new(CsvStream::new(out, COMMA, settings))),
+            Format::Tsv => Some(Box::new(CsvStream::new(out, TAB, settings))),
+            Format::Jsonl => Some(Box::new(JsonlStream::new(out, settings))),
+            Format::Json | Format::Markdown => None,
         }
     }
 
     /// What the format prints once the run is over, if anything is left to print.
     pub fn at_end(self, surroundings: &Surroundings) -> Option<Box<dyn Render>> {
         match self {
+            // The header went out before the first trial.
             Format::Human => Some(Box::new(human::Human {
                 color: surroundings.color,
                 width: surroundings.width,
+                header: false,
             })),
-            // Every total went out as it came.
-            Format::Totals => None,
+            // Every line went out as it came.
+            Format::Totals | Format::Csv | Format::Tsv => None,
             Format::Json => Some(Box::new(json::Json {
                 machine: surroundings.machine.clone(),
             })),
-            Format::Csv => Some(Box::new(csv::Csv)),
+            Format::Jsonl => Some(Box::new(JsonlSummary {
+                machine: surroundings.machine.clone(),
+            })),
             Format::Markdown => Some(Box::new(markdown::Markdown)),
         }
     }

@@ -14,10 +14,9 @@ use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
-use crate::machine::Load;
 use crate::race::schedule::Strategy;
 use crate::race::window::Window;
-use crate::results::{Group, Report, Stop};
+use crate::results::{Group, Observer, Report, Signal, Stop, Trial};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -33,17 +32,41 @@ pub(crate) struct Human {
     pub color: bool,
     /// Columns the histograms may fill.
     pub width: usize,
+    /// Whether to start with the header (false when [`HumanHeader`] printed it already).
+    pub header: bool,
+}
+
+/// Prints the header before the first trial, so that a long run shows at once what it is
+/// doing; the rest waits for the end.
+pub(crate) struct HumanHeader<'s, W: Write> {
+    out: W,
+    settings: &'s Settings,
+}
+
+impl<'s, W: Write> HumanHeader<'s, W> {
+    pub(crate) fn new(out: W, settings: &'s Settings) -> Self {
+        HumanHeader { out, settings }
+    }
+}
+
+impl<W: Write> Observer for HumanHeader<'_, W> {
+    fn start(&mut self) -> io::Result<()> {
+        header(self.settings, &mut self.out)?;
+        self.out.flush()
+    }
+
+    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        header(&report.settings, &report.load, out)?;
+        if self.header {
+            header(&report.settings, out)?;
+        }
         if let Some(Stop::Interrupted(signal)) = &report.stop {
-            let done: u64 = report.groups.iter().map(|g| g.count).sum();
-            writeln!(
-                out,
-                "interrupted by {signal}: only the {done} trials that finished are shown"
-            )?;
+            interrupted(signal, report, out)?;
         }
         // Mode by mode, so that a sweep reads as one block of rows per mode.
         let groups = by_mode(report);
@@ -215,6 +238,21 @@ fn write_wrapped(out: &mut dyn Write, indent: &str, text: &str, width: usize) ->
     Ok(())
 }
 
+/// What an interrupted run can still show.
+fn interrupted(signal: &Signal, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    match report.groups.iter().map(|g| g.count).sum::<u64>() {
+        0 => writeln!(out, "interrupted by {signal}: no trial finished"),
+        1 => writeln!(
+            out,
+            "interrupted by {signal}: only the 1 trial that finished is shown"
+        ),
+        done => writeln!(
+            out,
+            "interrupted by {signal}: only the {done} trials that finished are shown"
+        ),
+    }
+}
+
 /// With `--trace`: the first trial of the group in full (explanation and timeline), the
 /// others one line each, up to [`MAX_LISTED_TRIALS`].
 fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result<()> {
@@ -226,7 +264,7 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
         out,
         "\ntrace of {} trial {} ({} procs x {} iters, window {}): total {} of {}",
         label(settings, group),
-        t.trial + 1,
+        t.trial,
         p.procs,
         p.iters,
         window_words(&p.window),
@@ -389,7 +427,8 @@ pub(crate) fn label(settings: &Settings, group: &Group) -> String {
     label
 }
 
-fn header(settings: &Settings, load: &Load, out: &mut dyn Write) -> io::Result<()> {
+fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
+    let load = &settings.load;
     let list = |values: Vec<String>| values.join(",");
     let procs = list(settings.procs.iter().map(|p| p.to_string()).collect());
     let iters = list(settings.iters.iter().map(u64::to_string).collect());
@@ -490,6 +529,7 @@ mod tests {
         let human = Human {
             color: false,
             width: 60,
+            header: true,
         };
         human.render(report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -531,7 +571,6 @@ Relative speed, from the mean ns/increment of each mode's trials:
         totals.extend([5; 5]);
         let mut report = Report {
             settings: settings(&[Mode::Unlocked], &[2], 20),
-            load: crate::output::fixture::load(),
             groups: vec![group(Mode::Unlocked, params(2), &totals)],
             stop: None,
         };
@@ -564,7 +603,6 @@ Relative speed, from the mean ns/increment of each mode's trials:
     fn a_sweep_labels_each_row_and_each_speed_comparison() {
         let report = Report {
             settings: settings(&[Mode::Unlocked, Mode::Atomic], &[1, 2], 1),
-            load: crate::output::fixture::load(),
             groups: vec![
                 group(Mode::Unlocked, params(1), &[3]),
                 group(Mode::Atomic, params(1), &[3]),

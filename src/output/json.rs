@@ -18,7 +18,7 @@ use crate::race::window::Window;
 use crate::results::{Group, Report, Stop, TracedTrial};
 
 /// The version of the document's layout.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// JSON output.
 pub(crate) struct Json {
@@ -52,7 +52,8 @@ struct Parameters {
     modes: Vec<&'static str>,
     procs: Vec<u32>,
     iters: Vec<u64>,
-    window_ns: Vec<WindowNs>,
+    window_ns: Vec<u64>,
+    window: Vec<String>,
     trials: u64,
     sleep_ns: u64,
     jitter_ns: u64,
@@ -73,26 +74,15 @@ struct Parameters {
     isolation: Option<&'static str>,
 }
 
-/// Nanoseconds, or the string "yield".
-#[derive(Serialize)]
-#[serde(untagged)]
-enum WindowNs {
-    Nanos(u64),
-    Yield(&'static str),
-}
-
-impl From<Window> for WindowNs {
-    fn from(window: Window) -> WindowNs {
-        match window {
-            Window::Busy(ns) => WindowNs::Nanos(ns),
-            Window::Yield => WindowNs::Yield("yield"),
-        }
-    }
+/// The busy-wait's length in nanoseconds: 0 for `yield`, which has no fixed length (the
+/// `window` field names it).
+pub(crate) fn window_ns(window: Window) -> u64 {
+    window.nanos().unwrap_or(0)
 }
 
 #[derive(Serialize)]
 #[serde(tag = "reason", rename_all = "lowercase")]
-enum Stopped {
+pub(crate) enum Stopped {
     Interrupted { signal: &'static str },
     Failed { message: String },
 }
@@ -103,7 +93,8 @@ struct GroupOut<'r> {
     mode: &'static str,
     procs: u32,
     iters: u64,
-    window_ns: WindowNs,
+    window_ns: u64,
+    window: String,
     expected: u64,
     trials: Trials<'r>,
     summary: Option<SummaryOut>,
@@ -123,7 +114,7 @@ impl Serialize for Trials<'_> {
         let group = self.0;
         let expected = group.expected();
         serializer.collect_seq((0..group.totals.len()).map(|i| TrialOut {
-            index: i as u64,
+            trial: i as u64 + 1,
             total: group.totals[i],
             expected,
             lost: expected.saturating_sub(group.totals[i]),
@@ -139,7 +130,8 @@ impl Serialize for Trials<'_> {
 
 #[derive(Serialize)]
 struct TrialOut<'r> {
-    index: u64,
+    /// 1-based, as in human and csv output.
+    trial: u64,
     total: u64,
     expected: u64,
     lost: u64,
@@ -173,7 +165,7 @@ impl From<Overlap> for OverlapOut {
 }
 
 #[derive(Serialize)]
-struct SummaryOut {
+pub(crate) struct SummaryOut {
     trials: u64,
     min: u64,
     median: f64,
@@ -202,7 +194,8 @@ impl<'r> Document<'r> {
                 modes: settings.modes.iter().map(|m| m.name()).collect(),
                 procs: settings.procs.clone(),
                 iters: settings.iters.clone(),
-                window_ns: settings.windows.iter().map(|&w| w.into()).collect(),
+                window_ns: settings.windows.iter().map(|&w| window_ns(w)).collect(),
+                window: settings.windows.iter().map(Window::to_string).collect(),
                 trials: settings.trials,
                 sleep_ns: settings.sleep_ns,
                 jitter_ns: settings.jitter_ns,
@@ -220,21 +213,26 @@ impl<'r> Document<'r> {
                 isolation: settings.store.isolation,
             },
             machine,
-            load: &report.load,
+            load: &report.settings.load,
             diagnosis: diagnose(report, |g| label(settings, g)),
-            stopped: report.stop.as_ref().map(|stop| match stop {
-                Stop::Interrupted(signal) => Stopped::Interrupted {
-                    signal: signal.name,
-                },
-                Stop::SetupFailed(message) => Stopped::Failed {
-                    message: message.clone(),
-                },
-                Stop::Failed(failure) => Stopped::Failed {
-                    message: failure.to_string(),
-                },
-            }),
+            stopped: report.stop.as_ref().map(stopped),
             results: report.groups.iter().map(group_out).collect(),
         }
+    }
+}
+
+/// Why the run stopped early, as json and jsonl write it.
+pub(crate) fn stopped(stop: &Stop) -> Stopped {
+    match stop {
+        Stop::Interrupted(signal) => Stopped::Interrupted {
+            signal: signal.name,
+        },
+        Stop::SetupFailed(message) => Stopped::Failed {
+            message: message.clone(),
+        },
+        Stop::Failed(failure) => Stopped::Failed {
+            message: failure.to_string(),
+        },
     }
 }
 
@@ -243,7 +241,8 @@ fn group_out(group: &Group) -> GroupOut<'_> {
         mode: group.mode.name(),
         procs: group.params.procs,
         iters: group.params.iters,
-        window_ns: group.params.window.into(),
+        window_ns: window_ns(group.params.window),
+        window: group.params.window.to_string(),
         expected: group.expected(),
         trials: Trials(group),
         summary: summarize(group).map(|s| summary(&s, group.retries_total)),
@@ -252,7 +251,7 @@ fn group_out(group: &Group) -> GroupOut<'_> {
     }
 }
 
-fn summary(s: &Summary, retries: u64) -> SummaryOut {
+pub(crate) fn summary(s: &Summary, retries: u64) -> SummaryOut {
     SummaryOut {
         trials: s.count,
         min: s.min,
@@ -294,13 +293,13 @@ mod tests {
     #[test]
     fn every_field_of_the_document() {
         let doc = render(&two_modes());
-        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["schema_version"], 2);
         assert_eq!(doc["racecount_version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(
             doc["parameters"],
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
-                   "window_ns": [1000], "trials": 3, "sleep_ns": 0, "jitter_ns": 0,
-                   "seed": 42, "pool": false, "trace": false, "schedule": null,
+                   "window_ns": [1000], "window": ["1us"], "trials": 3, "sleep_ns": 0,
+                   "jitter_ns": 0, "seed": 42, "pool": false, "trace": false, "schedule": null,
                    "switch": null, "store": "page", "store_url": "page", "isolation": null})
         );
         assert_eq!(
@@ -321,10 +320,11 @@ mod tests {
         assert_eq!(unlocked["procs"], 2);
         assert_eq!(unlocked["iters"], 3);
         assert_eq!(unlocked["window_ns"], 1000);
+        assert_eq!(unlocked["window"], "1us");
         assert_eq!(unlocked["expected"], 6);
         assert_eq!(
             unlocked["trials"][1],
-            json!({"index": 1, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
+            json!({"trial": 2, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
                    "wall_ns": 1000000, "completed": [3, 3],
                    "overlap": {"peak": 0, "share": 0.0}, "retries": 0})
         );
@@ -367,13 +367,15 @@ mod tests {
     }
 
     #[test]
-    fn yield_window_is_the_string_yield() {
+    fn a_yield_window_is_0_ns_and_named_in_window() {
         let mut report = two_modes();
         report.settings.windows = vec![Window::Yield];
         report.groups[0].params.window = Window::Yield;
         let doc = render(&report);
-        assert_eq!(doc["parameters"]["window_ns"], json!(["yield"]));
-        assert_eq!(doc["results"][0]["window_ns"], "yield");
+        assert_eq!(doc["parameters"]["window_ns"], json!([0]));
+        assert_eq!(doc["parameters"]["window"], json!(["yield"]));
+        assert_eq!(doc["results"][0]["window_ns"], 0);
+        assert_eq!(doc["results"][0]["window"], "yield");
     }
 
     #[test]

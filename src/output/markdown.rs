@@ -1,11 +1,13 @@
 //! `--format markdown`: the summary table as a Markdown table, for course notes and READMEs.
-//! It always carries the parameter columns, so a pasted table says what was run.
+//! It always carries the parameter columns, and a heading with the command line that ran it
+//! (every option not at its default), so a pasted table says what was run.
 
 use std::io::{self, Write};
 
 use super::Render;
 use super::human::number;
 use crate::analysis::stats::summarize;
+use crate::command::config::Settings;
 use crate::results::Report;
 
 /// Markdown output.
@@ -13,6 +15,9 @@ pub(crate) struct Markdown;
 
 impl Render for Markdown {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let mut command = vec!["racecount".to_string()];
+        command.extend(non_default_options(&report.settings));
+        writeln!(out, "#### `{}`\n", command.join(" "))?;
         // With a database: which one, and the refusals retried in the group's trials.
         let db = report.settings.store.is_db();
         writeln!(
@@ -57,6 +62,52 @@ impl Render for Markdown {
     }
 }
 
+/// The options that set `settings` apart from a bare `racecount`, as they would be typed.
+/// A parameter added to [`Settings`] adds its option here.
+pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
+    let defaults = Settings::default();
+    let list = |values: Vec<String>| values.join(",");
+    let mut options = Vec::new();
+    let mut add = |differs: bool, option: &str, value: String| {
+        if differs {
+            options.push(format!("{option} {value}").trim_end().to_string());
+        }
+    };
+    let s = settings;
+    let modes = s.modes.iter().map(|m| m.name().to_string()).collect();
+    add(s.modes != defaults.modes, "-m", list(modes));
+    let procs = s.procs.iter().map(u32::to_string).collect();
+    add(s.procs != defaults.procs, "-p", list(procs));
+    let iters = s.iters.iter().map(u64::to_string).collect();
+    add(s.iters != defaults.iters, "-i", list(iters));
+    let windows = s.windows.iter().map(|w| match w.nanos() {
+        Some(ns) => exact(ns),
+        None => w.to_string(),
+    });
+    add(s.windows != defaults.windows, "-w", list(windows.collect()));
+    add(s.trials != defaults.trials, "-t", s.trials.to_string());
+    add(s.sleep_ns != 0, "--sleep", exact(s.sleep_ns));
+    add(s.jitter_ns != 0, "--jitter", exact(s.jitter_ns));
+    // The seed only matters to --jitter, and was drawn at random when not given.
+    add(s.jitter_ns != 0, "--seed", s.seed.to_string());
+    add(s.pool, "--pool", String::new());
+    add(s.trace, "--trace", String::new());
+    options
+}
+
+/// A duration that parses back to exactly `ns`: in the largest unit that divides it.
+fn exact(ns: u64) -> String {
+    let units = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")];
+    match units
+        .iter()
+        .find(|(scale, _)| ns != 0 && ns.is_multiple_of(*scale))
+    {
+        Some((scale, unit)) => format!("{}{unit}", ns / scale),
+        None if ns == 0 => "0".to_string(),
+        None => format!("{ns}ns"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,11 +119,29 @@ mod tests {
         Markdown.render(&two_modes(), &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "| mode | procs | iters | window | trials | min | median | max | lost updates \
+            "#### `racecount -m unlocked,atomic -p 2 -i 3 -t 3`\n\n\
+             | mode | procs | iters | window | trials | min | median | max | lost updates \
              | median lost | ns/increment | trials/s |\n\
              |:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|\n\
              | unlocked | 2 | 3 | 1us | 3 | 4 | 5 | 6 | Sometimes (2/3) | 16.7% | 2000 | 1000 |\n\
              | atomic | 2 | 3 | 1us | 3 | 6 | 6 | 6 | Never | 0.0% | 2000 | 1000 |\n"
+        );
+    }
+
+    #[test]
+    fn the_heading_has_every_option_not_at_its_default() {
+        use crate::race::window::Window;
+        let mut settings = Settings::default();
+        assert!(non_default_options(&settings).is_empty());
+        settings.windows = vec![crate::race::window::Window::Busy(1_500), Window::Yield];
+        settings.sleep_ns = 10_000_000;
+        settings.jitter_ns = 1_234;
+        settings.seed = 7;
+        settings.pool = true;
+        settings.trace = true;
+        assert_eq!(
+            non_default_options(&settings).join(" "),
+            "-w 1500ns,yield --sleep 10ms --jitter 1234ns --seed 7 --pool --trace"
         );
     }
 }

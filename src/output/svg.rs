@@ -36,7 +36,7 @@ pub fn svg(report: &Report) -> String {
             let title = format!(
                 "{} trial {}: {} procs x {} iters, window {}: total {} of {}, {} lost",
                 g.mode,
-                t.trial + 1,
+                t.trial,
                 p.procs,
                 p.iters,
                 p.window,

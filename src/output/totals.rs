@@ -1,56 +1,25 @@
-//! `--format totals`: each trial's final total on its own line as the trial finishes, for
-//! shell loops. With several modes or a sweep, the line starts with what varies
-//! (`MODE [PROCS] [ITERS] [WINDOW] TOTAL`), so the total is always the last field.
+//! `--format totals`: each trial's final total alone on its own line as the trial finishes,
+//! for shell loops. The line never holds anything else, whatever the options: for the mode
+//! and parameters beside each total, use `--format tsv`.
 
 use std::io::{self, Write};
 
-use crate::command::config::Settings;
 use crate::results::{Group, Observer, Trial};
 
 /// Streams totals to `out`, flushing each line (the next trial forks).
 pub(crate) struct TotalsStream<W: Write> {
     out: W,
-    by_mode: bool,
-    by_procs: bool,
-    by_iters: bool,
-    by_window: bool,
-    /// With a database, `retries=N` before the total.
-    retries: bool,
 }
 
 impl<W: Write> TotalsStream<W> {
-    pub(crate) fn new(out: W, settings: &Settings) -> TotalsStream<W> {
-        TotalsStream {
-            out,
-            by_mode: settings.modes.len() > 1,
-            by_procs: settings.procs.len() > 1,
-            by_iters: settings.iters.len() > 1,
-            by_window: settings.windows.len() > 1,
-            retries: settings.store.is_db(),
-        }
+    pub(crate) fn new(out: W) -> TotalsStream<W> {
+        TotalsStream { out }
     }
 }
 
 impl<W: Write> Observer for TotalsStream<W> {
-    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
-        let mut line = String::new();
-        if self.by_mode {
-            line.push_str(group.mode.name());
-            line.push(' ');
-        }
-        if self.by_procs {
-            line.push_str(&format!("{} ", group.params.procs));
-        }
-        if self.by_iters {
-            line.push_str(&format!("{} ", group.params.iters));
-        }
-        if self.by_window {
-            line.push_str(&format!("{} ", group.params.window));
-        }
-        if self.retries {
-            line.push_str(&format!("retries={} ", trial.retries));
-        }
-        writeln!(self.out, "{line}{}", trial.total)?;
+    fn trial(&mut self, _: &Group, trial: &Trial) -> io::Result<()> {
+        writeln!(self.out, "{}", trial.total)?;
         self.out.flush()
     }
 }

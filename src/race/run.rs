@@ -2,24 +2,41 @@
 //! the results. Measures; never prints (live output goes through an [`Observer`]).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::command::config::{Config, Params};
-use crate::machine::Load;
 use crate::race::fork::{self, interrupt};
 use crate::race::mode::Mode;
 use crate::race::page::SharedPage;
 use crate::race::trial::{Pool, TrialError, run_forked, signal};
 use crate::race::worker::Job;
-use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop};
+use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop, Trial};
 use crate::store::Counter;
 use crate::store::trial::run_trial;
 
+/// How often the workers' progress is read for a [`Watch`].
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// Told, from another thread, every [`WATCH_EVERY`], how many increments the run's workers
+/// have completed so far (finished trials and the one running), read from the shared page.
+pub(crate) type Watch<'w> = &'w (dyn Fn(u64) + Sync);
+
 /// Runs the whole configuration. `Err` only when the observer's output failed.
 pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> io::Result<Report> {
+    run_watched(config, keep, observer, None)
+}
+
+/// As [`run`], with a thread that reads the workers' progress in the page for `watch`.
+pub(crate) fn run_watched(
+    config: &Config,
+    keep: Keep,
+    observer: &mut dyn Observer,
+    watch: Option<Watch>,
+) -> io::Result<Report> {
     let settings = &config.settings;
     let mut report = Report {
         settings: settings.clone(),
-        load: Load::detect(),
         groups: Vec::new(),
         stop: None,
     };
@@ -30,34 +47,38 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
             return Ok(report);
         }
     };
-    'all: for params in settings.combinations() {
-        for &mode in &settings.modes {
-            let job = Job {
-                mode,
-                params,
-                settings,
-            };
-            let mut group = Group::new(mode, params);
-            let end = run_group(
-                config,
-                &page,
-                counter.as_mut(),
-                &job,
-                &mut group,
-                keep,
-                observer,
-            );
-            report.groups.push(group);
-            match end {
-                Ok(()) => {}
-                Err(Halt::Write(e)) => return Err(e),
-                Err(Halt::Stop(stop)) => {
-                    report.stop = Some(*stop);
-                    break 'all;
+    let finished = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    // Store workers allocate after fork, which is sound only in a single-threaded parent: with
+    // a database, no sampler thread (the bar then moves as trials finish).
+    let watch = watch.filter(|_| counter.is_none());
+    std::thread::scope(|scope| {
+        let sampler = watch.map(|watch| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Acquire) {
+                    std::thread::park_timeout(WATCH_EVERY);
+                    let running: u64 = (0..settings.max_procs() as usize)
+                        .map(|i| page.completed(i).load(Ordering::Relaxed))
+                        .sum();
+                    watch(finished.load(Ordering::Acquire).saturating_add(running));
                 }
-            }
+            })
+        });
+        let end = run_all(
+            config,
+            &page,
+            counter.as_mut(),
+            keep,
+            observer,
+            &finished,
+            &mut report,
+        );
+        done.store(true, Ordering::Release);
+        if let Some(sampler) = sampler {
+            sampler.thread().unpark();
         }
-    }
+        end
+    })?;
     // A counter left in the database must be said, whatever else stopped the run.
     if let Some(Err(e)) = counter.as_mut().map(Counter::remove) {
         let before = match &report.stop {
@@ -73,6 +94,62 @@ pub(crate) fn run(config: &Config, keep: Keep, observer: &mut dyn Observer) -> i
         )));
     }
     Ok(report)
+}
+
+/// Every group in turn, adding each trial's increments to `finished` as it ends.
+fn run_all(
+    config: &Config,
+    page: &SharedPage,
+    mut counter: Option<&mut Counter>,
+    keep: Keep,
+    observer: &mut dyn Observer,
+    finished: &AtomicU64,
+    report: &mut Report,
+) -> io::Result<()> {
+    let settings = &config.settings;
+    let mut counted = Counted { observer, finished };
+    for params in settings.combinations() {
+        for &mode in &settings.modes {
+            let job = Job {
+                mode,
+                params,
+                settings,
+            };
+            let mut group = Group::new(mode, params);
+            let end = run_group(
+                config,
+                page,
+                counter.as_deref_mut(),
+                &job,
+                &mut group,
+                keep,
+                &mut counted,
+            );
+            report.groups.push(group);
+            match end {
+                Ok(()) => {}
+                Err(Halt::Write(e)) => return Err(e),
+                Err(Halt::Stop(stop)) => {
+                    report.stop = Some(*stop);
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Passes each trial on, after adding its increments to the finished count.
+struct Counted<'a> {
+    observer: &'a mut dyn Observer,
+    finished: &'a AtomicU64,
+}
+
+impl Observer for Counted<'_> {
+    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
+        self.finished.fetch_add(group.expected(), Ordering::AcqRel);
+        self.observer.trial(group, trial)
+    }
 }
 
 /// Room for the workers' pidfds, the shared page sized for the largest trial, and with

@@ -507,6 +507,7 @@ mod tests {
             trace,
             schedule: None,
             store: crate::store::Shown::page(),
+            load: crate::output::fixture::load(),
         }
     }
 

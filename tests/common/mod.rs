@@ -39,8 +39,13 @@ pub fn totals(output: &Output) -> Vec<u64> {
         .collect()
 }
 
-/// Pids of live processes whose command line contains `marker` (forked workers share their
-/// parent's command line, so a unique --seed finds them).
+/// The environment variable whose unique value marks the processes of one run (see
+/// [`processes_with`]): a `--seed` would do as well, but racecount warns about a seed that
+/// drives nothing.
+pub const MARKER: &str = "RACECOUNT_TEST_MARKER";
+
+/// Pids of live processes whose command line contains `marker`, or whose environment has
+/// [`MARKER`]`=marker` (forked workers share their parent's command line and environment).
 pub fn processes_with(marker: &str) -> Vec<u32> {
     let me = std::process::id();
     let mut found = Vec::new();
@@ -54,11 +59,14 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let marked = format!("{MARKER}={marker}");
         let words: Vec<String> = cmdline
             .split(|&b| b == 0)
+            .chain(environ.split(|&b| b == 0))
             .map(|w| String::from_utf8_lossy(w).into_owned())
             .collect();
-        if words.iter().any(|w| w == marker) {
+        if words.iter().any(|w| *w == marker || *w == marked) {
             found.push(pid);
         }
     }
@@ -179,27 +187,43 @@ pub fn has_cpus(cpus: usize, why: &str) -> bool {
 /// Measured in the worst case (`taskset -c 0`, 4 busy loops pinned to CPU 0): see README.
 pub const YIELD_RACE: &str = "-w yield -p 4 -i 100";
 
-/// racecount running in the background, its processes marked by a unique `--seed`.
+/// racecount running in the background, its processes marked by a unique [`MARKER`].
 pub struct Running {
     child: Child,
     out: Option<BufReader<ChildStdout>>,
     seed: String,
 }
 
+impl Ended {
+    /// The status a shell reports in `$?`: the exit code, or 128 + the killing signal.
+    pub fn shell_status(&self) -> i32 {
+        self.code
+            .or(self.signal.map(|s| 128 + s))
+            .expect("exited or signalled")
+    }
+}
+
 /// How a background run ended.
 pub struct Ended {
     pub code: Option<i32>,
+    /// The signal that killed racecount, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Running {
-    /// Starts racecount with `line` (see [`args`]) and a unique `--seed`.
+    /// Starts racecount with `line` (see [`args`]) and a unique [`MARKER`].
     pub fn start(line: &str) -> Running {
         let seed = unique_seed();
-        let mut all = args(line);
-        all.extend(["--seed", &seed]);
-        let mut child = spawn(&all);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(args(line))
+            .env(MARKER, &seed)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("racecount starts");
         let out = Some(BufReader::new(child.stdout.take().unwrap()));
         Running { child, out, seed }
     }
@@ -272,6 +296,7 @@ impl Running {
         );
         Ended {
             code: status.code(),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
             stdout,
             stderr,
         }

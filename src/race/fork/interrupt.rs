@@ -60,3 +60,23 @@ pub(crate) fn fd() -> RawFd {
 pub(crate) fn pending() -> Option<Signal> {
     Signal::try_from(CAUGHT.load(Ordering::SeqCst)).ok()
 }
+
+/// Dies by `number` with the signal's default action, the way shells expect of a program that
+/// a signal stopped: bash ends a `while racecount ...; do ...; done` loop only when its command
+/// was killed by SIGINT, not when it exited 130 (fd's exit codes do the same). Call it last,
+/// after every worker is reaped and the output flushed. Returns only when the signal did not
+/// end the process (then the caller exits 128 + n, which is what a shell reports either way).
+pub(crate) fn die_by(number: i32) {
+    let Ok(signal) = Signal::try_from(number) else {
+        return;
+    };
+    // SAFETY: restoring the default action touches no Rust state; the handler it replaces
+    // only stored a number and wrote to a pipe, and nothing is waiting on them any more.
+    if unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) }.is_err() {
+        return;
+    }
+    let mut set = SigSet::empty();
+    set.add(signal);
+    let _ = set.thread_unblock();
+    let _ = nix::sys::signal::raise(signal);
+}

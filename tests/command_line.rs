@@ -1,0 +1,123 @@
+//! The command line as people type it: clap's "did you mean", case-insensitive words,
+//! hints for common slips, the last of a repeated option wins, and options this run cannot
+//! use are said on stderr.
+
+mod common;
+use common::*;
+
+/// racecount's one error line for `line`, after checking it is one line and status 2.
+fn refusal(line: &str) -> String {
+    let out = run(&args(line));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{line}: {err}");
+    assert!(out.stdout.is_empty(), "{line}");
+    assert_eq!(err.lines().count(), 1, "{line}: {err}");
+    err.trim_end()
+        .strip_prefix("racecount: error: ")
+        .unwrap_or_else(|| panic!("{err}"))
+        .strip_suffix(" (see racecount --help)")
+        .unwrap_or_else(|| panic!("{err}"))
+        .to_string()
+}
+
+#[test]
+fn a_near_miss_gets_did_you_mean() {
+    assert_eq!(
+        refusal("--mode unlock"),
+        "invalid value 'unlock' for '--mode <LIST>'; did you mean 'unlocked'?"
+    );
+    assert_eq!(
+        refusal("--trails 3"),
+        "unexpected argument '--trails' found; did you mean '--trials'?"
+    );
+    assert_eq!(
+        refusal("-f jsn"),
+        "invalid value 'jsn' for '--format <FORMAT>'; did you mean 'json'?"
+    );
+    // Nothing near: the accepted values instead.
+    assert!(refusal("--mode spin").contains("[possible values: all, unlocked,"));
+}
+
+#[test]
+fn words_are_accepted_in_any_case() {
+    let out = run(&args("-m Mutex,ATOMIC -p 2 -i 3 -t 1 -f TSV --color Never"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let modes: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(modes, ["mutex", "atomic"]);
+}
+
+#[test]
+fn common_slips_get_a_message_about_what_was_meant() {
+    assert_eq!(
+        refusal("--window 1 us"),
+        "unexpected argument 'us' after '1': write a duration with its unit and no space, as \
+         in 1us"
+    );
+    let seed = refusal("--seed -1");
+    assert!(
+        seed.contains("a seed is a whole number from 0 to"),
+        "{seed}"
+    );
+    assert!(!seed.contains("invalid digit"), "{seed}");
+    for line in [
+        "--mode mutex,,atomic",
+        "-m mutex,",
+        "-p 1,,2",
+        "-w 1us,,2us",
+    ] {
+        let option = args(line)[0].to_string();
+        let message = refusal(line);
+        assert!(
+            message.starts_with("empty item in the list for '"),
+            "{line}: {message}"
+        );
+        assert!(
+            message.contains(option.trim_start_matches('-')),
+            "{line}: {message}"
+        );
+    }
+    assert_eq!(
+        refusal("--timeout 0"),
+        "invalid value '0' for '--timeout <DUR>': must be longer than 0"
+    );
+}
+
+#[test]
+fn a_repeated_option_counts_once_the_last_time() {
+    // As a shell alias needs: `alias rc='racecount -p 10 -q'`, then `rc -p 4 -q`.
+    let out = run(&args(
+        "-p 10 -m atomic -i 3 -t 2 -f totals -p 4 -q -q -t 1 --check --check",
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "12\n", "4 procs x 3 iters, 1 trial");
+    // A list is one value: a later list replaces it, it does not sweep with it.
+    let out = run(&args("-p 1,2 -p 3 -m atomic -i 3 -t 1 -f totals"));
+    assert_eq!(stdout(&out), "9\n");
+}
+
+#[test]
+fn options_this_run_cannot_use_are_said() {
+    let out = run(&args(
+        "-m atomic -p 2 -i 3 -t 1 -f csv --trace --seed 4 --color always",
+    ));
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    assert!(
+        warnings[0]
+            .starts_with("racecount: warning: --format csv does not show what --trace finds")
+    );
+    assert!(warnings[1].starts_with("racecount: warning: --seed only drives --jitter"));
+    assert!(warnings[2].starts_with("racecount: warning: --color applies to human output only"));
+    // Where they are used, nothing is said.
+    let out = run(&args(
+        "-m atomic -p 2 -i 3 -t 1 --trace --seed 4 --jitter 1us --color always",
+    ));
+    assert_eq!(stderr(&out), "");
+}

@@ -1,0 +1,123 @@
+//! The live output in a terminal: the header at once, a progress bar within about a second
+//! that moves during a long trial, cleared on Ctrl-C. racecount runs on a pseudo-terminal
+//! (nix's openpty, already a dependency: no pty crate, and no reliance on script(1) being
+//! installed), so stderr is a terminal as it is for a user.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use nix::pty::{Winsize, openpty};
+use nix::sys::signal::Signal;
+
+/// racecount on a fresh 80 x 24 pseudo-terminal (stdout and stderr), and everything it wrote
+/// there so far.
+struct OnTerminal {
+    child: std::process::Child,
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl OnTerminal {
+    fn start(line: &str, marker: &str) -> OnTerminal {
+        let size = Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = openpty(Some(&size), None).expect("openpty");
+        let slave: OwnedFd = pty.slave;
+        let child = Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(args(line))
+            .env(MARKER, marker)
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .expect("racecount starts");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let mut master = std::fs::File::from(pty.master);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // EIO once racecount and its workers have closed the terminal.
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        OnTerminal { child, seen }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for OnTerminal {
+    /// A failed test leaves no run behind (its workers die with it: PR_SET_PDEATHSIG).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_bar_appears_and_moves_during_the_first_trial_and_ctrl_c_clears_it() {
+    let marker = unique_seed();
+    // One trial of 200 increments, each after a 100 ms sleep: at least 20 s, however fast the
+    // machine. The test waits for 2 s of it.
+    let mut run = OnTerminal::start("-m atomic -p 1 -i 200 --sleep 100ms -t 1", &marker);
+    let header = eventually(PATIENCE_SECS, || {
+        run.text().contains("racecount 0.1.0: 1 proc")
+    });
+    assert!(header, "no header: {:?}", run.text());
+    // The bar's elapsed time ticks to 2s while the trial runs.
+    let ticking = eventually(2.0 * PATIENCE_SECS, || run.text().contains("2s elapsed"));
+    let text = run.text();
+    assert!(ticking, "no bar ticking to 2s: {text:?}");
+    assert!(run.running(), "the trial ended first: {text:?}");
+    assert!(text.contains("0/1 trials"), "{text:?}");
+    assert!(text.contains("1s elapsed"), "{text:?}");
+    assert!(
+        !text.contains("lost updates"),
+        "results before the trial ended: {text:?}"
+    );
+    // The position comes from the workers' slots: the bar has moved off its start.
+    let last_bar = text.rsplit("\r\x1b[2K").next().unwrap();
+    assert!(last_bar.contains("[="), "{last_bar:?}");
+
+    signal(run.child.id(), Signal::SIGINT);
+    let status = run.child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(Signal::SIGINT as i32)
+    );
+    assert!(eventually(PATIENCE_SECS, || run
+        .text()
+        .contains("every worker was stopped")));
+    let text = run.text();
+    // The last bar was cleared (line erased) before the interruption was reported.
+    let (before, _) = text.split_once("interrupted by SIGINT").unwrap();
+    assert!(before.ends_with("\r\x1b[2K"), "bar not cleared: {text:?}");
+    assert!(eventually(PATIENCE_SECS, || processes_with(&marker).is_empty()));
+}
+
+#[test]
+fn a_short_run_shows_no_bar() {
+    let mut run = OnTerminal::start("-m atomic -p 1 -i 1 -t 1", &unique_seed());
+    assert!(eventually(PATIENCE_SECS, || !run.running()));
+    assert!(eventually(PATIENCE_SECS, || run
+        .text()
+        .contains("lost updates")));
+    let text = run.text();
+    assert!(!text.contains("ETA"), "{text:?}");
+}
