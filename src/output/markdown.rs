@@ -8,6 +8,7 @@ use super::Render;
 use super::human::number;
 use crate::analysis::stats::summarize;
 use crate::command::config::Settings;
+use crate::race::schedule::{DEFAULT_SWITCH, Strategy};
 use crate::results::Report;
 
 /// Markdown output.
@@ -84,14 +85,33 @@ pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
         Some(ns) => exact(ns),
         None => w.to_string(),
     });
-    add(s.windows != defaults.windows, "-w", list(windows.collect()));
+    // Under a schedule no window is held (and --window is refused with --schedule).
+    add(
+        s.windows != defaults.windows && s.schedule.is_none(),
+        "-w",
+        list(windows.collect()),
+    );
     add(s.trials != defaults.trials, "-t", s.trials.to_string());
     add(s.sleep_ns != 0, "--sleep", exact(s.sleep_ns));
     add(s.jitter_ns != 0, "--jitter", exact(s.jitter_ns));
-    // The seed only matters to --jitter, and was drawn at random when not given.
-    add(s.jitter_ns != 0, "--seed", s.seed.to_string());
+    if let Some(strategy) = s.schedule {
+        add(true, "--schedule", strategy.name());
+        if let Strategy::Random { switch } = strategy
+            && switch != DEFAULT_SWITCH
+        {
+            add(true, "--switch", switch.to_string());
+        }
+    }
+    // The seed only matters to --jitter and a random schedule, and was drawn at random when
+    // not given.
+    let seeded = s.jitter_ns != 0 || s.schedule.is_some_and(|st| st.is_random());
+    add(seeded, "--seed", s.seed.to_string());
     add(s.pool, "--pool", String::new());
     add(s.trace, "--trace", String::new());
+    add(s.store.is_db(), "--store", s.store.url.clone());
+    if let Some(isolation) = s.store.isolation {
+        add(true, "--isolation", isolation.to_string());
+    }
     options
 }
 

@@ -146,10 +146,15 @@ pub fn spawn(args: &[&str]) -> std::process::Child {
 }
 
 /// Waits for `child` and returns its exit code and stderr.
+/// Waits for racecount; its exit status as the shell reports it (128 + n when it died by
+/// signal n, as racecount does after cleaning up on SIGINT, SIGTERM, SIGHUP), and its stderr.
 pub fn finish(child: std::process::Child) -> (Option<i32>, String) {
+    use std::os::unix::process::ExitStatusExt;
     let out = child.wait_with_output().unwrap();
     (
-        out.status.code(),
+        out.status
+            .code()
+            .or_else(|| out.status.signal().map(|n| 128 + n)),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
