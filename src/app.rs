@@ -73,8 +73,14 @@ fn execute(config: &Config) -> io::Result<Status> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let format = config.format;
+    let surroundings = Surroundings {
+        color: config.color,
+        width: output_width().0,
+        width_known: output_width().1,
+        machine: Machine::detect(),
+    };
     let report = {
-        let mut live = format.live(&mut out, &config.settings);
+        let mut live = format.live(&mut out, &config.settings, &surroundings);
         let observer: &mut dyn Observer = match live.as_deref_mut() {
             Some(live) => live,
             None => &mut Quiet,
@@ -90,11 +96,6 @@ fn execute(config: &Config) -> io::Result<Status> {
         } else {
             run(config, config.keep(), observer)?
         }
-    };
-    let surroundings = Surroundings {
-        color: config.color,
-        width: output_width(),
-        machine: Machine::detect(),
     };
     if let Some(renderer) = format.at_end(&surroundings) {
         renderer.render(&report, &mut out)?;

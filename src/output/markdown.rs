@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::Render;
-use super::human::number;
+use super::human::{number, percent};
 use crate::analysis::stats::summarize;
 use crate::command::config::Settings;
 use crate::results::Report;
@@ -21,14 +21,14 @@ impl Render for Markdown {
         writeln!(
             out,
             "| mode | procs | iters | window | trials | min | median | max | lost updates \
-             | median lost | ns/increment | trials/s |"
+             | mean lost | ns/incr | trials/s |"
         )?;
         writeln!(out, "|:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|")?;
         for g in &report.groups {
             let Some(s) = summarize(g) else { continue };
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 g.mode,
                 g.params.procs,
                 g.params.iters,
@@ -38,8 +38,8 @@ impl Render for Markdown {
                 number(s.median),
                 s.max,
                 s.verdict(),
-                s.median_lost_pct,
-                number(s.ns_per_increment),
+                percent(s.mean_lost_pct),
+                number(s.ns_per_increment_mean),
                 number(s.trials_per_sec),
             )?;
         }
@@ -106,7 +106,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "#### `racecount -m unlocked,atomic -p 2 -i 3 -t 3`\n\n\
              | mode | procs | iters | window | trials | min | median | max | lost updates \
-             | median lost | ns/increment | trials/s |\n\
+             | mean lost | ns/incr | trials/s |\n\
              |:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|\n\
              | unlocked | 2 | 3 | 1us | 3 | 4 | 5 | 6 | Sometimes (2/3) | 16.7% | 2000 | 1000 |\n\
              | atomic | 2 | 3 | 1us | 3 | 6 | 6 | 6 | Never | 0.0% | 2000 | 1000 |\n"
