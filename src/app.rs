@@ -52,7 +52,10 @@ pub fn main() -> Status {
             return Status::BadInput;
         }
     };
-    for warning in &config.warnings {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let least = crate::command::estimate::least_duration(&config.settings, cpus);
+    let long = crate::command::estimate::long_run_warning(least);
+    for warning in config.warnings.iter().chain(&long) {
         say(&format!("warning: {warning}"));
     }
     if let Err(e) = interrupt::install() {

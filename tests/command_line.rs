@@ -121,3 +121,26 @@ fn options_this_run_cannot_use_are_said() {
     ));
     assert_eq!(stderr(&out), "");
 }
+
+#[test]
+fn a_run_of_more_than_10_minutes_is_announced_before_it_starts() {
+    // 11 minutes in one window: announced, then stopped with Ctrl-C.
+    let run = Running::start("-m atomic -p 1 -i 1 -t 1 -w 11min -f totals");
+    run.workers(1);
+    run.signal(nix::sys::signal::Signal::SIGINT);
+    let end = run.end();
+    assert_eq!(end.shell_status(), 130);
+    let first = end.stderr.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        "racecount: warning: this run takes at least 0h 11m (from --window, --sleep and \
+         --jitter); Ctrl-C stops it and shows the trials that finished"
+    );
+    // The lesson is not announced.
+    let out = run_quiet("-m atomic -p 2 -i 3 -t 1 -f totals");
+    assert_eq!(out, "");
+}
+
+fn run_quiet(line: &str) -> String {
+    stderr(&run(&args(line)))
+}

@@ -135,9 +135,9 @@ pub struct Options {
     #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Option<u64>,
 
-    /// Colour in human output: auto, always or never
+    /// Color in human output: auto, always or never
     ///
-    /// auto: only when stdout is a terminal and NO_COLOR is unset.
+    /// auto: only when stdout is a terminal and NO_COLOR is unset or empty.
     #[arg(
         help_heading = "Run control",
         long,
