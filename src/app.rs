@@ -2,8 +2,8 @@
 
 use std::io::{self, BufWriter, Write};
 
+use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{CommandFactory, Parser};
 
 use crate::command::cli::Options;
 use crate::command::config::Config;
@@ -31,12 +31,18 @@ pub fn main() -> Status {
         Err(e) => return clap_error(&e),
     };
     if let Some(shell) = options.completions {
-        let mut command = Options::command();
-        clap_complete::generate(shell, &mut command, "racecount", &mut io::stdout());
-        return Status::Success;
+        let script = crate::command::completion::script(shell);
+        return match io::stdout().write_all(&script) {
+            Ok(()) => Status::Success,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
+            Err(e) => {
+                say(&format!("error: cannot write the completion script: {e}"));
+                Status::RunFailed
+            }
+        };
     }
     if options.man {
-        return match clap_mangen::Man::new(Options::command()).render(&mut io::stdout()) {
+        return match crate::command::manual::write(&mut io::stdout()) {
             Ok(()) => Status::Success,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
             Err(e) => {
