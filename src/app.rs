@@ -2,8 +2,8 @@
 
 use std::io::{self, BufWriter, Write};
 
+use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{CommandFactory, Parser};
 
 use crate::command::cli::Options;
 use crate::command::config::Config;
@@ -31,12 +31,18 @@ pub fn main() -> Status {
         Err(e) => return clap_error(&e),
     };
     if let Some(shell) = options.completions {
-        let mut command = Options::command();
-        clap_complete::generate(shell, &mut command, "racecount", &mut io::stdout());
-        return Status::Success;
+        let script = crate::command::completion::script(shell);
+        return match io::stdout().write_all(&script) {
+            Ok(()) => Status::Success,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
+            Err(e) => {
+                say(&format!("error: cannot write the completion script: {e}"));
+                Status::RunFailed
+            }
+        };
     }
     if options.man {
-        return match clap_mangen::Man::new(Options::command()).render(&mut io::stdout()) {
+        return match crate::command::manual::write(&mut io::stdout()) {
             Ok(()) => Status::Success,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
             Err(e) => {
@@ -52,7 +58,10 @@ pub fn main() -> Status {
             return Status::BadInput;
         }
     };
-    for warning in &config.warnings {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let least = crate::command::estimate::least_duration(&config.settings, cpus);
+    let long = crate::command::estimate::long_run_warning(least);
+    for warning in config.warnings.iter().chain(&long) {
         say(&format!("warning: {warning}"));
     }
     if let Err(e) = interrupt::install() {
@@ -73,8 +82,14 @@ fn execute(config: &Config) -> io::Result<Status> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let format = config.format;
+    let surroundings = Surroundings {
+        color: config.color,
+        width: output_width().0,
+        width_known: output_width().1,
+        machine: Machine::detect(),
+    };
     let report = {
-        let mut live = format.live(&mut out, &config.settings);
+        let mut live = format.live(&mut out, &config.settings, &surroundings);
         let observer: &mut dyn Observer = match live.as_deref_mut() {
             Some(live) => live,
             None => &mut Quiet,
@@ -90,11 +105,6 @@ fn execute(config: &Config) -> io::Result<Status> {
         } else {
             run(config, config.keep(), observer)?
         }
-    };
-    let surroundings = Surroundings {
-        color: config.color,
-        width: output_width(),
-        machine: Machine::detect(),
     };
     if let Some(renderer) = format.at_end(&surroundings) {
         renderer.render(&report, &mut out)?;

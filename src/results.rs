@@ -312,7 +312,14 @@ pub enum Cause {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.params;
-        let params = format!("{} procs x {} iters, window {}", p.procs, p.iters, p.window);
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let params = format!(
+            "{} x {}, window {}",
+            plural(p.procs.into(), "proc", "procs"),
+            plural(p.iters, "iter", "iters"),
+            p.window
+        );
         match self.stage {
             Stage::Trial(n) => write!(f, "{} trial {} ({params}): ", self.mode, n + 1)?,
             Stage::PoolStart => write!(f, "{} ({params}), starting the worker pool: ", self.mode)?,

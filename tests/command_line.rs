@@ -121,3 +121,120 @@ fn options_this_run_cannot_use_are_said() {
     ));
     assert_eq!(stderr(&out), "");
 }
+
+#[test]
+fn a_run_of_more_than_10_minutes_is_announced_before_it_starts() {
+    // 11 minutes in one window: announced, then stopped with Ctrl-C.
+    let run = Running::start("-m atomic -p 1 -i 1 -t 1 -w 11min -f totals");
+    run.workers(1);
+    run.signal(nix::sys::signal::Signal::SIGINT);
+    let end = run.end();
+    assert_eq!(end.shell_status(), 130);
+    let first = end.stderr.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        "racecount: warning: this run takes at least 0h 11m (from --window, --sleep and \
+         --jitter); Ctrl-C stops it and shows the trials that finished"
+    );
+    // The lesson is not announced.
+    let out = run_quiet("-m atomic -p 2 -i 3 -t 1 -f totals");
+    assert_eq!(out, "");
+}
+
+fn run_quiet(line: &str) -> String {
+    stderr(&run(&args(line)))
+}
+
+/// What bash's completion offers for the words typed so far, from racecount's own script,
+/// run in a directory holding a file (which a numeric option must not offer).
+fn bash_completes(words: &str) -> String {
+    let script = stdout(&run(&["--completions", "bash"]));
+    let dir = std::env::temp_dir().join(format!("racecount-complete-{}", unique_seed()));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a-file"), "").unwrap();
+    let test = r#"
+        eval "$SCRIPT"
+        read -ra COMP_WORDS <<< "$WORDS"
+        [[ "$WORDS" == *" " ]] && COMP_WORDS+=("")
+        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+        _racecount racecount "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}" 2>/dev/null
+        echo "${COMPREPLY[*]}"
+    "#;
+    let out = std::process::Command::new("bash")
+        .args(["-c", test])
+        .env("SCRIPT", script)
+        .env("WORDS", words)
+        .current_dir(&dir)
+        .output()
+        .expect("bash runs");
+    std::fs::remove_dir_all(&dir).unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn bash_completes_the_next_mode_of_a_list_and_no_file_after_a_number_option() {
+    assert_eq!(
+        bash_completes("racecount --mode unlocked,m"),
+        "unlocked,mutex"
+    );
+    assert_eq!(
+        bash_completes("racecount -m mutex,"),
+        "mutex,all mutex,unlocked mutex,per-access mutex,mutex mutex,atomic"
+    );
+    assert_eq!(
+        bash_completes("racecount --mode "),
+        "all unlocked per-access mutex atomic"
+    );
+    for option in [
+        "--procs", "--iters", "--trials", "--window", "--sleep", "--seed",
+    ] {
+        let offered = bash_completes(&format!("racecount {option} "));
+        assert!(!offered.contains("a-file"), "{option}: {offered}");
+    }
+    // A file option still completes file names.
+    assert_eq!(bash_completes("racecount --export-csv a-"), "a-file");
+}
+
+#[test]
+fn short_help_fits_an_80_by_24_terminal_with_one_line_per_option() {
+    let out = racecount().arg("-h").env("COLUMNS", "80").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    assert!(
+        help.lines().count() <= 24,
+        "{} lines:\n{help}",
+        help.lines().count()
+    );
+    for line in help.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line:?}");
+        // A wrapped option or example goes on under its text, far from the left edge.
+        assert!(
+            !line.starts_with(&" ".repeat(10)),
+            "wrapped: {line:?}\n{help}"
+        );
+    }
+    assert!(help.contains("\n  -p, --procs <N>"), "{help}");
+    assert!(help.contains("\nExamples:\n  racecount "), "{help}");
+}
+
+#[test]
+fn the_man_page_has_a_synopsis_with_values_and_the_sections_users_look_for() {
+    let man = stdout(&run(&["--man"]));
+    assert!(man.contains(r"[\fB\-p\fR \fIN\fR[,\fIN\fR...]]"), "{man}");
+    for section in [
+        ".SH SYNOPSIS",
+        ".SH OPTIONS",
+        ".SH \"OUTPUT FORMATS\"",
+        ".SH \"EXIT STATUS\"",
+        ".SH EXAMPLES",
+    ] {
+        assert!(man.contains(section), "{section} missing");
+    }
+    assert!(
+        man.contains(r"\fB\-\-completions\fR \fI<SHELL>\fR"),
+        "{man}"
+    );
+    assert!(man.contains("Print the man page (roff) and exit"));
+    // Examples one per line: each command its own .TP entry.
+    assert_eq!(man.matches("\n\\fBracecount \\-").count(), 5, "{man}");
+}

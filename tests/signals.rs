@@ -10,7 +10,9 @@ use nix::sys::signal::Signal;
 /// Starts a long mutex run in totals format, waits for two finished trials, sends `signals`;
 /// returns how it ended (no process left, checked) and every total it printed.
 fn interrupt(signals: &[Signal]) -> (Ended, Vec<String>) {
-    let mut run = Running::start("-m mutex -p 4 -i 5 -w 1ms -t 100000 -f totals");
+    // 20000 trials of at least 20 ms: long enough, and under the 10 minutes that racecount
+    // would announce on stderr.
+    let mut run = Running::start("-m mutex -p 4 -i 5 -w 1ms -t 20000 -f totals");
     let mut lines = vec![run.line(), run.line()];
     for &s in signals {
         run.signal(s);

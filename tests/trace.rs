@@ -226,7 +226,11 @@ fn the_svg_is_well_formed_and_marks_every_lost_update() {
         );
     }
     assert_eq!(lost[1], 0, "atomic loses nothing");
-    assert!(svg.contains("µs"), "the time axis has units");
+    // On one busy CPU the yields stretch the trial to milliseconds: either unit will do.
+    assert!(
+        ["µs<", "ms<"].iter().any(|unit| svg.contains(unit)),
+        "the time axis has units"
+    );
 }
 
 #[test]

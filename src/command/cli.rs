@@ -1,30 +1,34 @@
 //! The command line, as clap sees it. Turned into a validated [`Config`](crate::command::config::Config)
 //! in one place; nothing downstream parses or re-checks options.
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 use crate::command::duration::{parse_nanos, parse_window};
 use crate::output::format::Format;
 use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 
+// Each example on one line within 80 columns: -h fits an 80 x 24 terminal.
 const EXAMPLES: &str = "\
 Examples:
-  racecount -p 10 -i 20 -m unlocked             lost updates, as in the Python lesson
-  racecount -m mutex,atomic -t 1000 --check     exit 1 if any trial is not exact
-  racecount -p 1,2,4,8 -m unlocked,atomic       how loss and cost grow with contention
-  racecount -p 4 -i 10 -m unlocked -t 1 --trace which updates were lost, who overwrote whom
-  racecount --store sqlite:/tmp/lesson.db       the same race on a database table";
+  racecount -p 10 -i 20 -m unlocked   lost updates, as in the Python lesson
+  racecount -m mutex,atomic --check   exit 1 if any trial is not exact
+  racecount -m unlocked -t 1 --trace  which updates were lost, and who lost them
+  racecount --schedule random         the same lesson on any machine, replayable";
 
 /// Forks worker processes that increment one counter in shared memory, with and without
 /// synchronization, and shows the updates that get lost.
 #[derive(Debug, Parser)]
-#[command(name = "racecount", version, about, after_help = EXAMPLES, max_term_width = 100)]
+#[command(name = "racecount", version, about, after_help = EXAMPLES, max_term_width = 80)]
 // An option given twice counts once, the last time (a list too: `-p 1,2 -p 4` runs 4), so a
 // shell alias's options can be overridden on the command line.
 #[command(args_override_self = true)]
 pub struct Options {
-    /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all
+    /// unlocked, per-access, mutex, atomic or all (default)
+    ///
+    /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all (the
+    /// default).
+    #[arg(hide_default_value = true)]
     #[arg(
         short,
         long,
@@ -38,33 +42,46 @@ pub struct Options {
     )]
     pub mode: Vec<ModeArg>,
 
-    /// Worker processes per trial (a comma-separated list sweeps)
+    /// Worker processes per trial (10); a list sweeps
+    ///
+    /// Worker processes per trial [default: 10]; a comma-separated list (1,2,4,8) sweeps.
+    #[arg(hide_default_value = true)]
     #[arg(short, long, value_name = "N", default_value = "10", value_delimiter = ',',
-          value_parser = parse_procs, allow_negative_numbers = true, action = ArgAction::Set)]
+          value_parser = parse_procs, allow_negative_numbers = true, action = ArgAction::Set,
+          value_hint = ValueHint::Other)]
     pub procs: Vec<u32>,
 
-    /// Increments per worker per trial (a comma-separated list sweeps)
+    /// Increments per worker per trial (20); a list sweeps
+    ///
+    /// Increments per worker per trial [default: 20]; a comma-separated list sweeps.
+    #[arg(hide_default_value = true)]
     #[arg(short, long, value_name = "N", default_value = "20", value_delimiter = ',',
-          value_parser = parse_count, allow_negative_numbers = true, action = ArgAction::Set)]
+          value_parser = parse_count, allow_negative_numbers = true, action = ArgAction::Set,
+          value_hint = ValueHint::Other)]
     pub iters: Vec<u64>,
 
-    /// Trials per mode
+    /// Trials per mode (10)
+    ///
+    /// Trials per mode [default: 10].
+    #[arg(hide_default_value = true)]
     #[arg(short, long, value_name = "N", default_value = "10", value_parser = parse_count,
-          allow_negative_numbers = true)]
+          allow_negative_numbers = true, value_hint = ValueHint::Other)]
     pub trials: u64,
 
-    /// Time between reading and writing the counter: 0, 100ns, 1us... or yield; a list
-    /// sweeps. 1us is about what CPython spends in `value += 1`
+    /// Read-to-write time: 0, 100ns, 1us (default), yield
     ///
-    /// Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
+    /// Time between reading and writing the counter: 0, 100ns, 1us... or yield [default:
+    /// 1us, about what CPython spends in `value += 1`]; a list sweeps. Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
     /// the raw hardware race is left, which needs large --iters to show.
     #[arg(short, long, value_name = "DUR", default_value = "1us", value_delimiter = ',',
-          value_parser = parse_window, allow_hyphen_values = true, action = ArgAction::Set)]
+          value_parser = parse_window, allow_hyphen_values = true, action = ArgAction::Set,
+          value_hint = ValueHint::Other)]
+    #[arg(hide_default_value = true)]
     pub window: Vec<Window>,
 
-    /// Output: human, totals, tsv, csv, json, jsonl or markdown
+    /// Output: human, totals, tsv, csv, json, jsonl, markdown
     ///
-    /// human: for people (tables, histogram, verdicts). totals: each trial's final total alone
+    /// human (the default): for people (tables, histogram, verdicts). totals: each trial's final total alone
     /// on a line, for shell loops. tsv, csv: a header, then one row per trial as it finishes,
     /// every parameter in its own column. json: one document with every trial. jsonl: one
     /// object per trial as it finishes, then a summary object. markdown: the summary table.
@@ -73,18 +90,19 @@ pub struct Options {
         long,
         value_name = "FORMAT",
         default_value = "human",
+        hide_default_value = true,
         hide_possible_values = true,
         ignore_case = true
     )]
     pub format: Format,
 
-    /// Exit with status 1 when any trial's total differs from procs x iters
+    /// Exit 1 if any trial's total is not procs x iters
     #[arg(long)]
     pub check: bool,
 
-    /// Record every increment and explain each lost update, with a timeline
+    /// Explain every lost update, with a timeline
     ///
-    /// Each worker records the value it read, the value its write replaced and the times of
+    /// Record every increment and explain each lost update, with a timeline. Each worker records the value it read, the value its write replaced and the times of
     /// both; every lost update is then shown as a collision or a stale write, and the
     /// explanation is checked to add up to the lost total. The text timeline is drawn up to 10
     /// procs x 20 iters.
@@ -92,22 +110,26 @@ pub struct Options {
     pub trace: bool,
 
     /// Also draw the traced timeline as an SVG picture in FILE (implies --trace)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(hide_short_help = true)]
     pub trace_svg: Option<std::path::PathBuf>,
 
     /// Also write what --format json prints to FILE
-    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    #[arg(help_heading = "Files", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(hide_short_help = true)]
     pub export_json: Option<std::path::PathBuf>,
 
     /// Also write what --format csv prints to FILE
-    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    #[arg(help_heading = "Files", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(hide_short_help = true)]
     pub export_csv: Option<std::path::PathBuf>,
 
     /// Also write what --format markdown prints to FILE
-    #[arg(help_heading = "Files", long, value_name = "FILE")]
+    #[arg(help_heading = "Files", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(hide_short_help = true)]
     pub export_markdown: Option<std::path::PathBuf>,
 
-    /// Fork the workers once and reuse them for every trial (fast trial loops)
+    /// Fork the workers once, reuse them for every trial
     #[arg(long)]
     pub pool: bool,
 
@@ -121,6 +143,7 @@ pub struct Options {
     /// turn. worst: the interleaving that ends at the smallest total possible. serial: one
     /// worker after another. No window is held under a schedule.
     #[arg(help_heading = "Schedule", long, value_name = "STRATEGY", value_parser = Strategy::parse)]
+    #[arg(hide_short_help = true)]
     pub schedule: Option<Strategy>,
 
     /// With --schedule random: chance of handing the turn over mid-increment [default: 0.1]
@@ -129,6 +152,7 @@ pub struct Options {
     /// with this chance; after a write, with 1/2. 0 never splits an increment (nothing is
     /// lost); 1 splits every one. 0.1 makes 10 x 20 unlocked look like the Python lesson.
     #[arg(help_heading = "Schedule", long, value_name = "P", value_parser = parse_chance)]
+    #[arg(hide_short_help = true)]
     pub switch: Option<f64>,
     /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://… or redis://…
     ///
@@ -143,6 +167,7 @@ pub struct Options {
         value_name = "URL",
         default_value = "page"
     )]
+    #[arg(hide_short_help = true)]
     pub store: String,
 
     /// Isolation of the workers' transactions: read-committed, repeatable-read or
@@ -155,16 +180,19 @@ pub struct Options {
         value_name = "LEVEL",
         hide_possible_values = true
     )]
+    #[arg(hide_short_help = true)]
     pub isolation: Option<crate::store::Isolation>,
 
     /// Pause before every increment (the lesson's time.sleep), e.g. 10ms
     #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
-          allow_hyphen_values = true)]
+          allow_hyphen_values = true, value_hint = ValueHint::Other)]
+    #[arg(hide_short_help = true)]
     pub sleep: u64,
 
     /// Extra random pause in [0, DUR) before every increment, drawn from --seed
     #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,
-          allow_hyphen_values = true)]
+          allow_hyphen_values = true, value_hint = ValueHint::Other)]
+    #[arg(hide_short_help = true)]
     pub jitter: u64,
 
     /// Seed for --schedule and --jitter (random and shown when not given)
@@ -176,17 +204,21 @@ pub struct Options {
         long,
         value_name = "N",
         value_parser = parse_seed,
+        value_hint = ValueHint::Other,
         allow_negative_numbers = true
     )]
+    #[arg(hide_short_help = true)]
     pub seed: Option<u64>,
 
     /// Give up on a trial that takes longer than this, e.g. 5s [default: no limit]
-    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_timeout, allow_hyphen_values = true)]
+    #[arg(help_heading = "Run control", long, value_name = "DUR", value_parser = parse_timeout, allow_hyphen_values = true,
+          value_hint = ValueHint::Other)]
+    #[arg(hide_short_help = true)]
     pub timeout: Option<u64>,
 
-    /// Colour in human output: auto, always or never
+    /// Color in human output: auto, always or never
     ///
-    /// auto: only when stdout is a terminal and NO_COLOR is unset.
+    /// auto: only when stdout is a terminal and NO_COLOR is unset or empty.
     #[arg(
         help_heading = "Run control",
         long,
@@ -195,15 +227,19 @@ pub struct Options {
         hide_possible_values = true,
         ignore_case = true
     )]
+    #[arg(hide_short_help = true)]
     pub color: ColorArg,
 
     /// Hide the progress bar
     ///
     /// The bar appears on stderr, only when that is a terminal, for runs over a second.
-    #[arg(help_heading = "Run control", short, long)]
+    // Among the first options, not under a heading: -h then needs no heading line for it.
+    #[arg(short, long)]
     pub quiet: bool,
 
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit
+    ///
+    /// bash completes `--mode`'s list item by item (`--mode unlocked,<TAB>`).
     #[arg(
         help_heading = "Run control",
         long,

@@ -144,7 +144,7 @@ impl Config {
             ColorArg::Always => true,
             ColorArg::Never => false,
             ColorArg::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                std::io::stdout().is_terminal() && !no_color(std::env::var_os("NO_COLOR"))
             }
         };
         Ok(Config {
@@ -203,7 +203,9 @@ fn unused_options(options: &Options, exports: &[Export]) -> Vec<String> {
     }
     if options.seed.is_some() && !seed_used(options) {
         unused.push(
-            "--seed only drives --jitter's pauses; without --jitter it changes nothing".into(),
+            "--seed only drives --jitter's pauses and a random --schedule; without them it \
+             changes nothing"
+                .into(),
         );
     }
     if options.color != ColorArg::Auto && format != Format::Human {
@@ -217,7 +219,12 @@ fn unused_options(options: &Options, exports: &[Export]) -> Vec<String> {
 
 /// Whether anything random is drawn from --seed. (An option that draws from it adds itself.)
 fn seed_used(options: &Options) -> bool {
-    options.jitter > 0
+    options.jitter > 0 || options.schedule.is_some_and(|s| s.is_random())
+}
+
+/// Whether NO_COLOR asks for no color: set and not empty (no-color.org).
+fn no_color(value: Option<std::ffi::OsString>) -> bool {
+    value.is_some_and(|v| !v.is_empty())
 }
 
 /// The extra files asked for, each checked to be writable before anything is forked.
@@ -575,6 +582,13 @@ mod tests {
     fn sweep_runs_every_combination() {
         let c = config(&["-p", "1,2", "-i", "5,6,7"], None).unwrap();
         assert_eq!(c.settings.combinations().len(), 6);
+    }
+
+    #[test]
+    fn an_empty_no_color_is_ignored() {
+        assert!(!no_color(None));
+        assert!(!no_color(Some("".into())));
+        assert!(no_color(Some("1".into())));
     }
 
     #[test]

@@ -2,5 +2,8 @@
 //! they become, checked once before anything is forked.
 
 pub mod cli;
+pub mod completion;
 pub mod config;
 pub mod duration;
+pub mod estimate;
+pub mod manual;

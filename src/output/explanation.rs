@@ -110,14 +110,29 @@ pub fn write_tally(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let rhs = total.map_or(String::new(), |total| format!(" = {expected} - {total}"));
-    writeln!(
-        out,
-        "  {label}: explained: {} lost{rhs} ({} collisions, {} stale, {} restores)",
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let line = format!(
+        "  {label}: explained: {} lost{rhs} ({}, {} stale, {})",
         sum(t),
-        t.collisions,
+        plural(t.collisions, "collision", "collisions"),
         t.stale,
-        t.restores
-    )
+        plural(t.restores, "restore", "restores"),
+    );
+    writeln!(out, "{}", fit(&line, WIDTH))
+}
+
+/// Lines of the explanation stay within this many columns.
+pub(crate) const WIDTH: usize = 80;
+
+/// `line`, broken before its last " (" and the rest indented when it passes `width`.
+pub(crate) fn fit(line: &str, width: usize) -> String {
+    match line.rfind(" (") {
+        Some(at) if line.chars().count() > width => {
+            let indent = line.len() - line.trim_start().len() + 2;
+            format!("{}\n{}{}", &line[..at], " ".repeat(indent), &line[at + 1..])
+        }
+        _ => line.to_string(),
+    }
 }
 
 fn counts(t: &Tally) -> String {

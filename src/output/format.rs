@@ -59,9 +59,14 @@ impl Format {
         self,
         out: &'o mut dyn Write,
         settings: &'o Settings,
+        surroundings: &Surroundings,
     ) -> Option<Box<dyn Observer + 'o>> {
         match self {
-            Format::Human => Some(Box::new(human::HumanHeader::new(out, settings))),
+            Format::Human => Some(Box::new(human::HumanHeader::new(
+                out,
+                settings,
+                surroundings.width,
+            ))),
             Format::Totals => Some(Box::new(TotalsStream::new(out))),
             Format::Csv => Some(Box::new(CsvStream::new(out, COMMA, settings))),
             Format::Tsv => Some(Box::new(CsvStream::new(out, TAB, settings))),
@@ -77,6 +82,7 @@ impl Format {
             Format::Human => Some(Box::new(human::Human {
                 color: surroundings.color,
                 width: surroundings.width,
+                stack: surroundings.width_known,
                 header: false,
             })),
             // Every line went out as it came.

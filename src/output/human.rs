@@ -7,7 +7,7 @@ use super::Render;
 use super::explanation::{write_explanation, write_tally};
 use super::histogram::write_histogram;
 use super::speed::{Combination, ModeSummary, write_speeds};
-use super::table::{Align, Cell, GREEN, RED, write_table};
+use super::table::{Align, Cell, GREEN, RED, write_table, write_table_within};
 use super::timeline;
 use crate::analysis::diagnosis::diagnose;
 use crate::analysis::stats::{Summary, Verdict, summarize};
@@ -34,6 +34,8 @@ pub(crate) struct Human {
     pub width: usize,
     /// Whether to start with the header (false when [`HumanHeader`] printed it already).
     pub header: bool,
+    /// Whether to stack a summary table wider than `width` (see `Surroundings::width_known`).
+    pub stack: bool,
 }
 
 /// Prints the header before the first trial, so that a long run shows at once what it is
@@ -41,17 +43,22 @@ pub(crate) struct Human {
 pub(crate) struct HumanHeader<'s, W: Write> {
     out: W,
     settings: &'s Settings,
+    width: usize,
 }
 
 impl<'s, W: Write> HumanHeader<'s, W> {
-    pub(crate) fn new(out: W, settings: &'s Settings) -> Self {
-        HumanHeader { out, settings }
+    pub(crate) fn new(out: W, settings: &'s Settings, width: usize) -> Self {
+        HumanHeader {
+            out,
+            settings,
+            width,
+        }
     }
 }
 
 impl<W: Write> Observer for HumanHeader<'_, W> {
     fn start(&mut self) -> io::Result<()> {
-        header(self.settings, &mut self.out)?;
+        header(self.settings, self.width, &mut self.out)?;
         self.out.flush()
     }
 
@@ -63,7 +70,7 @@ impl<W: Write> Observer for HumanHeader<'_, W> {
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         if self.header {
-            header(&report.settings, out)?;
+            header(&report.settings, self.width, out)?;
         }
         if let Some(Stop::Interrupted(signal)) = &report.stop {
             interrupted(signal, report, out)?;
@@ -98,11 +105,14 @@ impl Render for Human {
         } else {
             summaries[0].group.expected().to_string()
         };
-        writeln!(
-            out,
-            "\nlost updates: in how many trials the total ended below {expected}.\n\
-             ns/increment: median over trials of (gate release to last worker done) / {expected}."
-        )?;
+        let notes = format!(
+            "lost updates: in how many trials the total ended below {expected}. lost: the \
+             share of the {expected} updates lost, averaged over every trial. ns/incr: mean \
+             over trials of (gate release to last worker done) / {expected}."
+        );
+        writeln!(out)?;
+        let words: Vec<String> = notes.split(' ').map(str::to_string).collect();
+        write_words(out, &words, self.width.clamp(20, HEADER_WIDTH))?;
         if report.settings.store.is_db() {
             writeln!(
                 out,
@@ -177,7 +187,7 @@ impl Human {
         }
         if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
             writeln!(out)?;
-            write_wrapped(out, "", &d.text, width)?;
+            write_indented(out, "", &d.text, width)?;
         }
         Ok(())
     }
@@ -213,12 +223,12 @@ fn write_overlap(
         out,
         "\nworkers at once: the peak, and the share of the racing time with 2 or more:"
     )?;
-    write_wrapped(out, "  ", &items.join("; "), width)
+    write_indented(out, "  ", &items.join("; "), width)
 }
 
 /// Writes `text` as lines of at most `width` columns, each starting with `indent`, broken at
 /// spaces.
-fn write_wrapped(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Result<()> {
+fn write_indented(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Result<()> {
     let mut line = String::new();
     for word in text.split(' ') {
         if line.len() > indent.len() && line.len() + 1 + word.len() > width {
@@ -260,16 +270,20 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
         return Ok(());
     };
     let p = &group.params;
-    writeln!(
-        out,
-        "\ntrace of {} trial {} ({} procs x {} iters, window {}): total {} of {}",
+    let heading = format!(
+        "trace of {} trial {}: total {} of {} ({} x {}, window {})",
         label(settings, group),
         t.trial,
-        p.procs,
-        p.iters,
-        window_words(&p.window),
         t.total,
-        group.expected()
+        group.expected(),
+        counted(u64::from(p.procs), "proc", "procs"),
+        counted(p.iters, "iter", "iters"),
+        window_words(&p.window),
+    );
+    writeln!(
+        out,
+        "\n{}",
+        super::explanation::fit(&heading, super::explanation::WIDTH)
     )?;
     write_explanation(&t.trace.explanation, group.expected(), t.total, out)?;
     if timeline::fits(p.procs, p.iters) {
@@ -359,8 +373,9 @@ impl Human {
             ("median", Align::Right),
             ("max", Align::Right),
             ("lost updates", Align::Left),
-            ("median lost", Align::Right),
-            ("ns/increment", Align::Right),
+            // The mean share lost: a short name keeps a sweep's table within 80 columns.
+            ("lost", Align::Right),
+            ("ns/incr", Align::Right),
             ("trials/s", Align::Right),
         ]);
         let db = settings.store.is_db();
@@ -387,8 +402,8 @@ impl Human {
                         Cell::plain(number(s.median)),
                         Cell::plain(s.max.to_string()),
                         Cell::colored(verdict.to_string(), tint),
-                        Cell::colored(format!("{:.1}%", s.median_lost_pct), tint),
-                        Cell::plain(number(s.ns_per_increment)),
+                        Cell::colored(percent(s.mean_lost_pct), tint),
+                        Cell::plain(number(s.ns_per_increment_mean)),
                         Cell::plain(number(s.trials_per_sec)),
                     ]);
                     if db {
@@ -398,7 +413,8 @@ impl Human {
                 },
             )
             .collect();
-        write_table(out, &header, &rows, self.color)
+        let within = if self.stack { self.width } else { usize::MAX };
+        write_table_within(out, &header, &rows, self.color, within)
     }
 }
 
@@ -427,7 +443,9 @@ pub(crate) fn label(settings: &Settings, group: &Group) -> String {
     label
 }
 
-fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
+/// The run's parameters, in lines of at most `width` (and 80) columns where the words allow.
+fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let width = width.clamp(20, HEADER_WIDTH);
     let load = &settings.load;
     let list = |values: Vec<String>| values.join(",");
     let procs = list(settings.procs.iter().map(|p| p.to_string()).collect());
@@ -436,12 +454,18 @@ fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
         Some(params) => format!(" = {} expected", params.expected()),
         None => String::new(),
     };
+    let one = |list: &[u64]| list == [1];
+    let procs_list: Vec<u64> = settings.procs.iter().map(|&p| u64::from(p)).collect();
     writeln!(
         out,
-        "racecount {}: {procs} procs x {iters} increments{expected}, {} trial{} per mode",
+        "racecount {}: {procs} {} x {iters} {}{expected}",
         env!("CARGO_PKG_VERSION"),
-        settings.trials,
-        if settings.trials == 1 { "" } else { "s" },
+        if one(&procs_list) { "proc" } else { "procs" },
+        if one(&settings.iters) {
+            "increment"
+        } else {
+            "increments"
+        },
     )?;
     let windows = list(settings.windows.iter().map(window_words).collect());
     let sleep = match settings.sleep_ns {
@@ -457,30 +481,34 @@ fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
     } else {
         "workers forked per trial"
     };
-    match &settings.schedule {
-        None => writeln!(
-            out,
-            "window {windows} between read and write, {sleep}, {jitter}, {workers}"
-        )?,
-        Some(strategy) => {
-            let seed = if strategy.is_random() {
-                format!(", seed {}", settings.seed)
-            } else {
-                String::new()
-            };
-            writeln!(
-                out,
-                "schedule {}{seed}: one step at a time, no window, {sleep}, {jitter}, {workers}",
-                schedule_words(strategy),
-            )?
-        }
-    }
-    writeln!(
-        out,
-        "{} CPU{} available to racecount, {} at the start",
+    let trials = format!(
+        "{} trial{} per mode",
+        settings.trials,
+        if settings.trials == 1 { "" } else { "s" }
+    );
+    write_wrapped(out, &[trials, workers.to_string()], width)?;
+    let race = match &settings.schedule {
+        None => format!("window {windows} between read and write"),
+        Some(strategy) if strategy.is_random() => format!(
+            "schedule {} with seed {}: one step at a time, no window",
+            schedule_words(strategy),
+            settings.seed
+        ),
+        Some(strategy) => format!(
+            "schedule {}: one step at a time, no window",
+            schedule_words(strategy)
+        ),
+    };
+    write_wrapped(out, &[race, sleep, jitter], width)?;
+    let cpus = format!(
+        "{} CPU{} available to racecount",
         load.cpus,
-        if load.cpus == 1 { "" } else { "s" },
-        load.describe()
+        if load.cpus == 1 { "" } else { "s" }
+    );
+    write_wrapped(
+        out,
+        &[cpus, format!("{} at the start", load.describe())],
+        width,
     )?;
     if let Some(counter) = &settings.store.counter {
         writeln!(out, "counter: {counter}; each worker on its own connection")?;
@@ -496,6 +524,41 @@ fn schedule_words(strategy: &Strategy) -> String {
     }
 }
 
+/// The header's lines stay within this many columns.
+pub(crate) const HEADER_WIDTH: usize = 80;
+
+/// `words` joined by spaces, a line broken before a word that would pass `width`.
+fn write_words(out: &mut dyn Write, words: &[String], width: usize) -> io::Result<()> {
+    let mut line = String::new();
+    for word in words {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            writeln!(out, "{line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    writeln!(out, "{line}")
+}
+
+/// `phrases` joined by ", ", a line broken between two phrases before it passes `width`.
+fn write_wrapped(out: &mut dyn Write, phrases: &[String], width: usize) -> io::Result<()> {
+    let mut line = String::new();
+    for phrase in phrases {
+        if !line.is_empty() && line.chars().count() + 2 + phrase.chars().count() > width {
+            writeln!(out, "{line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        line.push_str(phrase);
+    }
+    writeln!(out, "{line}")
+}
+
 fn window_words(window: &Window) -> String {
     match window {
         Window::Busy(0) => "0".to_string(),
@@ -504,10 +567,27 @@ fn window_words(window: &Window) -> String {
     }
 }
 
-/// Whole numbers without decimals; others with as many as their size deserves.
+/// `n` and the noun, singular for 1: "1 proc", "2 procs".
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A share in percent with one decimal; a share above 0 never shows as 0.0%.
+pub(crate) fn percent(value: f64) -> String {
+    if value > 0.0 && value < 0.05 {
+        "<0.1%".to_string()
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
+/// Whole numbers without decimals; others with as many as their size deserves. A half (the
+/// median of an even count, 134.5) keeps its decimal rather than rounding either way.
 pub(crate) fn number(value: f64) -> String {
     if !value.is_finite() {
         "-".to_string()
+    } else if value.abs() >= 100.0 && (value.fract().abs() - 0.5).abs() < 1e-9 {
+        format!("{value:.1}")
     } else if value.fract() == 0.0 || value.abs() >= 100.0 {
         format!("{value:.0}")
     } else if value.abs() >= 10.0 {
@@ -525,11 +605,16 @@ mod tests {
     use crate::results::Report;
 
     fn render(report: &Report) -> String {
+        render_at(report, 80)
+    }
+
+    fn render_at(report: &Report, width: usize) -> String {
         let mut out = Vec::new();
         let human = Human {
             color: false,
-            width: 60,
+            width,
             header: true,
+            stack: true,
         };
         human.render(report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -541,28 +626,71 @@ mod tests {
         assert_eq!(
             render(&two_modes()),
             format!(
-                "racecount {version}: 2 procs x 3 increments = 6 expected, 3 trials per mode
-window 1us busy-wait between read and write, no sleep, no jitter, workers forked per trial
+                "racecount {version}: 2 procs x 3 increments = 6 expected
+3 trials per mode, workers forked per trial
+window 1us busy-wait between read and write, no sleep, no jitter
 2 CPUs available to racecount, CPU pressure 0% at the start
 
 mode      final total of each trial
 unlocked  6 5 4
 atomic    6 6 6
 
-mode      min  median  max  lost updates     median lost  ns/increment  trials/s
-unlocked    4       5    6  Sometimes (2/3)        16.7%          2000      1000
-atomic      6       6    6  Never                   0.0%          2000      1000
+mode      min  median  max  lost updates      lost  ns/incr  trials/s
+unlocked    4       5    6  Sometimes (2/3)  16.7%     2000      1000
+atomic      6       6    6  Never             0.0%     2000      1000
 
-lost updates: in how many trials the total ended below 6.
-ns/increment: median over trials of (gate release to last worker done) / 6.
+lost updates: in how many trials the total ended below 6. lost: the share of the
+6 updates lost, averaged over every trial. ns/incr: mean over trials of (gate
+release to last worker done) / 6.
 
-Relative speed, from the mean ns/increment of each mode's trials:
+Relative speed, from the mean ns/incr of each mode's trials (as in the table):
   unlocked ran
-    1.00 ± 0.71 times faster than atomic
-± is one standard deviation of the ratio, propagated from both modes' standard deviations.
+    as fast as atomic, within the noise (1.00 ± 0.71)
+± is one standard deviation of the ratio, propagated from both modes'
+standard deviations.
 "
             )
         );
+    }
+
+    #[test]
+    fn halves_keep_their_decimal_and_small_shares_are_not_zero() {
+        assert_eq!(number(134.5), "134.5");
+        assert_eq!(number(134.0), "134");
+        assert_eq!(number(1234.4), "1234");
+        assert_eq!(percent(0.01), "<0.1%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(counted(1, "proc", "procs"), "1 proc");
+    }
+
+    #[test]
+    fn a_clear_difference_is_a_ratio_and_noise_is_said_to_be_noise() {
+        let mut report = two_modes();
+        // atomic's trials take 10x as long: 60, 120, 180 us against 6, 12, 18.
+        for ns in &mut report.groups[1].elapsed_ns {
+            *ns *= 10;
+        }
+        let text = render(&report);
+        assert!(
+            text.contains("    10.00 ± 7.07 times faster than atomic\n"),
+            "{text}"
+        );
+        let text = render(&two_modes());
+        assert!(
+            text.contains("as fast as atomic, within the noise (1.00 ± 0.71)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_proc_and_one_increment_are_singular() {
+        let mut report = two_modes();
+        report.settings.procs = vec![1];
+        report.settings.iters = vec![1];
+        assert!(render(&report).starts_with(&format!(
+            "racecount {}: 1 proc x 1 increment",
+            env!("CARGO_PKG_VERSION")
+        )));
     }
 
     #[test]
@@ -577,7 +705,7 @@ Relative speed, from the mean ns/increment of each mode's trials:
         assert!(!render(&report).contains("final totals of"));
         totals.push(4);
         report.groups = vec![group(Mode::Unlocked, params(2), &totals)];
-        let text = render(&report);
+        let text = render_at(&report, 60);
         assert!(
             text.contains(&format!(
                 "\nunlocked: final totals of 21 trials (expected 6)\n\

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::Render;
-use super::human::number;
+use super::human::{number, percent};
 use crate::analysis::stats::summarize;
 use crate::command::config::Settings;
 use crate::race::schedule::{DEFAULT_SWITCH, Strategy};
@@ -24,7 +24,7 @@ impl Render for Markdown {
         writeln!(
             out,
             "| mode | procs | iters | window | trials | min | median | max | lost updates \
-             | median lost | ns/increment | trials/s |{}",
+             | mean lost | ns/incr | trials/s |{}",
             if db { " store | retries |" } else { "" }
         )?;
         writeln!(
@@ -36,7 +36,7 @@ impl Render for Markdown {
             let Some(s) = summarize(g) else { continue };
             write!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 g.mode,
                 g.params.procs,
                 g.params.iters,
@@ -46,8 +46,8 @@ impl Render for Markdown {
                 number(s.median),
                 s.max,
                 s.verdict(),
-                s.median_lost_pct,
-                number(s.ns_per_increment),
+                percent(s.mean_lost_pct),
+                number(s.ns_per_increment_mean),
                 number(s.trials_per_sec),
             )?;
             if db {
@@ -141,7 +141,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "#### `racecount -m unlocked,atomic -p 2 -i 3 -t 3`\n\n\
              | mode | procs | iters | window | trials | min | median | max | lost updates \
-             | median lost | ns/increment | trials/s |\n\
+             | mean lost | ns/incr | trials/s |\n\
              |:--|--:|--:|--:|--:|--:|--:|--:|:--|--:|--:|--:|\n\
              | unlocked | 2 | 3 | 1us | 3 | 4 | 5 | 6 | Sometimes (2/3) | 16.7% | 2000 | 1000 |\n\
              | atomic | 2 | 3 | 1us | 3 | 6 | 6 | 6 | Never | 0.0% | 2000 | 1000 |\n"

@@ -39,18 +39,22 @@ pub struct Surroundings {
     pub color: bool,
     /// Columns available to human output (80 when stdout is not a terminal).
     pub width: usize,
+    /// Whether `width` is the reader's (a terminal's, or COLUMNS): only then is a table too
+    /// wide for it stacked. A file or pipe keeps the table whole.
+    pub width_known: bool,
     /// The machine the run happened on (json).
     pub machine: Machine,
 }
 
-/// Columns of the terminal on stdout; else COLUMNS when set; else 80.
-pub(crate) fn output_width() -> usize {
+/// Columns of the terminal on stdout; else COLUMNS when set; else 80. And whether it was
+/// one of the first two.
+pub(crate) fn output_width() -> (usize, bool) {
     if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
-        return usize::from(w);
+        return (usize::from(w), true);
     }
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse().ok())
         .filter(|&c| c > 0)
-        .unwrap_or(80)
+        .map_or((80, false), |c| (c, true))
 }

@@ -19,11 +19,12 @@ pub(crate) struct ModeSummary<'s> {
 }
 
 /// What the ratios are, printed above the comparisons.
-pub(crate) const TITLE: &str = "Relative speed, from the mean ns/increment of each mode's trials:";
+pub(crate) const TITLE: &str =
+    "Relative speed, from the mean ns/incr of each mode's trials (as in the table):";
 
 /// What the ± means, printed below them.
-pub(crate) const PLUS_MINUS: &str =
-    "± is one standard deviation of the ratio, propagated from both modes' standard deviations.";
+pub(crate) const PLUS_MINUS: &str = "± is one standard deviation of the ratio, propagated from both modes'\n\
+                                     standard deviations.";
 
 /// Writes, for each combination (labelled, or "" when nothing is swept) with two or more
 /// modes, how many times faster the fastest mode ran than each other mode. Writes nothing when
@@ -66,7 +67,17 @@ pub(crate) fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::R
             summary: slow,
         } in &timed[1..]
         {
-            if let Some(s) = speedup(fast, slow) {
+            let Some(s) = speedup(fast, slow) else {
+                continue;
+            };
+            if s.ratio - 1.0 <= s.stddev {
+                // The difference is within one standard deviation: no order to claim.
+                writeln!(
+                    out,
+                    "    as fast as {mode}, within the noise ({:.2} ± {:.2})",
+                    s.ratio, s.stddev
+                )?;
+            } else {
                 writeln!(
                     out,
                     "    {:.2} ± {:.2} times faster than {mode}",

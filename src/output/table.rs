@@ -70,6 +70,51 @@ pub(crate) fn write_table(
     Ok(())
 }
 
+/// As [`write_table`] when its lines fit in `width` columns; otherwise each row stacked as a
+/// block: its first cell, then `header value` pairs, as many to a line as fit.
+pub(crate) fn write_table_within(
+    out: &mut dyn Write,
+    header: &[(&str, Align)],
+    rows: &[Vec<Cell>],
+    color: bool,
+    width: usize,
+) -> io::Result<()> {
+    let mut plain = Vec::new();
+    write_table(&mut plain, header, rows, false)?;
+    let fits = String::from_utf8_lossy(&plain)
+        .lines()
+        .all(|l| l.chars().count() <= width);
+    if fits {
+        return write_table(out, header, rows, color);
+    }
+    for row in rows {
+        let Some((first, rest)) = row.split_first() else {
+            continue;
+        };
+        writeln!(out, "{}", first.text)?;
+        let mut line = String::new();
+        let mut shown = 0;
+        for ((name, _), cell) in header.iter().skip(1).zip(rest) {
+            let text = match (color, cell.color) {
+                (true, Some(code)) => format!("\x1b[{code}m{}\x1b[0m", cell.text),
+                _ => cell.text.clone(),
+            };
+            let pair = format!("{name} {}", cell.text);
+            if shown > 0 && shown + 2 + pair.chars().count() > width {
+                writeln!(out, "{line}")?;
+                line.clear();
+                shown = 0;
+            }
+            line.push_str(&format!("  {name} {text}"));
+            shown += 2 + pair.chars().count();
+        }
+        if shown > 0 {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +136,32 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "mode      min\nunlocked  158\nmutex     200\n"
+        );
+    }
+
+    #[test]
+    fn a_table_too_wide_is_stacked_row_by_row() {
+        let header = [
+            ("mode", Align::Left),
+            ("min", Align::Right),
+            ("lost updates", Align::Left),
+        ];
+        let rows = vec![vec![
+            Cell::plain("per-access"),
+            Cell::plain("158"),
+            Cell::plain("Sometimes (41/400)"),
+        ]];
+        let mut out = Vec::new();
+        write_table_within(&mut out, &header, &rows, false, 40).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "mode        min  lost updates\nper-access  158  Sometimes (41/400)\n"
+        );
+        let mut out = Vec::new();
+        write_table_within(&mut out, &header, &rows, false, 30).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "per-access\n  min 158\n  lost updates Sometimes (41/400)\n"
         );
     }
 

@@ -1,0 +1,28 @@
+//! Shell completion scripts: clap_complete's, with `--mode`'s comma-separated list completed
+//! item by item in bash (`--mode unlocked,<TAB>` offers the next mode), which clap_complete's
+//! static scripts cannot do.
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::command::cli::Options;
+
+/// The completion script for `shell`.
+pub fn script(shell: Shell) -> Vec<u8> {
+    let mut command = Options::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "racecount", &mut script);
+    if shell != Shell::Bash {
+        return script;
+    }
+    let text = String::from_utf8_lossy(&script);
+    let modes = "all unlocked per-access mutex atomic";
+    let whole = format!(r#"COMPREPLY=($(compgen -W "{modes}" -- "${{cur}}"))"#);
+    // The items before the last comma stay as typed; the last one is completed.
+    let by_item = format!(
+        r#"local done=""; [[ "${{cur}}" == *,* ]] && done="${{cur%,*}},"
+                    COMPREPLY=($(compgen -P "${{done}}" -W "{modes}" -- "${{cur##*,}}"))
+                    compopt -o nospace"#
+    );
+    text.replace(&whole, &by_item).into_bytes()
+}
