@@ -181,8 +181,8 @@ impl Target {
         }
         if pool {
             return Err(format!(
-                "--pool is not available with --store {}: each trial's workers open their own \
-                 connections after fork",
+                "--pool is not available with --store {} yet: database workers are forked, and \
+                 connect, anew for every trial",
                 db.kind.name()
             ));
         }
@@ -205,6 +205,7 @@ fn backend(
     secret: &Secret,
     isolation: Option<Isolation>,
 ) -> Result<Backend, String> {
+    // Each is used only by the stores compiled in.
     let _ = (url, shown, secret, isolation);
     match kind {
         #[cfg(feature = "sqlite")]
@@ -256,7 +257,8 @@ impl Db {
 
     /// Connects worker `index` (in the child).
     pub fn connect(&self, index: u32) -> Result<Box<dyn Client>, String> {
-        let _ = index;
+        let _ = index; // unused by SQLite, and without any store
+
         match &self.backend {
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(place) => sqlite::connect(place, self),
