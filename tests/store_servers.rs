@@ -5,6 +5,10 @@
 //! start)"`); otherwise these tests start their own with `.ci/services.sh start --owner PID`,
 //! which stops them when the test process is gone; if that cannot be done (PostgreSQL or Redis
 //! not installed), every test here fails and says how to fix it. None is skipped.
+//!
+//! Besides racecount's own tables and keys, which every test checks are gone, these tests
+//! create the table `store_test_stock` (dropped again) and the role `racecount_test_limited`
+//! (kept: a connection limit of 4, CREATE on schema public) in the PostgreSQL database.
 
 mod store_common;
 use store_common::*;
@@ -129,6 +133,7 @@ fn postgres_transactions_alone_lose_updates_locks_and_atomic_updates_do_not() {
         .unwrap()
         .get(0);
     assert_eq!(n, 41, "racecount touched a table not its own");
+    client.batch_execute("DROP TABLE store_test_stock").unwrap();
 }
 
 #[test]
