@@ -119,7 +119,7 @@ impl Config {
         };
         let store = crate::store::Target::parse(&options.store, options.isolation, timeout)
             .map_err(ConfigError)?;
-        store.refuse(trace, options.pool).map_err(ConfigError)?;
+        store.refuse(trace).map_err(ConfigError)?;
         let (seed, seed_chosen) = match options.seed {
             Some(seed) => (seed, false),
             None => (rand::random::<u64>() >> 16, true),

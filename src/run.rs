@@ -123,24 +123,30 @@ fn run_group(
     observer: &mut dyn Observer,
 ) -> io::Result<GroupOutcome> {
     let procs = group.params.procs;
-    let mut pool = if config.pool {
-        match Pool::start(page, procs, job) {
-            Ok(pool) => Some(pool),
-            Err(e) => return Ok(Err((0, e))),
+    let mut pool = None;
+    // --pool with a database: workers that keep their connections across trials.
+    let mut store_pool = None;
+    if config.pool {
+        let started = match counter.as_deref() {
+            Some(counter) => crate::store::pool::StorePool::start(counter, page, procs, job)
+                .map(|p| store_pool = Some(p)),
+            None => Pool::start(page, procs, job).map(|p| pool = Some(p)),
+        };
+        if let Err(e) = started {
+            return Ok(Err((0, e)));
         }
-    } else {
-        None
-    };
+    }
     for index in 0..config.trials {
         if let Some(signal) = interrupt::pending() {
             return Ok(Err((index, TrialError::Interrupted(signal))));
         }
-        let result = match (pool.as_mut(), counter.as_deref_mut()) {
-            (Some(pool), _) => pool.run(config.timeout),
-            (None, Some(counter)) => {
+        let result = match (pool.as_mut(), store_pool.as_mut(), counter.as_deref_mut()) {
+            (Some(pool), _, _) => pool.run(config.timeout),
+            (None, Some(store_pool), Some(counter)) => store_pool.run(counter, config.timeout),
+            (None, _, Some(counter)) => {
                 crate::store::trial::run_trial(counter, page, procs, job, index, config.timeout)
             }
-            (None, None) => run_forked(page, procs, job, index, config.timeout),
+            (None, _, None) => run_forked(page, procs, job, index, config.timeout),
         };
         match result {
             Ok(trial) => {
@@ -152,6 +158,11 @@ fn run_group(
     }
     if let Some(pool) = pool
         && let Err(e) = pool.finish()
+    {
+        return Ok(Err((config.trials, e)));
+    }
+    if let Some(store_pool) = store_pool
+        && let Err(e) = store_pool.finish()
     {
         return Ok(Err((config.trials, e)));
     }

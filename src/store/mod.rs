@@ -20,6 +20,7 @@ use clap::ValueEnum;
 use crate::mode::Mode;
 
 mod channel;
+pub mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "postgres", feature = "redis"))]
@@ -167,7 +168,7 @@ impl Target {
     }
 
     /// Refuses, before anything is forked, the options a database store cannot honour.
-    pub fn refuse(&self, trace: bool, pool: bool) -> Result<(), String> {
+    pub fn refuse(&self, trace: bool) -> Result<(), String> {
         let Target::Db(db) = self else {
             return Ok(());
         };
@@ -176,13 +177,6 @@ impl Target {
                 "--trace records every increment in the shared page; with --store {} the \
                  reads and writes happen inside the database, where racecount cannot see which \
                  write each one replaced",
-                db.kind.name()
-            ));
-        }
-        if pool {
-            return Err(format!(
-                "--pool is not available with --store {} yet: database workers are forked, and \
-                 connect, anew for every trial",
                 db.kind.name()
             ));
         }
