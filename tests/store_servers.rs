@@ -5,6 +5,10 @@
 //! start)"`); otherwise these tests start their own with `.ci/services.sh start --owner PID`,
 //! which stops them when the test process is gone; if that cannot be done (PostgreSQL or Redis
 //! not installed), every test here fails and says how to fix it. None is skipped.
+//!
+//! Besides racecount's own tables and keys, which every test checks are gone, these tests
+//! create the table `store_test_stock` (dropped again) and the role `racecount_test_limited`
+//! (kept: a connection limit of 4, CREATE on schema public) in the PostgreSQL database.
 
 mod store_common;
 use store_common::*;
@@ -129,6 +133,7 @@ fn postgres_transactions_alone_lose_updates_locks_and_atomic_updates_do_not() {
         .unwrap()
         .get(0);
     assert_eq!(n, 41, "racecount touched a table not its own");
+    client.batch_execute("DROP TABLE store_test_stock").unwrap();
 }
 
 #[test]
@@ -190,7 +195,18 @@ fn a_password_never_shows_in_any_output() {
 /// Starts a long run, waits until its workers are connected, does `stop`, and checks the
 /// exit status, the message and that the counter is gone.
 fn stopped_run(store: &str, stop: impl FnOnce(u32), code: i32, message: &[&str]) {
-    let args = long_run(store, "mutex", "3");
+    stopped_run_with(store, &[], stop, code, message);
+}
+
+fn stopped_run_with(
+    store: &str,
+    extra: &[&str],
+    stop: impl FnOnce(u32),
+    code: i32,
+    message: &[&str],
+) {
+    let mut args = long_run(store, "mutex", "3");
+    args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let child = spawn(&args);
     let pid = child.id();
@@ -347,4 +363,45 @@ fn a_worker_that_cannot_connect_is_named_with_the_servers_words() {
             .unwrap_or_default();
         owner != "racecount_test_limited"
     }));
+}
+
+#[test]
+fn pooled_workers_on_each_server_lose_and_keep_updates_as_forked_ones_do() {
+    for store in [&servers().postgres, &servers().redis] {
+        let mut args = vec!["--store", store, "--pool"];
+        args.extend_from_slice(&LESSON);
+        let (out, doc) = run_json(&args);
+        assert_eq!(out.status.code(), Some(0), "{store}: {}", stderr(&out));
+        assert_mostly_lossy("unlocked", &mode(&doc, "unlocked"));
+        assert_mostly_lossy("per-access", &mode(&doc, "per-access"));
+        assert_exact("mutex", &mode(&doc, "mutex"));
+        assert_exact("atomic", &mode(&doc, "atomic"));
+    }
+}
+
+#[test]
+fn a_pooled_redis_connection_killed_mid_trial_names_the_worker() {
+    stopped_run_with(
+        &servers().redis,
+        &["--pool"],
+        |pid| {
+            let key = redis_keys(&format!("racecount_{pid}_"))[0].clone();
+            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
+            let id = list
+                .lines()
+                .find(|l| l.contains(&format!(" name={key}_w2 ")))
+                .and_then(|l| l.strip_prefix("id="))
+                .and_then(|l| l.split(' ').next())
+                .unwrap_or_else(|| panic!("worker 2 not in {list}"))
+                .to_string();
+            let _: u64 = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("ID")
+                .arg(&id)
+                .query(&mut rd())
+                .unwrap();
+        },
+        3,
+        &["worker 2 (pid", "lost its connection to redis"],
+    );
 }

@@ -170,10 +170,6 @@ fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
             "--trace records every increment",
         ),
         (
-            vec![format!("sqlite:{new_db}"), "--pool".into()],
-            "--pool is not available",
-        ),
-        (
             vec!["page".into(), "--isolation".into(), "serializable".into()],
             "--isolation applies",
         ),
@@ -253,11 +249,12 @@ fn a_server_that_accepts_but_never_answers_fails_within_the_timeout() {
 
 /// Starts a long run on an existing database, waits until its table exists and its workers
 /// run, does `stop` to it, and checks the exit status and that only the user's table is left.
-fn stopped_run(stop: impl FnOnce(u32), code: i32, message: &str) {
+fn stopped_run(extra: &[&str], stop: impl FnOnce(u32), code: i32, message: &str) {
     let scratch = Scratch::new("stop");
     let path = existing_db(&scratch);
     let store = format!("sqlite:{path}");
-    let args = long_run(&store, "mutex", "3");
+    let mut args = long_run(&store, "mutex", "3");
+    args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let child = spawn(&args);
     let pid = child.id();
@@ -282,6 +279,7 @@ fn stopped_run(stop: impl FnOnce(u32), code: i32, message: &str) {
 #[test]
 fn ctrl_c_removes_the_counter() {
     stopped_run(
+        &[],
         |pid| signal(pid, Signal::SIGINT),
         130,
         "interrupted by SIGINT; every worker was stopped",
@@ -291,6 +289,7 @@ fn ctrl_c_removes_the_counter() {
 #[test]
 fn a_dead_worker_fails_the_trial_and_removes_the_counter() {
     stopped_run(
+        &[],
         |pid| signal(children_of(pid)[0], Signal::SIGKILL),
         3,
         "was killed by SIGKILL after",
@@ -309,4 +308,32 @@ fn a_timeout_fails_the_trial_and_removes_the_counter() {
     assert_eq!(status, Some(3), "{err}");
     assert!(err.contains("not finished after --timeout 500ms"), "{err}");
     assert_eq!(tables(&path), ["stock"]);
+}
+
+#[test]
+fn a_dead_pooled_worker_fails_the_trial_and_removes_the_counter() {
+    stopped_run(
+        &["--pool"],
+        |pid| signal(children_of(pid)[2], Signal::SIGKILL),
+        3,
+        "was killed by SIGKILL",
+    );
+}
+
+#[test]
+fn pooled_workers_keep_their_connections_and_lose_and_keep_updates_the_same() {
+    let scratch = Scratch::new("pool");
+    let store = format!("sqlite:{}", scratch.path("pool.db"));
+    let mut args = vec!["--store", &store, "--pool"];
+    args.extend_from_slice(&LESSON);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(doc["parameters"]["pool"], true);
+    assert_mostly_lossy("unlocked", &mode(&doc, "unlocked"));
+    let per_access = mode(&doc, "per-access");
+    assert_exact("per-access", &per_access);
+    assert_refusals("per-access", &per_access);
+    assert_exact("mutex", &mode(&doc, "mutex"));
+    assert_exact("atomic", &mode(&doc, "atomic"));
+    assert!(std::fs::read_dir(&scratch.0).unwrap().next().is_none());
 }

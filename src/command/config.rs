@@ -130,7 +130,7 @@ impl Config {
         let timeout = options.timeout.map(Duration::from_nanos);
         let store = crate::store::Target::parse(&options.store, options.isolation, timeout)
             .map_err(ConfigError)?;
-        store.refuse(trace, options.pool).map_err(ConfigError)?;
+        store.refuse(trace).map_err(ConfigError)?;
         if store.db().is_some() && options.schedule.is_some() {
             return Err(ConfigError(
                 "--schedule runs on the shared page only: a database's statements cannot be \

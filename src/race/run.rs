@@ -13,6 +13,7 @@ use crate::race::trial::{Pool, TrialError, run_forked, signal};
 use crate::race::worker::Job;
 use crate::results::{Failure, Group, Keep, Observer, Report, Stage, Stop, Trial};
 use crate::store::Counter;
+use crate::store::pool::StorePool;
 use crate::store::trial::run_trial;
 
 /// How often the workers' progress is read for a [`Watch`].
@@ -196,8 +197,13 @@ fn run_group(
     observer: &mut dyn Observer,
 ) -> Result<(), Halt> {
     let halt = |stage, error| Halt::at(job.mode, job.params, stage, error);
+    // --pool: workers forked once per mode; with a database they also keep their connections.
     let mut pool = if config.settings.pool {
-        Some(Pool::start(page, job).map_err(|e| halt(Stage::PoolStart, e))?)
+        let started = match counter.as_deref() {
+            Some(counter) => StorePool::start(counter, page, job).map(Pooled::Store),
+            None => Pool::start(page, job).map(Pooled::Page),
+        };
+        Some(started.map_err(|e| halt(Stage::PoolStart, e))?)
     } else {
         None
     };
@@ -206,16 +212,25 @@ fn run_group(
             return Err(Halt::Stop(Box::new(Stop::Interrupted(signal(s)))));
         }
         let result = match (pool.as_mut(), counter.as_deref_mut()) {
-            (Some(pool), _) => pool.run(config.timeout),
-            (None, Some(counter)) => run_trial(counter, page, job, index, config.timeout),
-            (None, None) => run_forked(page, job, index, config.timeout),
+            (Some(Pooled::Page(pool)), _) => pool.run(config.timeout),
+            (Some(Pooled::Store(pool)), Some(counter)) => pool.run(counter, config.timeout),
+            (_, Some(counter)) => run_trial(counter, page, job, index, config.timeout),
+            (_, None) => run_forked(page, job, index, config.timeout),
         };
         let trial = result.map_err(|e| halt(Stage::Trial(index), e))?;
         group.add(&trial, keep);
         observer.trial(group, &trial).map_err(Halt::Write)?;
     }
-    match pool {
-        Some(pool) => pool.finish().map_err(|e| halt(Stage::PoolFinish, e)),
+    let finished = match pool {
+        Some(Pooled::Page(pool)) => pool.finish(),
+        Some(Pooled::Store(pool)) => pool.finish(),
         None => Ok(()),
-    }
+    };
+    finished.map_err(|e| halt(Stage::PoolFinish, e))
+}
+
+/// The workers of a `--pool`: on the shared page, or with a database connection each.
+enum Pooled<'p> {
+    Page(Pool<'p>),
+    Store(StorePool<'p>),
 }

@@ -20,6 +20,7 @@ use clap::ValueEnum;
 use crate::race::mode::Mode;
 
 mod channel;
+pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "postgres", feature = "redis"))]
@@ -167,7 +168,7 @@ impl Target {
     }
 
     /// Refuses, before anything is forked, the options a database store cannot honour.
-    pub fn refuse(&self, trace: bool, pool: bool) -> Result<(), String> {
+    pub fn refuse(&self, trace: bool) -> Result<(), String> {
         let Target::Db(db) = self else {
             return Ok(());
         };
@@ -176,13 +177,6 @@ impl Target {
                 "--trace records every increment in the shared page; with --store {} the \
                  reads and writes happen inside the database, where racecount cannot see which \
                  write each one replaced",
-                db.kind.name()
-            ));
-        }
-        if pool {
-            return Err(format!(
-                "--pool is not available with --store {}: each trial's workers open their own \
-                 connections after fork",
                 db.kind.name()
             ));
         }
@@ -205,6 +199,7 @@ fn backend(
     secret: &Secret,
     isolation: Option<Isolation>,
 ) -> Result<Backend, String> {
+    // Each is used only by the stores compiled in.
     let _ = (url, shown, secret, isolation);
     match kind {
         #[cfg(feature = "sqlite")]
@@ -256,7 +251,8 @@ impl Db {
 
     /// Connects worker `index` (in the child).
     pub fn connect(&self, index: u32) -> Result<Box<dyn Client>, String> {
-        let _ = index;
+        let _ = index; // unused by SQLite, and without any store
+
         match &self.backend {
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(place) => sqlite::connect(place, self),

@@ -19,7 +19,7 @@ use crate::results::{Cause, Trial};
 
 /// How much longer than the connect timeout the parent waits for every worker to connect
 /// (forking them and starting their clients takes time of its own).
-const CONNECT_MARGIN: Duration = Duration::from_secs(2);
+pub(super) const CONNECT_MARGIN: Duration = Duration::from_secs(2);
 
 /// Runs one trial of `procs` freshly forked store workers on `counter`.
 pub(crate) fn run_trial(
@@ -36,14 +36,7 @@ pub(crate) fn run_trial(
     let channel = Channel::new().map_err(|e| sys(format!("pipe: {e}")))?;
     let gate = Gate::new().map_err(|e| sys(format!("pipe: {e}")))?;
     let db = counter.db().clone();
-    // The workers allocate and connect after fork, which is sound only if the parent has no
-    // other thread (one holding a lock at the fork would leave it locked in the child).
-    let threads = threads();
-    if threads != 1 {
-        return Err(sys(format!(
-            "racecount has {threads} threads before forking store workers (a bug in racecount)"
-        )));
-    }
+    single_threaded()?;
     let start = Instant::now();
     let mut crew = Crew::spawn(&workers, |&(index, cells)| {
         work(&db, cells, index, job, trial, &channel, &gate)
@@ -109,7 +102,7 @@ pub(crate) fn run_trial(
 
 /// A store worker that stopped with a message is named with it; anything else is reported as
 /// on the shared page.
-fn failure(
+pub(super) fn failure(
     page: &SharedPage,
     channel: &Channel,
     job: &Job,
@@ -139,15 +132,24 @@ fn failure(
     wait_cause(page, job, error, timeout)
 }
 
-/// This process's threads, from /proc (1 when it cannot be read).
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(1, |tasks| tasks.count())
+/// The workers allocate and connect after fork, which is sound only if the parent has no other
+/// thread (one holding a lock at the fork would leave it locked in the child): checked from
+/// /proc before every fork of store workers.
+pub(super) fn single_threaded() -> Result<(), TrialError> {
+    let threads = std::fs::read_dir("/proc/self/task").map_or(1, |tasks| tasks.count());
+    if threads == 1 {
+        Ok(())
+    } else {
+        Err(sys(format!(
+            "racecount has {threads} threads before forking store workers (a bug in racecount)"
+        )))
+    }
 }
 
-fn sys(message: String) -> TrialError {
+pub(super) fn sys(message: String) -> TrialError {
     TrialError::Failed(Cause::Sys(message))
 }
 
-fn nanos(d: Duration) -> u64 {
+pub(super) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

@@ -7,19 +7,20 @@
 //! (the [`Crew`](crate::race::fork::Crew) does that), and it never prints or flushes the parent's
 //! stdio: what it has to say goes to the parent through the [`Channel`].
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::Ordering::{self, Relaxed};
 use std::time::{Duration, Instant};
 
 use super::channel::{Channel, Report};
 use super::{Attempt, Db};
 use crate::race::fork::Gate;
-use crate::race::page::WorkerCells;
+use crate::race::page::{SharedPage, WorkerCells};
 use crate::race::pause::Pause;
 use crate::race::window::Window;
 use crate::race::worker::Job;
 
 /// Exit status of a store worker that failed; its report says why.
-pub const EXIT_STORE_FAILED: i32 = 74;
+pub(crate) const EXIT_STORE_FAILED: i32 = 74;
 
 /// Worker `index` of trial number `trial`: connects, says it is ready, passes the gate, then
 /// makes `job.params.iters` increments of the counter in `db`, recording its progress in its slot of
@@ -33,19 +34,83 @@ pub(crate) fn work(
     channel: &Channel,
     gate: &Gate,
 ) -> i32 {
-    // A panic message would reach the user's terminal from a child; the parent reports the
-    // exit status instead.
-    std::panic::set_hook(Box::new(|_| {}));
-    let mut client = match db.connect(index) {
-        Ok(client) => client,
-        Err(e) => {
-            let message = format!("could not connect to {}: {e}", db.shown);
-            channel.report(index, &Report::Failed(db.secret.scrub(&message)));
-            return EXIT_STORE_FAILED;
-        }
+    let Some(mut client) = connect(db, index, channel) else {
+        return EXIT_STORE_FAILED;
     };
     channel.ready();
     gate.pass();
+    increments(&mut *client, db, cells, index, job, trial, channel)
+}
+
+/// How often a pooled worker yields the core at the gate before it sleeps on the futex (as
+/// the page's pooled workers do).
+const POOL_YIELDS: u32 = 10;
+
+/// A pooled worker (`--pool`): connects once, says it is ready, then runs one trial each time
+/// the page's gate opens, until the parent sets the page's control word. The last worker done
+/// with a trial writes a byte to `done`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn work_pooled(
+    db: &Db,
+    page: &SharedPage,
+    cells: WorkerCells<'_>,
+    index: u32,
+    job: &Job,
+    procs: u32,
+    first_gate: u32,
+    channel: &Channel,
+    done: &OwnedFd,
+) -> i32 {
+    let Some(mut client) = connect(db, index, channel) else {
+        return EXIT_STORE_FAILED;
+    };
+    channel.ready();
+    let mut seen = first_gate;
+    let mut trial = 0;
+    loop {
+        page.wait_gate(seen, POOL_YIELDS);
+        seen = page.gate().load(Ordering::Acquire);
+        if page.control().load(Ordering::Acquire) != 0 {
+            return 0;
+        }
+        let status = increments(&mut *client, db, cells, index, job, trial, channel);
+        if status != 0 {
+            return status;
+        }
+        trial += 1;
+        if page.done().fetch_add(1, Ordering::AcqRel) + 1 == procs {
+            // A failed write cannot be reported from here; the parent's timeout or the
+            // pidfds catch what follows.
+            let _ = nix::unistd::write(done, b"d");
+        }
+    }
+}
+
+/// Opens worker `index`'s connection; on failure reports why and returns None.
+fn connect(db: &Db, index: u32, channel: &Channel) -> Option<Box<dyn super::Client>> {
+    // A panic message would reach the user's terminal from a child; the parent reports the
+    // exit status instead.
+    std::panic::set_hook(Box::new(|_| {}));
+    match db.connect(index) {
+        Ok(client) => Some(client),
+        Err(e) => {
+            let message = format!("could not connect to {}: {e}", db.shown);
+            channel.report(index, &Report::Failed(db.secret.scrub(&message)));
+            None
+        }
+    }
+}
+
+/// One trial's increments, progress in the worker's slot, and the report of its retries.
+fn increments(
+    client: &mut dyn super::Client,
+    db: &Db,
+    cells: WorkerCells<'_>,
+    index: u32,
+    job: &Job,
+    trial: u64,
+    channel: &Channel,
+) -> i32 {
     let slot = cells.completed();
     let mut pause = Pause::new(job.settings, trial, index);
     let mut hold = hold_for(job.params.window);
