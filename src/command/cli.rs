@@ -79,15 +79,13 @@ pub struct Options {
     #[arg(hide_default_value = true)]
     pub window: Vec<Window>,
 
-    /// Output: human, totals, tsv, csv, json, jsonl, markdown
-    ///
-    /// human (the default): for people (tables, histogram, verdicts). totals: each trial's final total alone
-    /// on a line, for shell loops. tsv, csv: a header, then one row per trial as it finishes,
-    /// every parameter in its own column. json: one document with every trial. jsonl: one
-    /// object per trial as it finishes, then a summary object. markdown: the summary table.
+    // The help is made from the formats' own list (src/output/format.rs), so that adding a
+    // format does not touch this file.
     #[arg(
         short,
         long,
+        help = Format::short_help(),
+        long_help = Format::long_help(),
         value_name = "FORMAT",
         default_value = "human",
         hide_default_value = true,

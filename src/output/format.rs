@@ -26,6 +26,36 @@ pub enum Format {
 }
 
 impl Format {
+    /// `--format`'s line in `-h`: every format's name.
+    pub fn short_help() -> String {
+        let names: Vec<String> = Format::value_variants().iter().map(|f| f.name()).collect();
+        format!("Output: {}", names.join(", "))
+    }
+
+    /// `--format`'s text in `--help`: what each format prints.
+    pub fn long_help() -> String {
+        let each: Vec<String> = Format::value_variants()
+            .iter()
+            .map(|f| format!("{}: {}", f.name(), f.describe()))
+            .collect();
+        format!("{}\n\n{}", Format::short_help(), each.join(" "))
+    }
+
+    /// One sentence on what the format prints, for `--help`.
+    fn describe(self) -> &'static str {
+        match self {
+            Format::Human => "for people (tables, histogram, verdicts); the default.",
+            Format::Totals => "each trial's final total alone on a line, for shell loops.",
+            Format::Tsv | Format::Csv => {
+                "a header, then one row per trial as it finishes, every parameter in its own \
+                 column."
+            }
+            Format::Json => "one document with every trial.",
+            Format::Jsonl => "one object per trial as it finishes, then a summary object.",
+            Format::Markdown => "the summary table.",
+        }
+    }
+
     /// The name on the command line.
     pub fn name(self) -> String {
         self.to_possible_value()
