@@ -8,12 +8,12 @@ use clap::{CommandFactory, Parser};
 use crate::command::cli::Options;
 use crate::command::config::Config;
 use crate::exit::Status;
-use crate::race::fork::interrupt;
 use crate::machine::Machine;
 use crate::output::progress::Progress;
 use crate::output::{Surroundings, output_width};
-use crate::results::{Observer, Quiet, Report, Stop};
+use crate::race::fork::interrupt;
 use crate::race::run::run;
+use crate::results::{Observer, Quiet, Report, Stop};
 
 /// Runs racecount with the process's arguments and returns how to exit.
 pub fn main() -> Status {

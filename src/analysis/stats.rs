@@ -155,8 +155,8 @@ mod tests {
     use super::*;
     use crate::command::config::Params;
     use crate::race::mode::Mode;
-    use crate::results::{Keep, Trial};
     use crate::race::window::Window;
+    use crate::results::{Keep, Trial};
 
     fn group(totals: &[u64]) -> Group {
         let params = Params {

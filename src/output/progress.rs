@@ -63,8 +63,8 @@ impl Observer for Progress<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::params;
+    use crate::race::mode::Mode;
 
     struct Count(u64);
 

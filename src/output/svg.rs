@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 
 use super::scale::{Scale, write_times};
-use crate::command::duration::format_nanos;
 use crate::analysis::explain::{TraceEntry, overwrites};
+use crate::command::duration::format_nanos;
 use crate::results::{Report, TracedTrial};
 
 /// Panels with more increments than this are not drawn (the file would be unwieldy).

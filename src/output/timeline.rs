@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::scale::{Scale, write_times};
-use crate::command::duration::format_nanos;
 use crate::analysis::explain::TraceEntry;
+use crate::command::duration::format_nanos;
 
 /// Largest run drawn: more lanes or bars than this would not be readable.
 pub const MAX_PROCS: u32 = 10;
