@@ -6,9 +6,10 @@ use std::io;
 
 use serde::Serialize;
 
+use crate::analysis::explain::{Tally, TrialTrace};
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
-use crate::analysis::explain::{Tally, TrialTrace};
+use crate::race::lock::Lock;
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
@@ -50,6 +51,8 @@ pub struct Keep {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub mode: Mode,
+    /// The lock the mode took (`--lock`), for the modes that take one.
+    pub lock: Option<Lock>,
     pub params: Params,
     /// Trials finished (kept or not).
     pub count: u64,
@@ -71,6 +74,7 @@ impl Group {
     pub fn new(mode: Mode, params: Params) -> Group {
         Group {
             mode,
+            lock: None,
             params,
             count: 0,
             lossy: 0,
@@ -80,6 +84,20 @@ impl Group {
             completed: Vec::new(),
             tallies: Vec::new(),
             traced: None,
+        }
+    }
+
+    /// The group with its lock set.
+    pub fn with_lock(self, lock: Option<Lock>) -> Group {
+        Group { lock, ..self }
+    }
+
+    /// `mutex/spin` for a mode that took a lock when several kinds of lock run, else the
+    /// mode's name (the one lock is in the header).
+    pub fn name(&self, settings: &Settings) -> String {
+        match self.lock {
+            Some(lock) if settings.sweeps_locks() => format!("{}/{lock}", self.mode),
+            _ => self.mode.name().to_string(),
         }
     }
 
@@ -166,6 +184,7 @@ pub enum Stop {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub mode: Mode,
+    pub lock: Option<Lock>,
     pub params: Params,
     pub stage: Stage,
     pub cause: Cause,
@@ -189,6 +208,8 @@ pub enum Ending {
     LockFailed,
     /// Its parent was gone before it started.
     Orphaned,
+    /// It could not move to its `--pin` CPU.
+    PinFailed,
     /// Any other exit status.
     Exited(i32),
     Killed(Signal),
@@ -200,6 +221,7 @@ impl fmt::Display for Ending {
             Ending::Killed(signal) => write!(f, "was killed by {signal}"),
             Ending::LockFailed => f.write_str("could not take the shared lock"),
             Ending::Orphaned => f.write_str("found its parent gone and left"),
+            Ending::PinFailed => f.write_str("could not move to its --pin CPU"),
             Ending::Exited(code) => write!(f, "exited with status {code}"),
         }
     }
@@ -243,10 +265,12 @@ pub enum Cause {
         completed: Completed,
         held_lock: bool,
     },
-    /// --timeout passed with these workers unfinished.
+    /// --timeout passed with these workers unfinished. With `threads` their ids are thread
+    /// ids, and they were left running (a thread cannot be killed): the run ends.
     TimedOut {
         timeout_ns: u64,
         pending: Vec<Unfinished>,
+        threads: bool,
     },
     /// Worker `index` could not be started: `what` (fork, pidfd_open) failed with `errno`.
     Spawn {
@@ -271,13 +295,16 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.params;
         let params = format!("{} procs x {} iters, window {}", p.procs, p.iters, p.window);
+        let name = match self.lock {
+            Some(lock) => format!("{}/{lock}", self.mode),
+            None => self.mode.name().to_string(),
+        };
         match self.stage {
-            Stage::Trial(n) => write!(f, "{} trial {} ({params}): ", self.mode, n + 1)?,
-            Stage::PoolStart => write!(f, "{} ({params}), starting the worker pool: ", self.mode)?,
+            Stage::Trial(n) => write!(f, "{name} trial {} ({params}): ", n + 1)?,
+            Stage::PoolStart => write!(f, "{name} ({params}), starting the worker pool: ")?,
             Stage::PoolFinish => write!(
                 f,
-                "{} ({params}), stopping the worker pool after the last trial: ",
-                self.mode
+                "{name} ({params}), stopping the worker pool after the last trial: "
             )?,
         }
         write_cause(&self.cause, p.iters, f)
@@ -305,7 +332,16 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
         Cause::TimedOut {
             timeout_ns,
             pending,
+            threads,
         } => {
+            let (id, fate) = if *threads {
+                (
+                    "tid",
+                    "a thread cannot be killed, so the run ends here and they end with it",
+                )
+            } else {
+                ("pid", "all were killed")
+            };
             write!(
                 f,
                 "not finished after --timeout {}; unfinished workers: ",
@@ -313,9 +349,9 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             )?;
             let list: Vec<String> = pending
                 .iter()
-                .map(|u| format!("{} (pid {}, {}/{iters})", u.index, u.pid, u.completed))
+                .map(|u| format!("{} ({id} {}, {}/{iters})", u.index, u.pid, u.completed))
                 .collect();
-            write!(f, "{}; all were killed", list.join(", "))
+            write!(f, "{}; {fate}", list.join(", "))
         }
         Cause::Spawn { index, what, errno } => write!(
             f,
@@ -367,6 +403,7 @@ mod tests {
     fn failure(stage: Stage, cause: Cause) -> String {
         Failure {
             mode: Mode::Unlocked,
+            lock: None,
             params: Params {
                 procs: 2,
                 iters: 5000,

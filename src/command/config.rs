@@ -4,10 +4,12 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::command::cli::{ColorArg, ModeArg, Options};
-use crate::race::mode::Mode;
-use crate::race::page::trace_row_bytes;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
+use crate::race::lock::Lock;
+use crate::race::mode::Mode;
+use crate::race::page::trace_row_bytes;
+use crate::race::pin::{Pin, allowed_cpus};
 use crate::race::window::Window;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
@@ -44,6 +46,15 @@ pub struct Settings {
     pub pool: bool,
     /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
     pub trace: bool,
+    /// The locks `mutex` and `per-access` take (`--lock`), each a group of its own.
+    pub locks: Vec<Lock>,
+    /// Workers are threads of racecount, not forked processes (`--threads`).
+    pub threads: bool,
+    /// `--pin` as given, for display.
+    pub pin: Pin,
+    /// The CPUs the workers go round robin over (worker i on `pin_cpus[i % len]`); empty when
+    /// not pinned. Checked to be CPUs racecount may use.
+    pub pin_cpus: Vec<usize>,
 }
 
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
@@ -107,6 +118,17 @@ impl Config {
             check_trace_size(max_procs, max_iters)?;
         }
 
+        let locks = dedup(options.lock);
+        check_locks(&locks, &modes, &procs, options.threads)?;
+        if options.threads && options.pool {
+            return Err(ConfigError(
+                "--threads with --pool: threads are not forked, so there is no pool to keep; \
+                 drop one of them"
+                    .into(),
+            ));
+        }
+        let pin_cpus = options.pin.cpus(&allowed_cpus()).map_err(ConfigError)?;
+
         let timeout = match options.timeout {
             Some(0) => return Err(ConfigError("--timeout must be longer than 0".into())),
             other => other.map(Duration::from_nanos),
@@ -132,6 +154,10 @@ impl Config {
                 seed,
                 pool: options.pool,
                 trace,
+                locks,
+                threads: options.threads,
+                pin: options.pin,
+                pin_cpus,
             },
             format: options.format,
             check: options.check,
@@ -151,6 +177,20 @@ impl Config {
 }
 
 impl Settings {
+    /// The lock of each group of `mode`: every `--lock` for a mode that takes one, else none.
+    pub fn locks_for(&self, mode: Mode) -> Vec<Option<Lock>> {
+        if mode.takes_lock() {
+            self.locks.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    /// Whether several lock kinds run (each a group of its own).
+    pub fn sweeps_locks(&self) -> bool {
+        self.locks.len() > 1 && self.modes.iter().any(|m| m.takes_lock())
+    }
+
     /// Whether more than one combination of procs, iters and window runs.
     pub fn is_sweep(&self) -> bool {
         self.procs.len() > 1 || self.iters.len() > 1 || self.windows.len() > 1
@@ -195,12 +235,43 @@ impl Settings {
         self.procs.iter().copied().max().unwrap_or(1)
     }
 
-    /// How many trials the whole run makes: combinations × modes × trials.
+    /// How many trials the whole run makes: combinations × (modes and their locks) × trials.
     pub fn total_trials(&self) -> u64 {
-        let groups =
-            (self.procs.len() * self.iters.len() * self.windows.len() * self.modes.len()) as u64;
+        let kinds: usize = self.modes.iter().map(|&m| self.locks_for(m).len()).sum();
+        let groups = (self.procs.len() * self.iters.len() * self.windows.len() * kinds) as u64;
         groups.saturating_mul(self.trials)
     }
+}
+
+/// Refuses lock kinds that cannot run as asked: Peterson's algorithm at any procs but 2, and
+/// fcntl record locks between threads (they belong to the process, so never exclude).
+fn check_locks(
+    locks: &[Lock],
+    modes: &[Mode],
+    procs: &[u32],
+    threads: bool,
+) -> Result<(), ConfigError> {
+    if !modes.iter().any(|m| m.takes_lock()) {
+        return Ok(());
+    }
+    for &lock in locks {
+        if let Some(only) = lock.only_procs()
+            && let Some(&p) = procs.iter().find(|&&p| p != only)
+        {
+            return Err(ConfigError(format!(
+                "--lock {lock} works with exactly {only} procs (the algorithm is for two \
+                 workers), not --procs {p}; use bakery for any number"
+            )));
+        }
+        if lock == Lock::Flock && threads {
+            return Err(ConfigError(
+                "--lock flock with --threads: fcntl record locks belong to the process, so \
+                 threads of one process never exclude each other"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a trace whose rows (procs × iters cells) would pass [`TRACE_CAP_BYTES`].
@@ -211,7 +282,8 @@ fn check_trace_size(procs: u32, iters: u64) -> Result<(), ConfigError> {
     }
     // Each row is rounded up to whole lines: round the budget per row down to them.
     let line = crate::race::page::LINE as u64;
-    let fits = (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
+    let fits =
+        (TRACE_CAP_BYTES / u64::from(procs) / line * line) / crate::race::page::TRACE_CELL as u64;
     let needed = bytes.map_or("more than 16 EiB".to_string(), |b| {
         format!("{} MiB", b >> 20)
     });
@@ -409,6 +481,44 @@ mod tests {
     fn sweep_runs_every_combination() {
         let c = config(&["-p", "1,2", "-i", "5,6,7"], None).unwrap();
         assert_eq!(c.settings.combinations().len(), 6);
+    }
+
+    #[test]
+    fn peterson_is_refused_at_any_procs_but_2_before_anything_runs() {
+        let e = config(&["-m", "mutex", "--lock", "peterson", "-p", "2,3"], None).unwrap_err();
+        assert!(
+            e.0.starts_with("--lock peterson works with exactly 2 procs"),
+            "{e}"
+        );
+        assert!(
+            config(
+                &["-m", "mutex", "--lock", "peterson-nofence", "-p", "2"],
+                None
+            )
+            .is_ok()
+        );
+        // Modes without a lock do not care.
+        assert!(config(&["-m", "atomic", "--lock", "peterson", "-p", "3"], None).is_ok());
+    }
+
+    #[test]
+    fn flock_and_pool_are_refused_with_threads() {
+        let e = config(&["-m", "mutex", "--lock", "flock", "--threads"], None).unwrap_err();
+        assert!(e.0.contains("belong to the process"), "{e}");
+        assert!(config(&["--threads", "--pool"], None).is_err());
+        assert!(config(&["--threads", "--lock", "sem,private"], None).is_ok());
+    }
+
+    #[test]
+    fn locks_sweep_only_the_modes_that_take_one() {
+        let c = config(&["-m", "unlocked,mutex", "--lock", "spin,sem,spin"], None).unwrap();
+        assert_eq!(c.settings.locks, [Lock::Spin, Lock::Sem]);
+        assert_eq!(c.settings.locks_for(Mode::Unlocked), [None]);
+        assert_eq!(
+            c.settings.locks_for(Mode::Mutex),
+            [Some(Lock::Spin), Some(Lock::Sem)]
+        );
+        assert_eq!(c.settings.total_trials(), 30);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `--format csv`: a header and one row per (mode, combination, trial), every parameter in
-//! its own column, for spreadsheets and pandas. No field ever needs quoting.
+//! its own column, for spreadsheets and pandas. No field ever needs quoting. `lock` is empty
+//! for the modes that take none.
 
 use std::io::{self, Write};
 
@@ -8,7 +9,7 @@ use crate::results::Report;
 
 /// The header row.
 pub(crate) const HEADER: &str = "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,\
-                          expected,lost,elapsed_ns,wall_ns";
+                          expected,lost,elapsed_ns,wall_ns,lock,workers";
 
 /// CSV output.
 pub(crate) struct Csv;
@@ -17,6 +18,11 @@ impl Render for Csv {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let settings = &report.settings;
         writeln!(out, "{HEADER}")?;
+        let workers = if settings.threads {
+            "threads"
+        } else {
+            "processes"
+        };
         for g in &report.groups {
             let p = &g.params;
             let window = p
@@ -27,7 +33,7 @@ impl Render for Csv {
             for (i, &total) in g.totals.iter().enumerate() {
                 writeln!(
                     out,
-                    "{},{},{},{window},{},{},{},{i},{total},{expected},{},{},{}",
+                    "{},{},{},{window},{},{},{},{i},{total},{expected},{},{},{},{},{workers}",
                     g.mode.name(),
                     p.procs,
                     p.iters,
@@ -37,6 +43,7 @@ impl Render for Csv {
                     expected.saturating_sub(total),
                     g.elapsed_ns[i],
                     g.wall_ns[i],
+                    g.lock.map_or("", |l| l.name()),
                 )?;
             }
         }
@@ -56,13 +63,13 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,lost,\
-             elapsed_ns,wall_ns\n\
-             unlocked,2,3,1000,0,0,42,0,6,6,0,6000,1000000\n\
-             unlocked,2,3,1000,0,0,42,1,5,6,1,12000,1000000\n\
-             unlocked,2,3,1000,0,0,42,2,4,6,2,18000,1000000\n\
-             atomic,2,3,1000,0,0,42,0,6,6,0,6000,1000000\n\
-             atomic,2,3,1000,0,0,42,1,6,6,0,12000,1000000\n\
-             atomic,2,3,1000,0,0,42,2,6,6,0,18000,1000000\n"
+             elapsed_ns,wall_ns,lock,workers\n\
+             unlocked,2,3,1000,0,0,42,0,6,6,0,6000,1000000,,processes\n\
+             unlocked,2,3,1000,0,0,42,1,5,6,1,12000,1000000,,processes\n\
+             unlocked,2,3,1000,0,0,42,2,4,6,2,18000,1000000,,processes\n\
+             atomic,2,3,1000,0,0,42,0,6,6,0,6000,1000000,,processes\n\
+             atomic,2,3,1000,0,0,42,1,6,6,0,12000,1000000,,processes\n\
+             atomic,2,3,1000,0,0,42,2,6,6,0,18000,1000000,,processes\n"
         );
     }
 }

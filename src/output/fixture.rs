@@ -3,8 +3,8 @@
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::race::mode::Mode;
-use crate::results::{Group, Keep, Report, Trial};
 use crate::race::window::Window;
+use crate::results::{Group, Keep, Report, Trial};
 
 /// Keeps everything, as json does.
 pub const ALL: Keep = Keep {
@@ -49,6 +49,10 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
         seed: 42,
         pool: false,
         trace: false,
+        locks: vec![crate::race::lock::Lock::Pthread],
+        threads: false,
+        pin: crate::race::pin::Pin::None,
+        pin_cpus: Vec::new(),
     }
 }
 

@@ -9,12 +9,12 @@ use super::histogram::write_histogram;
 use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table};
 use super::timeline;
+use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::command::config::Params;
 use crate::command::config::Settings;
 use crate::command::duration::format_nanos;
-use crate::results::{Group, Report, Stop};
-use crate::analysis::stats::{Summary, Verdict, summarize};
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -104,6 +104,7 @@ impl Render for Human {
              ns/increment: median over trials of (gate release to last worker done) / {expected}."
         )?;
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
+        why_broken(report, out)?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
             traced(&report.settings, group, out)?;
         }
@@ -183,7 +184,7 @@ fn by_combination<'s>(settings: &Settings, summaries: &'s [Summarized]) -> Vec<C
     } in summaries
     {
         let entry = ModeSummary {
-            mode: g.mode,
+            name: g.name(settings),
             summary: s,
         };
         match combos.iter_mut().find(|(p, _)| *p == g.params) {
@@ -234,7 +235,7 @@ impl Human {
                     } else {
                         RED
                     };
-                    let mut row = vec![Cell::plain(g.mode.name())];
+                    let mut row = vec![Cell::plain(g.name(settings))];
                     row.extend(sweep.iter().map(|(_, value)| Cell::plain(value(g))));
                     row.extend([
                         Cell::plain(s.min.to_string()),
@@ -271,7 +272,7 @@ pub(crate) fn sweep_columns(settings: &Settings) -> Vec<Column> {
 }
 
 fn label(settings: &Settings, group: &Group) -> String {
-    let mut label = group.mode.name().to_string();
+    let mut label = group.name(settings);
     for (name, value) in sweep_columns(settings) {
         label.push_str(&format!(" {name}={}", value(group)));
     }
@@ -302,7 +303,9 @@ fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
         0 => "no jitter".to_string(),
         ns => format!("jitter up to {} (seed {})", format_nanos(ns), settings.seed),
     };
-    let workers = if settings.pool {
+    let workers = if settings.threads {
+        "workers are threads of one process (--threads)"
+    } else if settings.pool {
         "workers reused across trials (--pool)"
     } else {
         "workers forked per trial"
@@ -310,7 +313,48 @@ fn header(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "window {windows} between read and write, {sleep}, {jitter}, {workers}"
-    )
+    )?;
+    let mut more = Vec::new();
+    if settings.modes.iter().any(|m| m.takes_lock()) {
+        let locks: Vec<&str> = settings.locks.iter().map(|l| l.name()).collect();
+        let s = if locks.len() == 1 { "" } else { "s" };
+        more.push(format!("lock{s} {}", locks.join(",")));
+    }
+    if !settings.pin_cpus.is_empty() {
+        let cpus = crate::race::pin::cpu_list(&settings.pin_cpus);
+        more.push(match settings.pin {
+            crate::race::pin::Pin::Same => {
+                format!("every worker pinned to CPU {cpus} (--pin same)")
+            }
+            _ => format!(
+                "workers pinned round robin to CPUs {cpus} (--pin {})",
+                settings.pin
+            ),
+        });
+    }
+    if more.is_empty() {
+        Ok(())
+    } else {
+        writeln!(out, "{}", more.join(", "))
+    }
+}
+
+/// One line for each lock kind that ran and protects nothing, or not always: why it loses.
+fn why_broken(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let threads = report.settings.threads;
+    let mut said: Vec<&str> = Vec::new();
+    for group in &report.groups {
+        if let Some(why) = group.lock.and_then(|l| l.why_broken(threads))
+            && !said.contains(&why)
+        {
+            if said.is_empty() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{why}.")?;
+            said.push(why);
+        }
+    }
+    Ok(())
 }
 
 fn window_words(window: &Window) -> String {
@@ -337,8 +381,8 @@ pub(crate) fn number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{group, params, settings, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::Report;
 
     fn render(report: &Report) -> String {

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::Render;
 use crate::analysis::explain::Tally;
-use crate::machine::Machine;
-use crate::results::{Group, Report, Stop, TracedTrial};
 use crate::analysis::stats::{Summary, summarize};
+use crate::machine::Machine;
 use crate::race::window::Window;
+use crate::results::{Group, Report, Stop, TracedTrial};
 
 /// The version of the document's layout.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -51,6 +51,12 @@ struct Parameters {
     seed: u64,
     pool: bool,
     trace: bool,
+    locks: Vec<&'static str>,
+    /// `processes` or `threads`.
+    workers: &'static str,
+    pin: String,
+    /// The CPUs the workers go round robin over (empty: not pinned).
+    pin_cpus: Vec<usize>,
 }
 
 /// Nanoseconds, or the string "yield".
@@ -81,6 +87,13 @@ enum Stopped {
 #[derive(Serialize)]
 struct GroupOut<'r> {
     mode: &'static str,
+    /// The lock the mode took, for mutex and per-access; null for the others.
+    lock: Option<&'static str>,
+    /// Whether that lock excludes (false for private, and the *-nofence kinds on x86).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_is_correct: Option<bool>,
+    /// `processes` or `threads`.
+    workers: &'static str,
     procs: u32,
     iters: u64,
     window_ns: WindowNs,
@@ -161,6 +174,10 @@ impl<'r> Document<'r> {
                 seed: settings.seed,
                 pool: settings.pool,
                 trace: settings.trace,
+                locks: settings.locks.iter().map(|l| l.name()).collect(),
+                workers: workers(settings.threads),
+                pin: settings.pin.to_string(),
+                pin_cpus: settings.pin_cpus.clone(),
             },
             machine,
             stopped: report.stop.as_ref().map(|stop| match stop {
@@ -174,14 +191,26 @@ impl<'r> Document<'r> {
                     message: failure.to_string(),
                 },
             }),
-            results: report.groups.iter().map(group_out).collect(),
+            results: report
+                .groups
+                .iter()
+                .map(|g| group_out(g, settings.threads))
+                .collect(),
         }
     }
 }
 
-fn group_out(group: &Group) -> GroupOut<'_> {
+/// What the workers are.
+fn workers(threads: bool) -> &'static str {
+    if threads { "threads" } else { "processes" }
+}
+
+fn group_out(group: &Group, threads: bool) -> GroupOut<'_> {
     GroupOut {
         mode: group.mode.name(),
+        lock: group.lock.map(|l| l.name()),
+        lock_is_correct: group.lock.map(|l| l.is_correct(threads)),
+        workers: workers(threads),
         procs: group.params.procs,
         iters: group.params.iters,
         window_ns: group.params.window.into(),
@@ -214,8 +243,8 @@ fn summary(s: &Summary) -> SummaryOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::mode::Mode;
     use crate::output::fixture::{params, two_modes};
+    use crate::race::mode::Mode;
     use crate::results::{Cause, Failure, Signal, Stage};
     use serde_json::{Value, json};
 
@@ -239,7 +268,8 @@ mod tests {
             doc["parameters"],
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
                    "window_ns": [1000], "trials": 3, "sleep_ns": 0, "jitter_ns": 0,
-                   "seed": 42, "pool": false, "trace": false})
+                   "seed": 42, "pool": false, "trace": false, "locks": ["pthread"],
+                   "workers": "processes", "pin": "none", "pin_cpus": []})
         );
         assert_eq!(
             doc["machine"],
@@ -250,6 +280,8 @@ mod tests {
         assert_eq!(results.len(), 2);
         let unlocked = &results[0];
         assert_eq!(unlocked["mode"], "unlocked");
+        assert_eq!(unlocked["lock"], Value::Null);
+        assert_eq!(unlocked["workers"], "processes");
         assert_eq!(unlocked["procs"], 2);
         assert_eq!(unlocked["iters"], 3);
         assert_eq!(unlocked["window_ns"], 1000);
@@ -298,6 +330,7 @@ mod tests {
         );
         let failure = Failure {
             mode: Mode::Atomic,
+            lock: None,
             params: params(2),
             stage: Stage::Trial(0),
             cause: Cause::Sys("boom".into()),

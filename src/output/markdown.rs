@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use super::Render;
 use super::human::number;
-use crate::results::Report;
 use crate::analysis::stats::summarize;
+use crate::results::Report;
 
 /// Markdown output.
 pub(crate) struct Markdown;
@@ -24,7 +24,7 @@ impl Render for Markdown {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} | {} |",
-                g.mode,
+                g.name(&report.settings),
                 g.params.procs,
                 g.params.iters,
                 g.params.window,

@@ -1,6 +1,6 @@
 //! `--format totals`: each trial's final total on its own line as the trial finishes, for
 //! shell loops. With several modes or a sweep, the line starts with what varies
-//! (`MODE [PROCS] [ITERS] [WINDOW] TOTAL`), so the total is always the last field.
+//! (`MODE[/LOCK] [PROCS] [ITERS] [WINDOW] TOTAL`), so the total is always the last field.
 
 use std::io::{self, Write};
 
@@ -11,6 +11,8 @@ use crate::results::{Group, Observer, Trial};
 pub(crate) struct TotalsStream<W: Write> {
     out: W,
     by_mode: bool,
+    /// Several locks run: the mode reads `mutex/spin`.
+    by_lock: bool,
     by_procs: bool,
     by_iters: bool,
     by_window: bool,
@@ -20,7 +22,8 @@ impl<W: Write> TotalsStream<W> {
     pub(crate) fn new(out: W, settings: &Settings) -> TotalsStream<W> {
         TotalsStream {
             out,
-            by_mode: settings.modes.len() > 1,
+            by_lock: settings.sweeps_locks(),
+            by_mode: settings.modes.len() > 1 || settings.sweeps_locks(),
             by_procs: settings.procs.len() > 1,
             by_iters: settings.iters.len() > 1,
             by_window: settings.windows.len() > 1,
@@ -33,6 +36,10 @@ impl<W: Write> Observer for TotalsStream<W> {
         let mut line = String::new();
         if self.by_mode {
             line.push_str(group.mode.name());
+            if let (true, Some(lock)) = (self.by_lock, group.lock) {
+                line.push('/');
+                line.push_str(lock.name());
+            }
             line.push(' ');
         }
         if self.by_procs {

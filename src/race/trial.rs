@@ -14,12 +14,15 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
+use nix::sched::CpuSet;
 
 use crate::analysis::explain::{TraceEntry, TrialTrace};
+use crate::race::fork::threads::{ThreadGate, Threads};
 use crate::race::fork::{self, Crew, EXIT_ORPHANED, Gate, SpawnError, WaitError};
 use crate::race::page::{SharedPage, WorkerCells};
+use crate::race::pin;
+use crate::race::worker::{EXIT_LOCK_FAILED, EXIT_PIN_FAILED, Job, progress_every, work};
 use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
-use crate::race::worker::{EXIT_LOCK_FAILED, Job, progress_every, work};
 
 /// Runs one trial of the job's `procs` freshly forked workers.
 pub fn run_forked(
@@ -32,9 +35,12 @@ pub fn run_forked(
     page.reset(workers.len());
     let gate = Gate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
     let start = Instant::now();
-    let mut crew = Crew::spawn(&workers, |&(index, cells)| {
+    let mut crew = Crew::spawn(&workers, |worker| {
+        if !worker.pin() {
+            return EXIT_PIN_FAILED;
+        }
         gate.pass();
-        work(cells, index, job, trial)
+        work(worker.cells, worker.index, job, trial)
     })
     .map_err(spawn_cause)?;
     let released = Instant::now();
@@ -45,17 +51,78 @@ pub fn run_forked(
     read_trial(page, job, released, start, end)
 }
 
-/// Each worker's index and cells, looked up and checked before anything is forked.
-fn worker_cells<'p>(
+/// Runs one trial of the job's `procs` workers as threads of this process (`--threads`).
+///
+/// After a timeout the threads are left running (a thread cannot be killed): the caller must
+/// end the run, and `page` and `job` are `'static` so that nothing they read is freed.
+pub fn run_threads(
+    page: &'static SharedPage,
+    job: &Job<'static>,
+    trial: u64,
+    timeout: Option<Duration>,
+) -> Result<Trial, TrialError> {
+    let workers = worker_cells(page, job)?;
+    page.reset(workers.len());
+    let gate =
+        ThreadGate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
+    let waiter = gate.waiter();
+    let job = *job;
+    let start = Instant::now();
+    let mut threads = Threads::spawn(workers, move |worker: &Worker<'static>| {
+        if !worker.pin() {
+            return EXIT_PIN_FAILED;
+        }
+        ThreadGate::pass(&waiter);
+        work(worker.cells, worker.index, &job, trial)
+    })
+    .map_err(spawn_cause)?;
+    let released = Instant::now();
+    gate.open();
+    threads
+        .wait_exits(timeout.and_then(|t| released.checked_add(t)))
+        .map_err(|e| wait_cause(page, &job, e, timeout))?;
+    let end = Instant::now();
+    read_trial(page, &job, released, start, end)
+}
+
+/// What one worker needs, looked up and checked in the parent.
+#[derive(Clone, Copy)]
+pub(crate) struct Worker<'p> {
+    pub(crate) index: u32,
+    pub(crate) cells: WorkerCells<'p>,
+    /// `--pin`: the CPU it runs on, as an affinity mask.
+    pub(crate) cpu: Option<CpuSet>,
+}
+
+impl Worker<'_> {
+    /// In the worker, before the gate: moves to its CPU, if pinned. False when that failed.
+    pub(crate) fn pin(&self) -> bool {
+        self.cpu.as_ref().is_none_or(pin::apply)
+    }
+}
+
+/// Each worker's index, cells and CPU, looked up and checked before anything is forked.
+pub(crate) fn worker_cells<'p>(
     page: &'p SharedPage,
     job: &Job,
-) -> Result<Vec<(u32, WorkerCells<'p>)>, TrialError> {
-    (0..job.params.procs)
-        .map(|index| match page.worker_cells(index, job.traced_iters()) {
-            Some(cells) => Ok((index, cells)),
-            None => Err(TrialError::Failed(Cause::Sys(format!(
-                "the shared page has no room for worker {index} (a bug in racecount)"
-            )))),
+) -> Result<Vec<Worker<'p>>, TrialError> {
+    let procs = job.params.procs;
+    let cpus = &job.settings.pin_cpus;
+    (0..procs)
+        .map(|index| {
+            let failed = |what: &str| {
+                TrialError::Failed(Cause::Sys(format!(
+                    "{what} for worker {index} (a bug in racecount)"
+                )))
+            };
+            let cells = page
+                .worker_cells(index, procs, job.traced_iters(), job.lock_kind())
+                .ok_or_else(|| failed("the shared page has no room"))?;
+            let cpu = match cpus.get(index as usize % cpus.len().max(1)) {
+                None => None,
+                Some(&cpu) => Some(pin::cpu_set(cpu).ok_or_else(|| failed("no CPU set"))?),
+            };
+            Ok(Worker { index, cells, cpu })
         })
         .collect()
 }
@@ -84,7 +151,11 @@ impl<'p> Pool<'p> {
         page.control().store(0, Ordering::Release);
         let first = page.gate().load(Ordering::Acquire);
         let procs = job.params.procs;
-        let crew = Crew::spawn(&workers, |&(index, cells)| {
+        let crew = Crew::spawn(&workers, |worker| {
+            let (index, cells) = (worker.index, worker.cells);
+            if !worker.pin() {
+                return EXIT_PIN_FAILED;
+            }
             let mut seen = first;
             let mut trial: u64 = 0;
             loop {
@@ -267,6 +338,7 @@ fn ending(ending: fork::Ending) -> Ending {
     match ending {
         fork::Ending::Exited(EXIT_LOCK_FAILED) => Ending::LockFailed,
         fork::Ending::Exited(EXIT_ORPHANED) => Ending::Orphaned,
+        fork::Ending::Exited(EXIT_PIN_FAILED) => Ending::PinFailed,
         fork::Ending::Exited(code) => Ending::Exited(code),
         fork::Ending::Signaled(s) => Ending::Killed(signal(s)),
     }
@@ -315,6 +387,7 @@ fn wait_cause(
                 .filter(|u| u.completed.count < iters)
                 .collect();
             Cause::TimedOut {
+                threads: job.settings.threads,
                 timeout_ns: timeout.map_or(0, nanos),
                 pending: if unfinished.is_empty() {
                     all
