@@ -254,6 +254,18 @@ pub struct Unfinished {
     pub completed: Completed,
 }
 
+/// What the other workers did after one died holding the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// They took the lock after it and finished (a robust mutex, recovered; or a flock,
+    /// which the kernel releases): the counter ended at `total`.
+    Finished { total: u64 },
+    /// They had not finished this long after the death, and were killed. `kept` when the
+    /// lock kind keeps a dead holder's lock locked (all but robust and flock): they were
+    /// waiting for it.
+    Waited { ns: u64, kept: bool },
+}
+
 /// What went wrong in a failed trial.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
@@ -264,6 +276,9 @@ pub enum Cause {
         ending: Ending,
         completed: Completed,
         held_lock: bool,
+        /// When it held the lock: what the other workers did next (`None`: they were stopped
+        /// at once).
+        others: Option<Others>,
     },
     /// --timeout passed with these workers unfinished. With `threads` their ids are thread
     /// ids, and they were left running (a thread cannot be killed): the run ends.
@@ -319,6 +334,7 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             ending,
             completed,
             held_lock,
+            others,
         } => {
             write!(
                 f,
@@ -327,7 +343,7 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             if *held_lock {
                 f.write_str(" while holding the lock")?;
             }
-            f.write_str("; the trial is not counted, the other workers were stopped")
+            write_others(*others, f)
         }
         Cause::TimedOut {
             timeout_ns,
@@ -380,6 +396,31 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
     }
 }
 
+/// What the other workers did after one died, with what it means for the trial.
+fn write_others(others: Option<Others>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match others {
+        None => f.write_str("; the trial is not counted, the other workers were stopped"),
+        Some(Others::Finished { total }) => write!(
+            f,
+            "; the lock was recovered and the other workers finished, total {total}; \
+         the trial is not counted"
+        ),
+        Some(Others::Waited { ns, kept: true }) => write!(
+            f,
+            "; the other workers were still waiting for the lock {} later and were \
+         stopped (only --lock robust recovers a dead holder's lock); the trial is \
+         not counted",
+            format_nanos(ns)
+        ),
+        Some(Others::Waited { ns, kept: false }) => write!(
+            f,
+            "; the lock was recovered, but the other workers had not finished {} later \
+         and were stopped; the trial is not counted",
+            format_nanos(ns)
+        ),
+    }
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -429,6 +470,7 @@ mod tests {
                 at_least,
             },
             held_lock: false,
+            others: None,
         };
         assert!(
             failure(Stage::Trial(0), died(true))

@@ -94,7 +94,7 @@ pub struct Options {
 
     /// The lock that mutex and per-access take; a comma-separated list sweeps
     ///
-    /// pthread: process-shared mutex (a dead holder hangs the others). robust: the same,
+    /// pthread: process-shared mutex (a dead holder keeps it: the others wait). robust: the same,
     /// robust (the next locker recovers it). sem: POSIX semaphore, as Python's
     /// multiprocessing.Lock. spin: test-and-test-and-set. ticket: fair ticket lock. flock:
     /// fcntl record lock on an unnamed temporary file. peterson (2 procs), bakery: mutual

@@ -19,10 +19,11 @@ use nix::sched::CpuSet;
 use crate::analysis::explain::{TraceEntry, TrialTrace};
 use crate::race::fork::threads::{ThreadGate, Threads};
 use crate::race::fork::{self, Crew, EXIT_ORPHANED, Gate, SpawnError, WaitError};
+use crate::race::lock::Lock;
 use crate::race::page::{SharedPage, WorkerCells};
 use crate::race::pin;
 use crate::race::worker::{EXIT_LOCK_FAILED, EXIT_PIN_FAILED, Job, progress_every, work};
-use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
+use crate::results::{Cause, Completed, Ending, Others, Signal, Trial, Unfinished};
 
 /// Runs one trial of the job's `procs` freshly forked workers.
 pub fn run_forked(
@@ -45,10 +46,66 @@ pub fn run_forked(
     .map_err(spawn_cause)?;
     let released = Instant::now();
     gate.open();
-    crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
-        .map_err(|e| wait_cause(page, job, e, timeout))?;
+    let deadline = timeout.and_then(|t| released.checked_add(t));
+    if let Err(e) = crew.wait_exits(deadline) {
+        let others = match e {
+            WaitError::Died { index, .. } if page.holds_lock(index as usize) => {
+                after_holder_died(&mut crew, page, job, deadline)?
+            }
+            _ => None,
+        };
+        return Err(with_others(wait_cause(page, job, e, timeout), others));
+    }
     let end = Instant::now();
     read_trial(page, job, released, start, end)
+}
+
+/// How long the other workers get, when no --timeout is given, to finish after one died
+/// holding the lock.
+const HOLDER_GRACE: Duration = Duration::from_secs(2);
+
+/// After a worker died holding the lock: waits for the others until the deadline (or
+/// [`HOLDER_GRACE`]) and says what they did. A robust mutex hands the next locker EOWNERDEAD
+/// and they carry on; any other lock stays held by the dead, and they wait.
+fn after_holder_died(
+    crew: &mut Crew,
+    page: &SharedPage,
+    job: &Job,
+    deadline: Option<Instant>,
+) -> Result<Option<Others>, TrialError> {
+    let died = Instant::now();
+    let grace = deadline.unwrap_or(died + HOLDER_GRACE);
+    match crew.wait_exits(Some(grace)) {
+        Ok(()) => Ok(Some(Others::Finished {
+            total: page.counter().load(Ordering::Acquire),
+        })),
+        Err(WaitError::Interrupted(s)) => Err(TrialError::Interrupted(signal(s))),
+        Err(_) => Ok(Some(Others::Waited {
+            ns: nanos(grace.saturating_duration_since(died)),
+            kept: !matches!(job.lock, Some(Lock::Robust | Lock::Flock)),
+        })),
+    }
+}
+
+fn with_others(error: TrialError, others: Option<Others>) -> TrialError {
+    match error {
+        TrialError::Failed(Cause::WorkerDied {
+            index,
+            pid,
+            ending,
+            completed,
+            held_lock,
+            others: _,
+        }) => TrialError::Failed(Cause::WorkerDied {
+            index,
+            pid,
+            ending,
+            completed,
+            held_lock,
+            others,
+        }),
+        other => other,
+    }
 }
 
 /// Runs one trial of the job's `procs` workers as threads of this process (`--threads`).
@@ -370,6 +427,7 @@ fn wait_cause(
             ending: ending(end),
             completed: completed(index),
             held_lock: page.holds_lock(index as usize),
+            others: None,
         },
         WaitError::TimedOut { pending } => {
             let all: Vec<Unfinished> = pending
