@@ -96,44 +96,49 @@ static inline void ticket_unlock(struct shared *s) {
     atomic_store_explicit(&s->ticket.serving, now + 1, memory_order_release);
 }
 
-static inline void peterson_lock(struct shared *s, int me, int fence) {
-    memory_order st = fence ? memory_order_seq_cst : memory_order_release;
-    memory_order ld = fence ? memory_order_seq_cst : memory_order_acquire;
-    int other = 1 - me;
-    atomic_store_explicit(&s->peterson.flag[me], 1, st);
-    atomic_store_explicit(&s->peterson.turn, (uint32_t)other, st);
-    unsigned spins = 0;
-    while (atomic_load_explicit(&s->peterson.flag[other], ld) != 0 &&
-           atomic_load_explicit(&s->peterson.turn, ld) == (uint32_t)other)
-        relax(&spins);
-}
+/* Peterson's and the bakery's entry, once with every access sequentially consistent (SC) and
+ * once with release stores and acquire loads (NOFENCE). The orders must be constants: GCC
+ * treats a memory order it cannot see at compile time as seq_cst. */
+#define PETERSON_LOCK(NAME, ST, LD)                                                            \
+    static inline void NAME(struct shared *s, int me) {                                        \
+        int other = 1 - me;                                                                    \
+        atomic_store_explicit(&s->peterson.flag[me], 1, ST);                                   \
+        atomic_store_explicit(&s->peterson.turn, (uint32_t)other, ST);                         \
+        unsigned spins = 0;                                                                    \
+        while (atomic_load_explicit(&s->peterson.flag[other], LD) != 0 &&                      \
+               atomic_load_explicit(&s->peterson.turn, LD) == (uint32_t)other)                 \
+            relax(&spins);                                                                     \
+    }
+PETERSON_LOCK(peterson_lock_sc, memory_order_seq_cst, memory_order_seq_cst)
+PETERSON_LOCK(peterson_lock_nofence, memory_order_release, memory_order_acquire)
 
-static inline void bakery_lock(struct shared *s, long me, long procs, int fence) {
-    memory_order st = fence ? memory_order_seq_cst : memory_order_release;
-    memory_order ld = fence ? memory_order_seq_cst : memory_order_acquire;
-    atomic_store_explicit(&s->choosing[me], 1, st);
-    uint64_t highest = 0;
-    for (long j = 0; j < procs; j++) {
-        uint64_t n = atomic_load_explicit(&s->number[j], ld);
-        highest = n > highest ? n : highest;
+#define BAKERY_LOCK(NAME, ST, LD)                                                              \
+    static inline void NAME(struct shared *s, long me, long procs) {                           \
+        atomic_store_explicit(&s->choosing[me], 1, ST);                                        \
+        uint64_t highest = 0;                                                                  \
+        for (long j = 0; j < procs; j++) {                                                     \
+            uint64_t n = atomic_load_explicit(&s->number[j], LD);                              \
+            highest = n > highest ? n : highest;                                               \
+        }                                                                                      \
+        uint64_t mine = highest + 1;                                                           \
+        atomic_store_explicit(&s->number[me], mine, ST);                                       \
+        atomic_store_explicit(&s->choosing[me], 0, ST);                                        \
+        for (long j = 0; j < procs; j++) {                                                     \
+            if (j == me)                                                                       \
+                continue;                                                                      \
+            unsigned spins = 0;                                                                \
+            while (atomic_load_explicit(&s->choosing[j], LD) != 0)                             \
+                relax(&spins);                                                                 \
+            for (;;) {                                                                         \
+                uint64_t theirs = atomic_load_explicit(&s->number[j], LD);                     \
+                if (theirs == 0 || theirs > mine || (theirs == mine && j > me))                \
+                    break;                                                                     \
+                relax(&spins);                                                                 \
+            }                                                                                  \
+        }                                                                                      \
     }
-    uint64_t mine = highest + 1;
-    atomic_store_explicit(&s->number[me], mine, st);
-    atomic_store_explicit(&s->choosing[me], 0, st);
-    for (long j = 0; j < procs; j++) {
-        if (j == me)
-            continue;
-        unsigned spins = 0;
-        while (atomic_load_explicit(&s->choosing[j], ld) != 0)
-            relax(&spins);
-        for (;;) {
-            uint64_t theirs = atomic_load_explicit(&s->number[j], ld);
-            if (theirs == 0 || theirs > mine || (theirs == mine && j > me))
-                break;
-            relax(&spins);
-        }
-    }
-}
+BAKERY_LOCK(bakery_lock_sc, memory_order_seq_cst, memory_order_seq_cst)
+BAKERY_LOCK(bakery_lock_nofence, memory_order_release, memory_order_acquire)
 
 static inline uint64_t load(struct shared *s) {
     return atomic_load_explicit(&s->counter, memory_order_relaxed);
@@ -169,21 +174,19 @@ static void increment(struct shared *s, enum kind kind, long me, long procs, lon
         LOOP(ticket_lock(s), ticket_unlock(s));
         break;
     case PETERSON:
+        LOOP(peterson_lock_sc(s, (int)me),
+             atomic_store_explicit(&s->peterson.flag[me], 0, memory_order_release));
+        break;
     case PETERSON_NOFENCE:
-        if (kind == PETERSON) {
-            LOOP(peterson_lock(s, (int)me, 1),
-                 atomic_store_explicit(&s->peterson.flag[me], 0, memory_order_release));
-        } else {
-            LOOP(peterson_lock(s, (int)me, 0),
-                 atomic_store_explicit(&s->peterson.flag[me], 0, memory_order_release));
-        }
+        LOOP(peterson_lock_nofence(s, (int)me),
+             atomic_store_explicit(&s->peterson.flag[me], 0, memory_order_release));
         break;
     case BAKERY:
-        LOOP(bakery_lock(s, me, procs, 1),
+        LOOP(bakery_lock_sc(s, me, procs),
              atomic_store_explicit(&s->number[me], 0, memory_order_release));
         break;
     case BAKERY_NOFENCE:
-        LOOP(bakery_lock(s, me, procs, 0),
+        LOOP(bakery_lock_nofence(s, me, procs),
              atomic_store_explicit(&s->number[me], 0, memory_order_release));
         break;
     }

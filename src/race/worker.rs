@@ -99,6 +99,45 @@ fn by_window<R: Recorder>(
     }
 }
 
+/// Evaluates `$body` once per lock kind, with `$cells` rebound in each arm to cells whose
+/// kind the compiler sees as a constant: the loop is compiled once per kind, with no
+/// dispatch on the kind at each lock and unlock.
+macro_rules! by_lock {
+    ($cells:ident, $body:expr) => {
+        match $cells.kind() {
+            Lock::Pthread => {
+                let $cells = $cells.fixed(Lock::Pthread);
+                $body
+            }
+            Lock::Robust => {
+                let $cells = $cells.fixed(Lock::Robust);
+                $body
+            }
+            Lock::Sem => {
+                let $cells = $cells.fixed(Lock::Sem);
+                $body
+            }
+            Lock::Spin => {
+                let $cells = $cells.fixed(Lock::Spin);
+                $body
+            }
+            Lock::Ticket => {
+                let $cells = $cells.fixed(Lock::Ticket);
+                $body
+            }
+            Lock::Flock => {
+                let $cells = $cells.fixed(Lock::Flock);
+                $body
+            }
+            Lock::Private => {
+                let $cells = $cells.fixed(Lock::Private);
+                $body
+            }
+            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => $body,
+        }
+    };
+}
+
 /// Runs the job's mode: one increment function per mode, all in the same loop.
 #[inline(always)]
 fn by_mode<R: Recorder, H: Hold>(
@@ -111,8 +150,8 @@ fn by_mode<R: Recorder, H: Hold>(
     let (iters, pause) = (job.params.iters, &mut pause);
     match job.mode {
         Mode::Unlocked => count(iters, cells, pause, rec, window, unlocked),
-        Mode::PerAccess => count(iters, cells, pause, rec, window, per_access),
-        Mode::Mutex => count(iters, cells, pause, rec, window, mutex),
+        Mode::PerAccess => by_lock!(cells, count(iters, cells, pause, rec, window, per_access)),
+        Mode::Mutex => by_lock!(cells, count(iters, cells, pause, rec, window, mutex)),
         Mode::Atomic => count(iters, cells, pause, rec, window, atomic),
     }
 }
