@@ -78,6 +78,13 @@ impl Lock {
         }
     }
 
+    /// Whether the kind lets two in only through a CPU reordering a store and a later load
+    /// (store buffering): a run that hands turns over through full barriers (futex calls,
+    /// as `--schedule` does) cannot show it.
+    pub fn needs_reordering(self) -> bool {
+        matches!(self, Lock::PetersonNofence | Lock::BakeryNofence)
+    }
+
     /// Exactly how many workers the kind supports, when it supports only one count.
     pub fn only_procs(self) -> Option<u32> {
         match self {
