@@ -6,8 +6,10 @@
 use divan::Bencher;
 use divan::counter::ItemsCount;
 use racecount::command::config::{Params, Settings};
+use racecount::race::lock::Lock;
 use racecount::race::mode::Mode;
 use racecount::race::page::SharedPage;
+use racecount::race::pin::Pin;
 use racecount::race::trial::{Pool, run_forked};
 use racecount::race::window::Window;
 use racecount::race::worker::Job;
@@ -35,11 +37,16 @@ static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Set
         cpu_pressure_pct: None,
         loadavg_1m: None,
     },
+    locks: vec![Lock::Pthread],
+    threads: false,
+    pin: Pin::None,
+    pin_cpus: Vec::new(),
 });
 
 fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {
     Job {
         mode,
+        lock: mode.takes_lock().then_some(Lock::Pthread),
         params: Params {
             procs,
             iters,

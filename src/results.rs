@@ -10,6 +10,7 @@ use crate::analysis::explain::{Tally, TrialTrace};
 use crate::analysis::overlap::Overlap;
 use crate::command::config::{Params, Settings};
 use crate::command::duration::format_nanos;
+use crate::race::lock::Lock;
 use crate::race::mode::Mode;
 
 /// One finished trial, as measured.
@@ -65,6 +66,8 @@ impl Keep {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub mode: Mode,
+    /// The lock the mode took (`--lock`), for the modes that take one.
+    pub lock: Option<Lock>,
     pub params: Params,
     /// Trials finished (kept or not).
     pub count: u64,
@@ -93,6 +96,7 @@ impl Group {
     pub fn new(mode: Mode, params: Params) -> Group {
         Group {
             mode,
+            lock: None,
             params,
             count: 0,
             lossy: 0,
@@ -106,6 +110,20 @@ impl Group {
             traced: None,
             overlap: Overlap::default(),
             overlaps: Vec::new(),
+        }
+    }
+
+    /// The group with its lock set.
+    pub fn with_lock(self, lock: Option<Lock>) -> Group {
+        Group { lock, ..self }
+    }
+
+    /// `mutex/spin` for a mode that took a lock when several kinds of lock run, else the
+    /// mode's name (the one lock is in the header).
+    pub fn name(&self, settings: &Settings) -> String {
+        match self.lock {
+            Some(lock) if settings.sweeps_locks() => format!("{}/{lock}", self.mode),
+            _ => self.mode.name().to_string(),
         }
     }
 
@@ -201,6 +219,7 @@ pub enum Stop {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub mode: Mode,
+    pub lock: Option<Lock>,
     pub params: Params,
     pub stage: Stage,
     pub cause: Cause,
@@ -224,6 +243,8 @@ pub enum Ending {
     LockFailed,
     /// Its parent was gone before it started.
     Orphaned,
+    /// It could not move to its `--pin` CPU.
+    PinFailed,
     /// Any other exit status.
     Exited(i32),
     Killed(Signal),
@@ -235,6 +256,7 @@ impl fmt::Display for Ending {
             Ending::Killed(signal) => write!(f, "was killed by {signal}"),
             Ending::LockFailed => f.write_str("could not take the shared lock"),
             Ending::Orphaned => f.write_str("found its parent gone and left"),
+            Ending::PinFailed => f.write_str("could not move to its --pin CPU"),
             Ending::Exited(code) => write!(f, "exited with status {code}"),
         }
     }
@@ -267,6 +289,18 @@ pub struct Unfinished {
     pub completed: Completed,
 }
 
+/// What the other workers did after one died holding the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// They took the lock after it and finished (a robust mutex, recovered; or a flock,
+    /// which the kernel releases): the counter ended at `total`.
+    Finished { total: u64 },
+    /// They had not finished this long after the death, and were killed. `kept` when the
+    /// lock kind keeps a dead holder's lock locked (all but robust and flock): they were
+    /// waiting for it.
+    Waited { ns: u64, kept: bool },
+}
+
 /// What went wrong in a failed trial.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
@@ -277,11 +311,16 @@ pub enum Cause {
         ending: Ending,
         completed: Completed,
         held_lock: bool,
+        /// When it held the lock: what the other workers did next (`None`: they were stopped
+        /// at once).
+        others: Option<Others>,
     },
-    /// --timeout passed with these workers unfinished.
+    /// --timeout passed with these workers unfinished. With `threads` their ids are thread
+    /// ids, and they were left running (a thread cannot be killed): the run ends.
     TimedOut {
         timeout_ns: u64,
         pending: Vec<Unfinished>,
+        threads: bool,
     },
     /// Worker `index` could not be started: `what` (fork, pidfd_open) failed with `errno`.
     Spawn {
@@ -320,13 +359,16 @@ impl fmt::Display for Failure {
             plural(p.iters, "iter", "iters"),
             p.window
         );
+        let name = match self.lock {
+            Some(lock) => format!("{}/{lock}", self.mode),
+            None => self.mode.name().to_string(),
+        };
         match self.stage {
-            Stage::Trial(n) => write!(f, "{} trial {} ({params}): ", self.mode, n + 1)?,
-            Stage::PoolStart => write!(f, "{} ({params}), starting the worker pool: ", self.mode)?,
+            Stage::Trial(n) => write!(f, "{name} trial {} ({params}): ", n + 1)?,
+            Stage::PoolStart => write!(f, "{name} ({params}), starting the worker pool: ")?,
             Stage::PoolFinish => write!(
                 f,
-                "{} ({params}), stopping the worker pool after the last trial: ",
-                self.mode
+                "{name} ({params}), stopping the worker pool after the last trial: "
             )?,
         }
         write_cause(&self.cause, p.iters, f)
@@ -341,6 +383,7 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             ending,
             completed,
             held_lock,
+            others,
         } => {
             write!(
                 f,
@@ -349,12 +392,21 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             if *held_lock {
                 f.write_str(" while holding the lock")?;
             }
-            f.write_str("; the trial is not counted, the other workers were stopped")
+            write_others(*others, f)
         }
         Cause::TimedOut {
             timeout_ns,
             pending,
+            threads,
         } => {
+            let (id, fate) = if *threads {
+                (
+                    "tid",
+                    "a thread cannot be killed, so the run ends here and they end with it",
+                )
+            } else {
+                ("pid", "all were killed")
+            };
             write!(
                 f,
                 "not finished after --timeout {}; unfinished workers: ",
@@ -362,9 +414,9 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             )?;
             let list: Vec<String> = pending
                 .iter()
-                .map(|u| format!("{} (pid {}, {}/{iters})", u.index, u.pid, u.completed))
+                .map(|u| format!("{} ({id} {}, {}/{iters})", u.index, u.pid, u.completed))
                 .collect();
-            write!(f, "{}; all were killed", list.join(", "))
+            write!(f, "{}; {fate}", list.join(", "))
         }
         Cause::Spawn { index, what, errno } => write!(
             f,
@@ -402,6 +454,31 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
     }
 }
 
+/// What the other workers did after one died, with what it means for the trial.
+fn write_others(others: Option<Others>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match others {
+        None => f.write_str("; the trial is not counted, the other workers were stopped"),
+        Some(Others::Finished { total }) => write!(
+            f,
+            "; the lock was recovered and the other workers finished, total {total}; \
+         the trial is not counted"
+        ),
+        Some(Others::Waited { ns, kept: true }) => write!(
+            f,
+            "; the other workers were still waiting for the lock {} later and were \
+         stopped (only --lock robust recovers a dead holder's lock); the trial is \
+         not counted",
+            format_nanos(ns)
+        ),
+        Some(Others::Waited { ns, kept: false }) => write!(
+            f,
+            "; the lock was recovered, but the other workers had not finished {} later \
+         and were stopped; the trial is not counted",
+            format_nanos(ns)
+        ),
+    }
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -425,6 +502,7 @@ mod tests {
     fn failure(stage: Stage, cause: Cause) -> String {
         Failure {
             mode: Mode::Unlocked,
+            lock: None,
             params: Params {
                 procs: 2,
                 iters: 5000,
@@ -450,6 +528,7 @@ mod tests {
                 at_least,
             },
             held_lock: false,
+            others: None,
         };
         assert!(
             failure(Stage::Trial(0), died(true))

@@ -61,6 +61,51 @@ fn a_worker_killed_while_holding_the_mutex_is_named_and_nobody_hangs() {
     );
 }
 
+/// Starts `-m mutex --lock LOCK -p 2 -i 1 -w WINDOW -t 1`, kills the worker holding the lock
+/// once the other waits for it in futex(2), and returns (holder pid, stderr, exit code).
+fn kill_the_holder(lock: &str, window: &str) -> (u32, String, Option<i32>) {
+    let run = Running::start(&format!(
+        "-m mutex --lock {lock} -p 2 -i 1 -w {window} -t 1"
+    ));
+    let in_futex = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .is_ok_and(|s| s.starts_with(&format!("{} ", libc::SYS_futex)))
+    };
+    let kids = run.workers_when(2, "with one lock holder", |kids| {
+        kids.iter().filter(|&&k| in_futex(k)).count() == 1
+    });
+    let holder = *kids.iter().find(|&&k| !in_futex(k)).unwrap();
+    signal(holder, Signal::SIGKILL);
+    let end = run.end();
+    (holder, end.stderr, end.code)
+}
+
+#[test]
+fn a_dead_holder_of_a_robust_lock_is_recovered_and_the_other_worker_finishes() {
+    let (holder, err, code) = kill_the_holder("robust", "1s");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains(&format!(
+            "(pid {holder}) was killed by SIGKILL after 0 of 1 increments while holding the \
+             lock; the lock was recovered and the other workers finished, total 1;"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dead_holder_of_a_pthread_lock_leaves_the_other_waiting_until_it_is_stopped() {
+    let (holder, err, code) = kill_the_holder("pthread", "20s");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains(&format!(
+            "(pid {holder}) was killed by SIGKILL after 0 of 1 increments while holding the \
+             lock; the other workers were still waiting for the lock 2s later and were stopped"
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_stopped_worker_ends_in_a_timeout_that_names_it() {
     stopped_worker("");

@@ -293,3 +293,38 @@ fn on_one_cpu_a_run_that_loses_little_says_why() {
         stdout(&totals)
     );
 }
+
+#[test]
+fn every_correct_lock_stays_exact_under_every_strategy() {
+    for strategy in ["random", "pct:2", "lockstep", "worst"] {
+        let line = format!(
+            "--schedule {strategy} -m mutex --lock pthread,robust,sem,spin,ticket,flock,bakery \
+             -p 4 -i 5 -t 2 --check --seed 5 --timeout 60s"
+        );
+        let out = run(&args(&line));
+        assert_eq!(out.status.code(), Some(0), "{line}: {}", stderr(&out));
+        let two = format!(
+            "--schedule {strategy} -m mutex --lock peterson -p 2 -i 5 -t 2 --check --seed 5"
+        );
+        let out = run(&args(&two));
+        assert_eq!(out.status.code(), Some(0), "{two}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn locks_a_schedule_would_misrepresent_are_refused() {
+    for (line, says) in [
+        (
+            "--schedule random -m mutex --lock peterson-nofence -p 2",
+            "full barriers",
+        ),
+        (
+            "--schedule random -m mutex --lock private",
+            "protects nothing",
+        ),
+    ] {
+        let out = run(&args(line));
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        assert!(stderr(&out).contains(says), "{line}: {}", stderr(&out));
+    }
+}

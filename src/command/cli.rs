@@ -5,6 +5,8 @@ use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 use crate::command::duration::{parse_nanos, parse_window};
 use crate::output::format::Format;
+use crate::race::lock::Lock;
+use crate::race::pin::Pin;
 use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 
@@ -180,6 +182,43 @@ pub struct Options {
     )]
     #[arg(hide_short_help = true)]
     pub isolation: Option<crate::store::Isolation>,
+
+    /// The lock that mutex and per-access take; a comma-separated list sweeps
+    ///
+    /// pthread: process-shared mutex (a dead holder keeps it: the others wait). robust: the same,
+    /// robust (the next locker recovers it). sem: POSIX semaphore, as Python's
+    /// multiprocessing.Lock. spin: test-and-test-and-set. ticket: fair ticket lock. flock:
+    /// fcntl record lock on an unnamed temporary file. peterson (2 procs), bakery: mutual
+    /// exclusion from loads and stores, with full fences. peterson-nofence, bakery-nofence:
+    /// the same without them, which lets two in at once on x86. private: a mutex made before
+    /// fork in ordinary memory, so each worker locks its own copy.
+    #[arg(
+        help_heading = "Locks, threads and CPUs",
+        long,
+        value_name = "KIND",
+        default_value = "pthread",
+        value_delimiter = ',',
+        hide_possible_values = true
+    )]
+    #[arg(hide_short_help = true)]
+    pub lock: Vec<Lock>,
+
+    /// Run the workers as threads of racecount instead of forked processes
+    ///
+    /// Same page, modes, locks and output. A thread cannot be killed: with --timeout, a trial
+    /// that does not finish ends the whole run after what finished is shown (exit 3). Not
+    /// with --pool, nor with --lock flock (fcntl locks belong to the process, so threads of one
+    /// process never exclude each other).
+    #[arg(help_heading = "Locks, threads and CPUs", long)]
+    #[arg(hide_short_help = true)]
+    pub threads: bool,
+
+    /// Pin each worker to a CPU: none, spread (round robin over the CPUs racecount may use),
+    /// same (all on one CPU) or a CPU list such as 0,2-3
+    #[arg(help_heading = "Locks, threads and CPUs", long, value_name = "HOW", default_value = "none",
+          value_parser = Pin::parse)]
+    #[arg(hide_short_help = true)]
+    pub pin: Pin,
 
     /// Pause before every increment (the lesson's time.sleep), e.g. 10ms
     #[arg(help_heading = "Pauses", long, value_name = "DUR", default_value = "0", value_parser = parse_nanos,

@@ -8,8 +8,10 @@ use crate::command::cli::{ColorArg, ModeArg, Options};
 use crate::machine::Load;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
+use crate::race::lock::Lock;
 use crate::race::mode::Mode;
 use crate::race::page::trace_row_bytes;
+use crate::race::pin::{Pin, allowed_cpus};
 use crate::race::schedule::Strategy;
 use crate::race::window::Window;
 use crate::results::Keep;
@@ -54,6 +56,15 @@ pub struct Settings {
     pub store: crate::store::Shown,
     /// The CPUs racecount may use and how busy they were, read once before the run.
     pub load: Load,
+    /// The locks `mutex` and `per-access` take (`--lock`), each a group of its own.
+    pub locks: Vec<Lock>,
+    /// Workers are threads of racecount, not forked processes (`--threads`).
+    pub threads: bool,
+    /// `--pin` as given, for display.
+    pub pin: Pin,
+    /// The CPUs the workers go round robin over (worker i on `pin_cpus[i % len]`); empty when
+    /// not pinned. Checked to be CPUs racecount may use.
+    pub pin_cpus: Vec<usize>,
 }
 
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
@@ -105,39 +116,33 @@ impl Config {
 
         let max_procs = *procs.iter().max().expect("clap gives at least one value");
         let max_iters = *iters.iter().max().expect("clap gives at least one value");
-        if u64::from(max_procs).checked_mul(max_iters).is_none() {
-            return Err(ConfigError(format!(
-                "--procs {max_procs} x --iters {max_iters} overflows the 64-bit counter; \
-                 lower one of them"
-            )));
-        }
-        if let Some(limit) = room.limit
-            && u64::from(max_procs) > limit
-        {
-            return Err(ConfigError(format!(
-                "--procs {max_procs}: this machine has room for at most {limit} more processes \
-                 ({})",
-                room.why
-            )));
-        }
+        check_size(max_procs, max_iters, &room)?;
 
         let trace = options.trace || options.trace_svg.is_some();
         if trace {
             check_trace_size(max_procs, max_iters)?;
         }
 
-        let (schedule, windows) = schedule_and_windows(options.schedule, options.switch, windows)?;
-        let timeout = options.timeout.map(Duration::from_nanos);
-        let store = crate::store::Target::parse(&options.store, options.isolation, timeout)
-            .map_err(ConfigError)?;
-        store.refuse(trace).map_err(ConfigError)?;
-        if store.db().is_some() && options.schedule.is_some() {
+        let locks = dedup(options.lock);
+        check_locks(&locks, &modes, &procs, options.threads)?;
+        if options.threads && options.pool {
             return Err(ConfigError(
-                "--schedule runs on the shared page only: a database's statements cannot be \
-                 handed turns one by one; leave --store out or --schedule out"
+                "--threads with --pool: threads are not forked, so there is no pool to keep; \
+                 drop one of them"
                     .into(),
             ));
         }
+        let pin_cpus = options.pin.cpus(&allowed_cpus()).map_err(ConfigError)?;
+
+        let (schedule, windows) = schedule_and_windows(options.schedule, options.switch, windows)?;
+        let timeout = options.timeout.map(Duration::from_nanos);
+        let asked = Asked {
+            trace,
+            scheduled: options.schedule.is_some(),
+            threads: options.threads,
+        };
+        let store = store_target(&options.store, options.isolation, timeout, asked)?;
+        check_scheduled_locks(&locks, &modes, schedule.is_some())?;
         let seed = options.seed.unwrap_or_else(|| rand::random::<u64>() >> 16);
         let progress = !options.quiet && std::io::stderr().is_terminal();
         let color = match options.color {
@@ -163,6 +168,10 @@ impl Config {
                 schedule,
                 store: crate::store::Shown::of(&store),
                 load: Load::detect(),
+                locks,
+                threads: options.threads,
+                pin: options.pin,
+                pin_cpus,
             },
             format: options.format,
             check: options.check,
@@ -295,6 +304,20 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The lock of each group of `mode`: every `--lock` for a mode that takes one, else none.
+    pub fn locks_for(&self, mode: Mode) -> Vec<Option<Lock>> {
+        if mode.takes_lock() {
+            self.locks.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    /// Whether several lock kinds run (each a group of its own).
+    pub fn sweeps_locks(&self) -> bool {
+        self.locks.len() > 1 && self.modes.iter().any(|m| m.takes_lock())
+    }
+
     /// Whether more than one combination of procs, iters and window runs.
     pub fn is_sweep(&self) -> bool {
         self.procs.len() > 1 || self.iters.len() > 1 || self.windows.len() > 1
@@ -339,10 +362,10 @@ impl Settings {
         self.procs.iter().copied().max().unwrap_or(1)
     }
 
-    /// How many trials the whole run makes: combinations × modes × trials.
+    /// How many trials the whole run makes: combinations × (modes and their locks) × trials.
     pub fn total_trials(&self) -> u64 {
-        let groups =
-            (self.procs.len() * self.iters.len() * self.windows.len() * self.modes.len()) as u64;
+        let kinds: usize = self.modes.iter().map(|&m| self.locks_for(m).len()).sum();
+        let groups = (self.procs.len() * self.iters.len() * self.windows.len() * kinds) as u64;
         groups.saturating_mul(self.trials)
     }
 }
@@ -373,6 +396,120 @@ fn schedule_and_windows(
                 .into(),
         )),
     }
+}
+
+/// Refuses a run whose counter could overflow or whose workers the machine has no room for.
+fn check_size(max_procs: u32, max_iters: u64, room: &Room) -> Result<(), ConfigError> {
+    if u64::from(max_procs).checked_mul(max_iters).is_none() {
+        return Err(ConfigError(format!(
+            "--procs {max_procs} x --iters {max_iters} overflows the 64-bit counter; \
+             lower one of them"
+        )));
+    }
+    if let Some(limit) = room.limit
+        && u64::from(max_procs) > limit
+    {
+        return Err(ConfigError(format!(
+            "--procs {max_procs}: this machine has room for at most {limit} more processes \
+             ({})",
+            room.why
+        )));
+    }
+    Ok(())
+}
+
+/// What else was asked for that a database store cannot serve.
+#[derive(Clone, Copy)]
+struct Asked {
+    trace: bool,
+    scheduled: bool,
+    threads: bool,
+}
+
+/// `--store` and `--isolation` as a target, refused with the options it cannot serve.
+fn store_target(
+    url: &str,
+    isolation: Option<crate::store::Isolation>,
+    timeout: Option<Duration>,
+    asked: Asked,
+) -> Result<crate::store::Target, ConfigError> {
+    let store = crate::store::Target::parse(url, isolation, timeout).map_err(ConfigError)?;
+    store.refuse(asked.trace).map_err(ConfigError)?;
+    if store.db().is_some() && asked.scheduled {
+        return Err(ConfigError(
+            "--schedule runs on the shared page only: a database's statements cannot be \
+             handed turns one by one; leave --store out or --schedule out"
+                .into(),
+        ));
+    }
+    if store.db().is_some() && asked.threads {
+        return Err(ConfigError(
+            "--threads with --store: a database worker opens its own connection after \
+             fork; leave --threads out"
+                .into(),
+        ));
+    }
+    Ok(store)
+}
+
+/// Refuses lock kinds a `--schedule` would misrepresent. The fenceless kinds lose updates
+/// only through the CPU's store buffer, and every hand-over of the turn goes through futex
+/// calls, full barriers, so under a schedule the reordering cannot happen. `private` protects
+/// nothing, but the schedule gives a lock step to one worker at a time, which would make it
+/// look exact.
+fn check_scheduled_locks(
+    locks: &[Lock],
+    modes: &[Mode],
+    scheduled: bool,
+) -> Result<(), ConfigError> {
+    if !scheduled || !modes.iter().any(|m| m.takes_lock()) {
+        return Ok(());
+    }
+    match locks
+        .iter()
+        .find(|l| l.needs_reordering() || **l == Lock::Private)
+    {
+        Some(&lock) if lock.needs_reordering() => Err(ConfigError(format!(
+            "--lock {lock} with --schedule: the schedule hands turns over through futex calls, \
+             full barriers, so the reordering {lock} needs cannot happen"
+        ))),
+        Some(&lock) => Err(ConfigError(format!(
+            "--lock {lock} with --schedule: the schedule gives the lock step to one worker at a \
+             time, which would hide that {lock} protects nothing"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses lock kinds that cannot run as asked: Peterson's algorithm at any procs but 2, and
+/// fcntl record locks between threads (they belong to the process, so never exclude).
+fn check_locks(
+    locks: &[Lock],
+    modes: &[Mode],
+    procs: &[u32],
+    threads: bool,
+) -> Result<(), ConfigError> {
+    if !modes.iter().any(|m| m.takes_lock()) {
+        return Ok(());
+    }
+    for &lock in locks {
+        if let Some(only) = lock.only_procs()
+            && let Some(&p) = procs.iter().find(|&&p| p != only)
+        {
+            return Err(ConfigError(format!(
+                "--lock {lock} works with exactly {only} procs (the algorithm is for two \
+                 workers), not --procs {p}; use bakery for any number"
+            )));
+        }
+        if lock == Lock::Flock && threads {
+            return Err(ConfigError(
+                "--lock flock with --threads: fcntl record locks belong to the process, so \
+                 threads of one process never exclude each other"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a trace whose rows (procs × iters cells) would pass [`TRACE_CAP_BYTES`].
@@ -589,6 +726,44 @@ mod tests {
         assert!(!no_color(None));
         assert!(!no_color(Some("".into())));
         assert!(no_color(Some("1".into())));
+    }
+
+    #[test]
+    fn peterson_is_refused_at_any_procs_but_2_before_anything_runs() {
+        let e = config(&["-m", "mutex", "--lock", "peterson", "-p", "2,3"], None).unwrap_err();
+        assert!(
+            e.0.starts_with("--lock peterson works with exactly 2 procs"),
+            "{e}"
+        );
+        assert!(
+            config(
+                &["-m", "mutex", "--lock", "peterson-nofence", "-p", "2"],
+                None
+            )
+            .is_ok()
+        );
+        // Modes without a lock do not care.
+        assert!(config(&["-m", "atomic", "--lock", "peterson", "-p", "3"], None).is_ok());
+    }
+
+    #[test]
+    fn flock_and_pool_are_refused_with_threads() {
+        let e = config(&["-m", "mutex", "--lock", "flock", "--threads"], None).unwrap_err();
+        assert!(e.0.contains("belong to the process"), "{e}");
+        assert!(config(&["--threads", "--pool"], None).is_err());
+        assert!(config(&["--threads", "--lock", "sem,private"], None).is_ok());
+    }
+
+    #[test]
+    fn locks_sweep_only_the_modes_that_take_one() {
+        let c = config(&["-m", "unlocked,mutex", "--lock", "spin,sem,spin"], None).unwrap();
+        assert_eq!(c.settings.locks, [Lock::Spin, Lock::Sem]);
+        assert_eq!(c.settings.locks_for(Mode::Unlocked), [None]);
+        assert_eq!(
+            c.settings.locks_for(Mode::Mutex),
+            [Some(Lock::Spin), Some(Lock::Sem)]
+        );
+        assert_eq!(c.settings.total_trials(), 30);
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
         schedule: None,
         store: crate::store::Shown::page(),
         load: load(),
+        locks: vec![crate::race::lock::Lock::Pthread],
+        threads: false,
+        pin: crate::race::pin::Pin::None,
+        pin_cpus: Vec::new(),
     }
 }
 

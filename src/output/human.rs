@@ -121,6 +121,7 @@ impl Render for Human {
             )?;
         }
         write_speeds(out, &by_combination(&report.settings, &summaries))?;
+        why_broken(report, out)?;
         self.write_concurrency(report, &summaries, out)?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
             traced(&report.settings, group, out)?;
@@ -167,6 +168,24 @@ fn write_listed(settings: &Settings, groups: &[&Group], out: &mut dyn Write) -> 
             &rows,
             false,
         )?;
+    }
+    Ok(())
+}
+
+/// One line for each lock kind that ran and protects nothing, or not always: why it loses.
+fn why_broken(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let threads = report.settings.threads;
+    let mut said: Vec<&str> = Vec::new();
+    for group in &report.groups {
+        if let Some(why) = group.lock.and_then(|l| l.why_broken(threads))
+            && !said.contains(&why)
+        {
+            if said.is_empty() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{why}.")?;
+            said.push(why);
+        }
     }
     Ok(())
 }
@@ -339,7 +358,7 @@ fn by_combination<'s>(settings: &Settings, summaries: &'s [Summarized]) -> Vec<C
     } in summaries
     {
         let entry = ModeSummary {
-            mode: g.mode,
+            name: g.name(settings),
             summary: s,
         };
         match combos.iter_mut().find(|(p, _)| *p == g.params) {
@@ -395,7 +414,7 @@ impl Human {
                     } else {
                         RED
                     };
-                    let mut row = vec![Cell::plain(g.mode.name())];
+                    let mut row = vec![Cell::plain(g.name(settings))];
                     row.extend(sweep.iter().map(|(_, value)| Cell::plain(value(g))));
                     row.extend([
                         Cell::plain(s.min.to_string()),
@@ -436,7 +455,7 @@ pub(crate) fn sweep_columns(settings: &Settings) -> Vec<Column> {
 }
 
 pub(crate) fn label(settings: &Settings, group: &Group) -> String {
-    let mut label = group.mode.name().to_string();
+    let mut label = group.name(settings);
     for (name, value) in sweep_columns(settings) {
         label.push_str(&format!(" {name}={}", value(group)));
     }
@@ -476,7 +495,9 @@ fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<
         0 => "no jitter".to_string(),
         ns => format!("jitter up to {} (seed {})", format_nanos(ns), settings.seed),
     };
-    let workers = if settings.pool {
+    let workers = if settings.threads {
+        "workers are threads of one process (--threads)"
+    } else if settings.pool {
         "workers reused across trials (--pool)"
     } else {
         "workers forked per trial"
@@ -510,10 +531,37 @@ fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<
         &[cpus, format!("{} at the start", load.describe())],
         width,
     )?;
+    let more = lock_and_pin(settings);
+    if !more.is_empty() {
+        write_wrapped(out, &more, width)?;
+    }
     if let Some(counter) = &settings.store.counter {
         writeln!(out, "counter: {counter}; each worker on its own connection")?;
     }
     Ok(())
+}
+
+/// The header's phrases on the locks that run and the CPUs the workers are pinned to.
+fn lock_and_pin(settings: &Settings) -> Vec<String> {
+    let mut more = Vec::new();
+    if settings.modes.iter().any(|m| m.takes_lock()) {
+        let locks: Vec<&str> = settings.locks.iter().map(|l| l.name()).collect();
+        let s = if locks.len() == 1 { "" } else { "s" };
+        more.push(format!("lock{s} {}", locks.join(",")));
+    }
+    if !settings.pin_cpus.is_empty() {
+        let cpus = crate::race::pin::cpu_list(&settings.pin_cpus);
+        more.push(match settings.pin {
+            crate::race::pin::Pin::Same => {
+                format!("every worker pinned to CPU {cpus} (--pin same)")
+            }
+            _ => format!(
+                "workers pinned round robin to CPUs {cpus} (--pin {})",
+                settings.pin
+            ),
+        });
+    }
+    more
 }
 
 /// `random (switch 0.1)`, `pct:3`, `worst`...

@@ -72,6 +72,12 @@ struct Parameters {
     #[serde(skip_serializing_if = "Option::is_none")]
     counter: Option<String>,
     isolation: Option<&'static str>,
+    locks: Vec<&'static str>,
+    /// `processes` or `threads`.
+    workers: &'static str,
+    pin: String,
+    /// The CPUs the workers go round robin over (empty: not pinned).
+    pin_cpus: Vec<usize>,
 }
 
 /// The busy-wait's length in nanoseconds: 0 for `yield`, which has no fixed length (the
@@ -91,6 +97,13 @@ pub(crate) enum Stopped {
 #[derive(Serialize)]
 struct GroupOut<'r> {
     mode: &'static str,
+    /// The lock the mode took, for mutex and per-access; null for the others.
+    lock: Option<&'static str>,
+    /// Whether that lock excludes (false for private, and the *-nofence kinds on x86).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_is_correct: Option<bool>,
+    /// `processes` or `threads`.
+    workers: &'static str,
     procs: u32,
     iters: u64,
     window_ns: u64,
@@ -211,12 +224,20 @@ impl<'r> Document<'r> {
                 store_url: settings.store.url.clone(),
                 counter: settings.store.counter.clone(),
                 isolation: settings.store.isolation,
+                locks: settings.locks.iter().map(|l| l.name()).collect(),
+                workers: workers(settings.threads),
+                pin: settings.pin.to_string(),
+                pin_cpus: settings.pin_cpus.clone(),
             },
             machine,
             load: &report.settings.load,
             diagnosis: diagnose(report, |g| label(settings, g)),
             stopped: report.stop.as_ref().map(stopped),
-            results: report.groups.iter().map(group_out).collect(),
+            results: report
+                .groups
+                .iter()
+                .map(|g| group_out(g, settings.threads))
+                .collect(),
         }
     }
 }
@@ -236,9 +257,17 @@ pub(crate) fn stopped(stop: &Stop) -> Stopped {
     }
 }
 
-fn group_out(group: &Group) -> GroupOut<'_> {
+/// What the workers are.
+fn workers(threads: bool) -> &'static str {
+    if threads { "threads" } else { "processes" }
+}
+
+fn group_out(group: &Group, threads: bool) -> GroupOut<'_> {
     GroupOut {
         mode: group.mode.name(),
+        lock: group.lock.map(|l| l.name()),
+        lock_is_correct: group.lock.map(|l| l.is_correct(threads)),
+        workers: workers(threads),
         procs: group.params.procs,
         iters: group.params.iters,
         window_ns: window_ns(group.params.window),
@@ -300,7 +329,8 @@ mod tests {
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
                    "window_ns": [1000], "window": ["1us"], "trials": 3, "sleep_ns": 0,
                    "jitter_ns": 0, "seed": 42, "pool": false, "trace": false, "schedule": null,
-                   "switch": null, "store": "page", "store_url": "page", "isolation": null})
+                   "switch": null, "store": "page", "store_url": "page", "isolation": null,
+                   "locks": ["pthread"], "workers": "processes", "pin": "none", "pin_cpus": []})
         );
         assert_eq!(
             doc["load"],
@@ -317,6 +347,8 @@ mod tests {
         assert_eq!(results.len(), 2);
         let unlocked = &results[0];
         assert_eq!(unlocked["mode"], "unlocked");
+        assert_eq!(unlocked["lock"], Value::Null);
+        assert_eq!(unlocked["workers"], "processes");
         assert_eq!(unlocked["procs"], 2);
         assert_eq!(unlocked["iters"], 3);
         assert_eq!(unlocked["window_ns"], 1000);
@@ -391,6 +423,7 @@ mod tests {
         );
         let failure = Failure {
             mode: Mode::Atomic,
+            lock: None,
             params: params(2),
             stage: Stage::Trial(0),
             cause: Cause::Sys("boom".into()),

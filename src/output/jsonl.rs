@@ -145,7 +145,8 @@ mod tests {
                    "trial": 3, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
                    "wall_ns": 1000000, "window": "1us", "trials": 3, "pool": false,
                    "trace": false, "schedule": "", "switch": "", "store": "page",
-                   "retries": 0, "peak": 0, "overlap": 0.0})
+                   "retries": 0, "peak": 0, "overlap": 0.0, "lock": "", "workers": "processes",
+                   "pin": "none"})
         );
         assert_eq!(lines[1]["type"], "summary");
         assert_eq!(lines[1]["stopped"], Value::Null);

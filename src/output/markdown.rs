@@ -37,7 +37,7 @@ impl Render for Markdown {
             write!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                g.mode,
+                g.name(&report.settings),
                 g.params.procs,
                 g.params.iters,
                 g.params.window,
@@ -108,6 +108,10 @@ pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
     add(seeded, "--seed", s.seed.to_string());
     add(s.pool, "--pool", String::new());
     add(s.trace, "--trace", String::new());
+    let locks: Vec<String> = s.locks.iter().map(|l| l.name().to_string()).collect();
+    add(s.locks != defaults.locks, "--lock", list(locks));
+    add(s.threads, "--threads", String::new());
+    add(s.pin != defaults.pin, "--pin", s.pin.to_string());
     add(s.store.is_db(), "--store", s.store.url.clone());
     if let Some(isolation) = s.store.isolation {
         add(true, "--isolation", isolation.to_string());

@@ -107,6 +107,25 @@ pub(crate) const FIELDS: &[Field] = &[
     ("overlap", |r| {
         Value::Share(r.overlap.shared_ns, r.overlap.busy_ns)
     }),
+    // The lock of mutex and per-access (`pthread`, `spin`, ...), empty for the other modes.
+    ("lock", |r| {
+        Value::Text(r.group.lock.map_or(String::new(), |l| l.name().into()))
+    }),
+    ("workers", |r| {
+        Value::Text(
+            if r.settings.threads {
+                "threads"
+            } else {
+                "processes"
+            }
+            .into(),
+        )
+    }),
+    // `--pin` as given: none, spread, same or a CPU list (`0 2-3`: spaces, as no field
+    // holds a comma).
+    ("pin", |r| {
+        Value::Text(r.settings.pin.to_string().replace(',', " "))
+    }),
 ];
 
 /// The field names joined by `separator`: the header line of csv and tsv.
@@ -173,7 +192,7 @@ mod tests {
             header(","),
             "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,lost,\
              elapsed_ns,wall_ns,window,trials,pool,trace,schedule,switch,store,retries,peak,\
-             overlap"
+             overlap,lock,workers,pin"
         );
     }
 

@@ -3,7 +3,6 @@
 use std::io::{self, Write};
 
 use crate::analysis::stats::{Summary, speedup};
-use crate::race::mode::Mode;
 
 /// One combination of parameters: its label ("" when nothing is swept) and its modes.
 pub(crate) struct Combination<'s> {
@@ -11,10 +10,11 @@ pub(crate) struct Combination<'s> {
     pub modes: Vec<ModeSummary<'s>>,
 }
 
-/// One mode's summary within a combination.
-#[derive(Clone, Copy)]
+/// One mode's (or mode and lock's) summary within a combination.
+#[derive(Clone)]
 pub(crate) struct ModeSummary<'s> {
-    pub mode: Mode,
+    /// `mutex`, or `mutex/spin` when several locks run.
+    pub name: String,
     pub summary: &'s Summary,
 }
 
@@ -34,11 +34,11 @@ pub(crate) fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::R
     for Combination { label, modes } in combos {
         let mut timed: Vec<ModeSummary> = modes
             .iter()
-            .copied()
             .filter(|m| {
                 let ns = m.summary.ns_per_increment_mean;
                 ns.is_finite() && ns > 0.0
             })
+            .cloned()
             .collect();
         if timed.len() < 2 {
             continue;
@@ -53,17 +53,17 @@ pub(crate) fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::R
             wrote_header = true;
         }
         let ModeSummary {
-            mode: fastest,
+            name: fastest,
             summary: fast,
-        } = timed[0];
+        } = &timed[0];
         let prefix = if label.is_empty() {
             String::new()
         } else {
             format!("{label}: ")
         };
         writeln!(out, "  {prefix}{fastest} ran")?;
-        for &ModeSummary {
-            mode,
+        for ModeSummary {
+            name: mode,
             summary: slow,
         } in &timed[1..]
         {

@@ -3,10 +3,12 @@
 
 #[allow(unsafe_code)]
 pub(crate) mod fork;
+pub mod lock;
 pub mod mode;
 #[allow(unsafe_code)]
 pub mod page;
 pub(crate) mod pause;
+pub mod pin;
 pub(crate) mod run;
 pub(crate) mod schedule;
 pub mod trial;

@@ -19,6 +19,11 @@ impl Mode {
     /// Every mode, in the order of the lesson.
     pub const ALL: [Mode; 4] = [Mode::Unlocked, Mode::PerAccess, Mode::Mutex, Mode::Atomic];
 
+    /// Whether the mode takes the lock chosen by `--lock`.
+    pub fn takes_lock(self) -> bool {
+        matches!(self, Mode::PerAccess | Mode::Mutex)
+    }
+
     /// The name used on the command line and in every output format.
     pub fn name(self) -> &'static str {
         match self {

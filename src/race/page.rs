@@ -6,13 +6,21 @@
 //! | line        | what                                                            |
 //! |-------------|-----------------------------------------------------------------|
 //! | counter     | the `u64` every worker increments                               |
-//! | lock        | a process-shared, robust `pthread_mutex_t` (`mutex`, `per-access`) |
+//! | robust      | `--lock robust`: a process-shared, robust `pthread_mutex_t`      |
+//! | pthread     | `--lock pthread`: a process-shared `pthread_mutex_t`, not robust |
+//! | sem         | `--lock sem`: an unnamed POSIX semaphore, pshared = 1            |
+//! | spin        | `--lock spin`: the spin lock's word                               |
+//! | ticket      | `--lock ticket`: next ticket and now serving                      |
+//! | peterson    | `--lock peterson[-nofence]`: two flags and the turn               |
 //! | gate        | futex word: the start gate's generation                          |
 //! | done        | how many workers finished the current trial (worker pool)        |
 //! | control     | set to ask pooled workers to leave                               |
 //! | schedule    | `--schedule`: the scheduler's state (three lines)                |
 //! | slots[i]    | worker `i`: increments completed this trial, whether it holds the lock, |
 //! |             | when its racing part started and ended, and its `--schedule` turn |
+//! | slots[i]    | worker `i`: increments completed this trial, and whether it holds the lock |
+//! | choosing[]  | `--lock bakery[-nofence]`: one u32 per worker, packed            |
+//! | number[]    | `--lock bakery[-nofence]`: one u64 per worker, packed            |
 //! | trace[i]    | with `--trace`: one [`TraceCell`] per increment of worker `i`,    |
 //! |             | each worker's row starting on its own cache line                |
 //!
@@ -20,10 +28,19 @@
 //! anonymous maps are `MAP_PRIVATE`: after fork each child would write its own copy-on-write
 //! page and the parent would read 0.
 //!
+//! How each lock kind is taken and released is in [`lock`]. Two kinds live outside the page:
+//! `private`'s mutex in the parent's ordinary memory (copied by fork, which is the point) and
+//! `flock`'s unnamed temporary file.
+//!
 //! This module and `fork` are the only places with `unsafe` code.
+
+mod lock;
+
+pub(crate) use lock::LockError;
 
 use std::cell::UnsafeCell;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapMut, MmapOptions};
@@ -32,6 +49,7 @@ use nix::sys::memfd::{MFdFlags, memfd_create};
 use turns::ScheduleLines;
 
 mod turns;
+use crate::race::lock::Lock;
 
 /// A `T` alone on a pair of cache lines.
 #[repr(C, align(128))]
@@ -40,7 +58,12 @@ struct Line<T>(T);
 #[repr(C)]
 struct Header {
     counter: Line<AtomicU64>,
-    lock: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    robust: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    pthread: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    sem: Line<UnsafeCell<libc::sem_t>>,
+    spin: Line<AtomicU32>,
+    ticket: Line<lock::Ticket>,
+    peterson: Line<lock::Peterson>,
     gate: Line<AtomicU32>,
     done: Line<AtomicU32>,
     control: Line<AtomicU32>,
@@ -100,6 +123,13 @@ pub(crate) fn trace_row_bytes(entries: u64) -> Option<u64> {
 pub struct SharedPage {
     map: MmapMut,
     slots: usize,
+    /// Byte offsets of the bakery's `choosing` (u32 each) and `number` (u64 each) arrays.
+    choosing_at: usize,
+    number_at: usize,
+    /// `--lock private`: a mutex in the parent's own heap, which fork copies into each worker.
+    private: Box<UnsafeCell<libc::pthread_mutex_t>>,
+    /// `--lock flock`: the unnamed file whose fcntl record lock the workers take.
+    lock_file: Option<OwnedFd>,
     /// Trace cells per worker (0: not tracing).
     trace_len: usize,
     /// Byte offset of the first trace row, and bytes per row.
@@ -107,23 +137,30 @@ pub struct SharedPage {
     trace_stride: usize,
 }
 
-// SAFETY: every field that several processes or threads touch is an atomic or the
-// process-shared pthread mutex, which is made for concurrent use; the mapping itself is not
+// SAFETY: every field that several processes or threads touch is an atomic, a pthread mutex,
+// a semaphore or a file descriptor, each made for concurrent use; the mapping itself is not
 // moved or unmapped while a `&SharedPage` exists.
 unsafe impl Sync for SharedPage {}
-
-/// Why the lock could not be taken: the mutex is unusable (ENOTRECOVERABLE or another error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LockError(pub i32);
 
 impl SharedPage {
     /// Maps a shared page with room for `slots` workers, each with a trace row of
     /// `trace_len` cells (0 when not tracing), and initialises the lock.
     pub fn new(slots: usize, trace_len: usize) -> io::Result<SharedPage> {
         let overflow = || io::Error::other("shared page size overflows");
-        let trace_at = slots
+        let round = |bytes: usize| bytes.checked_next_multiple_of(LINE);
+        let choosing_at = slots
             .checked_mul(LINE)
             .and_then(|s| s.checked_add(HEADER))
+            .ok_or_else(overflow)?;
+        let number_at = slots
+            .checked_mul(4)
+            .and_then(round)
+            .and_then(|b| b.checked_add(choosing_at))
+            .ok_or_else(overflow)?;
+        let trace_at = slots
+            .checked_mul(8)
+            .and_then(round)
+            .and_then(|b| b.checked_add(number_at))
             .ok_or_else(overflow)?;
         let trace_stride = trace_row_bytes(trace_len as u64)
             .and_then(|b| usize::try_from(b).ok())
@@ -144,43 +181,33 @@ impl SharedPage {
         let page = SharedPage {
             map,
             slots,
+            choosing_at,
+            number_at,
+            private: Box::new(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER)),
+            lock_file: None,
             trace_len,
             trace_at,
             trace_stride,
         };
-        page.init_lock()?;
+        page.init_locks()?;
         Ok(page)
+    }
+
+    /// Creates the unnamed file that `--lock flock` locks: open with O_TMPFILE in $TMPDIR (or
+    /// /tmp), so no name ever exists; where the file system refuses O_TMPFILE, a unique name
+    /// is created and removed at once. The descriptor is inherited by every forked worker;
+    /// fcntl record locks belong to the process, so workers forked from it exclude each other.
+    pub fn with_lock_file(mut self) -> io::Result<SharedPage> {
+        self.lock_file = Some(lock::lock_file()?);
+        Ok(self)
     }
 
     fn header(&self) -> &Header {
         // SAFETY: the mapping is page-aligned (so 128-byte aligned), at least HEADER bytes long
         // and zero-filled by ftruncate, and all-zero is a valid value for every atomic in
-        // `Header`; the mutex is initialised in `new` before anyone locks it.
+        // `Header`; the mutexes and the semaphore are initialised in `new` before anyone
+        // takes them.
         unsafe { &*(self.map.as_ptr() as *const Header) }
-    }
-
-    fn init_lock(&self) -> io::Result<()> {
-        let lock = self.header().lock.0.get();
-        // SAFETY: `attr` is initialised before use and destroyed after; `lock` points into our
-        // mapping, is suitably aligned and nobody else uses it yet (no worker is forked).
-        unsafe {
-            let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-            check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
-            let attr = attr.as_mut_ptr();
-            let result = (|| {
-                check(libc::pthread_mutexattr_setpshared(
-                    attr,
-                    libc::PTHREAD_PROCESS_SHARED,
-                ))?;
-                check(libc::pthread_mutexattr_setrobust(
-                    attr,
-                    libc::PTHREAD_MUTEX_ROBUST,
-                ))?;
-                check(libc::pthread_mutex_init(lock, attr))
-            })();
-            libc::pthread_mutexattr_destroy(attr);
-            result
-        }
     }
 
     /// The shared counter.
@@ -276,16 +303,20 @@ impl SharedPage {
         })
     }
 
-    /// Everything worker `index` touches, found and checked in the parent before it forks, so
-    /// that the worker itself indexes nothing and has no panic path. `None` when the page has
-    /// no slot `index`, or when tracing `iters` increments and its row is shorter.
+    /// Everything worker `index` of `procs` touches, found and checked in the parent before
+    /// it forks, so that the worker itself indexes nothing and has no panic path. `None` when
+    /// the page has no slot `index`, when tracing `iters` increments and its row is shorter,
+    /// or when the lock kind has no place for this worker (see `lock_cells`).
     pub(crate) fn worker_cells(
         &self,
         index: u32,
+        procs: u32,
         traced_iters: Option<u64>,
+        lock: Lock,
     ) -> Option<WorkerCells<'_>> {
         let index = usize::try_from(index).ok()?;
         let slot = self.slot(index)?;
+        let lock = self.lock_cells(lock, index, usize::try_from(procs).ok()?)?;
         let trace = match traced_iters {
             None => &[][..],
             Some(iters) => {
@@ -297,6 +328,7 @@ impl SharedPage {
             page: self,
             slot,
             trace,
+            lock,
         })
     }
 
@@ -354,25 +386,10 @@ impl SharedPage {
     }
 }
 
-/// Holds the shared lock; unlocks when dropped.
-pub(crate) struct LockGuard<'a> {
-    slot: &'a Slot,
-    page: &'a SharedPage,
-}
-
-impl Drop for LockGuard<'_> {
-    fn drop(&mut self) {
-        self.slot.holds_lock.store(0, Ordering::Relaxed);
-        // SAFETY: this guard exists only while we hold the initialised lock.
-        unsafe {
-            libc::pthread_mutex_unlock(self.page.header().lock.0.get());
-        }
-    }
-}
-
-// No `Drop` beyond memmap2's unmapping: the mutex is not destroyed. A worker killed while
-// holding it leaves it locked, and destroying a locked mutex is undefined in POSIX; unmapping
-// the memory is all that is needed to free it.
+// No `Drop` beyond memmap2's unmapping (and closing the lock file): the mutexes and the
+// semaphore are not destroyed. A worker killed while holding one leaves it locked, and
+// destroying a locked mutex is undefined in POSIX; unmapping the memory is all that is needed
+// to free it.
 
 /// The parts of the page one worker touches: the counter, the lock, its own slot and its own
 /// trace row (exactly as long as its increments when tracing, else empty). Made by
@@ -382,6 +399,7 @@ pub(crate) struct WorkerCells<'p> {
     page: &'p SharedPage,
     slot: &'p Slot,
     trace: &'p [TraceCell],
+    lock: lock::Cells<'p>,
 }
 
 impl<'p> WorkerCells<'p> {
@@ -412,33 +430,6 @@ impl<'p> WorkerCells<'p> {
     /// This worker's trace row: one cell per increment when tracing, else empty.
     pub(crate) fn trace_row(&self) -> &'p [TraceCell] {
         self.trace
-    }
-
-    /// Takes the process-shared lock.
-    ///
-    /// When the previous holder died with the lock held, the robust mutex reports EOWNERDEAD:
-    /// the lock is then made consistent and taken, so the other workers carry on.
-    #[inline(always)]
-    pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
-        let lock = self.page.header().lock.0.get();
-        // SAFETY: the mutex was initialised in `new` and lives as long as the mapping.
-        let rc = unsafe { libc::pthread_mutex_lock(lock) };
-        match rc {
-            0 => {}
-            libc::EOWNERDEAD => {
-                // SAFETY: we hold the lock (EOWNERDEAD means it was acquired).
-                let rc = unsafe { libc::pthread_mutex_consistent(lock) };
-                if rc != 0 {
-                    return Err(LockError(rc));
-                }
-            }
-            other => return Err(LockError(other)),
-        }
-        self.slot.holds_lock.store(1, Ordering::Relaxed);
-        Ok(LockGuard {
-            slot: self.slot,
-            page: self.page,
-        })
     }
 }
 
@@ -501,7 +492,7 @@ mod tests {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let page = SharedPage::new(2, 0).unwrap();
-        let cells = |i| page.worker_cells(i, None).unwrap();
+        let cells = |i| page.worker_cells(i, 2, None, Lock::Robust).unwrap();
         // Worker 1 takes the lock and exits without unlocking (mem::forget skips the guard).
         let mut crew = crate::race::fork::Crew::spawn(&[cells(1)], |worker| {
             if let Ok(guard) = worker.lock() {
@@ -524,7 +515,7 @@ mod tests {
     #[test]
     fn lock_is_reentrant_after_unlock() {
         let page = SharedPage::new(1, 0).unwrap();
-        let cells = page.worker_cells(0, None).unwrap();
+        let cells = page.worker_cells(0, 1, None, Lock::Pthread).unwrap();
         drop(cells.lock().unwrap());
         let guard = cells.lock().unwrap();
         assert!(page.holds_lock(0));

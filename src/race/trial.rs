@@ -14,13 +14,17 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
+use nix::sched::CpuSet;
 
 use crate::analysis::explain::{TraceEntry, TrialTrace};
 use crate::analysis::overlap::overlap;
+use crate::race::fork::threads::{ThreadGate, Threads};
 use crate::race::fork::{self, Crew, EXIT_ORPHANED, Gate, SpawnError, WaitError};
+use crate::race::lock::Lock;
 use crate::race::page::{SharedPage, WorkerCells};
-use crate::race::worker::{EXIT_LOCK_FAILED, Job, progress_every, work};
-use crate::results::{Cause, Completed, Ending, Signal, Trial, Unfinished};
+use crate::race::pin;
+use crate::race::worker::{EXIT_LOCK_FAILED, EXIT_PIN_FAILED, Job, progress_every, work};
+use crate::results::{Cause, Completed, Ending, Others, Signal, Trial, Unfinished};
 
 /// Runs one trial of the job's `procs` freshly forked workers.
 pub fn run_forked(
@@ -36,30 +40,153 @@ pub fn run_forked(
         page.start_schedule(&plan, job.params.procs, job.settings.seed, trial);
     }
     let start = Instant::now();
-    let mut crew = Crew::spawn(&workers, |&(index, cells)| {
+    let mut crew = Crew::spawn(&workers, |worker| {
+        if !worker.pin() {
+            return EXIT_PIN_FAILED;
+        }
         gate.pass();
-        work(cells, index, job, trial)
+        work(worker.cells, worker.index, job, trial)
     })
     .map_err(spawn_cause)?;
     let released = Instant::now();
     gate.open();
-    crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
-        .map_err(|e| wait_cause(page, job, e, timeout))?;
+    let deadline = timeout.and_then(|t| released.checked_add(t));
+    if let Err(e) = crew.wait_exits(deadline) {
+        let others = match e {
+            WaitError::Died { index, .. } if page.holds_lock(index as usize) => {
+                after_holder_died(&mut crew, page, job, deadline)?
+            }
+            _ => None,
+        };
+        return Err(with_others(wait_cause(page, job, e, timeout), others));
+    }
     let end = Instant::now();
     read_trial(page, job, released, start, end)
 }
 
-/// Each worker's index and cells, looked up and checked before anything is forked.
+/// How long the other workers get, when no --timeout is given, to finish after one died
+/// holding the lock.
+const HOLDER_GRACE: Duration = Duration::from_secs(2);
+
+/// After a worker died holding the lock: waits for the others until the deadline (or
+/// [`HOLDER_GRACE`]) and says what they did. A robust mutex hands the next locker EOWNERDEAD
+/// and they carry on; any other lock stays held by the dead, and they wait.
+fn after_holder_died(
+    crew: &mut Crew,
+    page: &SharedPage,
+    job: &Job,
+    deadline: Option<Instant>,
+) -> Result<Option<Others>, TrialError> {
+    let died = Instant::now();
+    let grace = deadline.unwrap_or(died + HOLDER_GRACE);
+    match crew.wait_exits(Some(grace)) {
+        Ok(()) => Ok(Some(Others::Finished {
+            total: page.counter().load(Ordering::Acquire),
+        })),
+        Err(WaitError::Interrupted(s)) => Err(TrialError::Interrupted(signal(s))),
+        Err(_) => Ok(Some(Others::Waited {
+            ns: nanos(grace.saturating_duration_since(died)),
+            kept: !matches!(job.lock, Some(Lock::Robust | Lock::Flock)),
+        })),
+    }
+}
+
+fn with_others(error: TrialError, others: Option<Others>) -> TrialError {
+    match error {
+        TrialError::Failed(Cause::WorkerDied {
+            index,
+            pid,
+            ending,
+            completed,
+            held_lock,
+            others: _,
+        }) => TrialError::Failed(Cause::WorkerDied {
+            index,
+            pid,
+            ending,
+            completed,
+            held_lock,
+            others,
+        }),
+        other => other,
+    }
+}
+
+/// Runs one trial of the job's `procs` workers as threads of this process (`--threads`).
+///
+/// After a timeout the threads are left running (a thread cannot be killed): the caller must
+/// end the run, and `page` and `job` are `'static` so that nothing they read is freed.
+pub fn run_threads(
+    page: &'static SharedPage,
+    job: &Job<'static>,
+    trial: u64,
+    timeout: Option<Duration>,
+) -> Result<Trial, TrialError> {
+    let workers = worker_cells(page, job)?;
+    page.reset(workers.len());
+    let gate =
+        ThreadGate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
+    let waiter = gate.waiter();
+    let job = *job;
+    if let Some(plan) = job.plan() {
+        page.start_schedule(&plan, job.params.procs, job.settings.seed, trial);
+    }
+    let start = Instant::now();
+    let mut threads = Threads::spawn(workers, move |worker: &Worker<'static>| {
+        if !worker.pin() {
+            return EXIT_PIN_FAILED;
+        }
+        ThreadGate::pass(&waiter);
+        work(worker.cells, worker.index, &job, trial)
+    })
+    .map_err(spawn_cause)?;
+    let released = Instant::now();
+    gate.open();
+    threads
+        .wait_exits(timeout.and_then(|t| released.checked_add(t)))
+        .map_err(|e| wait_cause(page, &job, e, timeout))?;
+    let end = Instant::now();
+    read_trial(page, &job, released, start, end)
+}
+
+/// What one worker needs, looked up and checked in the parent.
+#[derive(Clone, Copy)]
+pub(crate) struct Worker<'p> {
+    pub(crate) index: u32,
+    pub(crate) cells: WorkerCells<'p>,
+    /// `--pin`: the CPU it runs on, as an affinity mask.
+    pub(crate) cpu: Option<CpuSet>,
+}
+
+impl Worker<'_> {
+    /// In the worker, before the gate: moves to its CPU, if pinned. False when that failed.
+    pub(crate) fn pin(&self) -> bool {
+        self.cpu.as_ref().is_none_or(pin::apply)
+    }
+}
+
+/// Each worker's index, cells and CPU, looked up and checked before anything is forked.
 pub(crate) fn worker_cells<'p>(
     page: &'p SharedPage,
     job: &Job,
-) -> Result<Vec<(u32, WorkerCells<'p>)>, TrialError> {
-    (0..job.params.procs)
-        .map(|index| match page.worker_cells(index, job.traced_iters()) {
-            Some(cells) => Ok((index, cells)),
-            None => Err(TrialError::Failed(Cause::Sys(format!(
-                "the shared page has no room for worker {index} (a bug in racecount)"
-            )))),
+) -> Result<Vec<Worker<'p>>, TrialError> {
+    let procs = job.params.procs;
+    let cpus = &job.settings.pin_cpus;
+    (0..procs)
+        .map(|index| {
+            let failed = |what: &str| {
+                TrialError::Failed(Cause::Sys(format!(
+                    "{what} for worker {index} (a bug in racecount)"
+                )))
+            };
+            let cells = page
+                .worker_cells(index, procs, job.traced_iters(), job.lock_kind())
+                .ok_or_else(|| failed("the shared page has no room"))?;
+            let cpu = match cpus.get(index as usize % cpus.len().max(1)) {
+                None => None,
+                Some(&cpu) => Some(pin::cpu_set(cpu).ok_or_else(|| failed("no CPU set"))?),
+            };
+            Ok(Worker { index, cells, cpu })
         })
         .collect()
 }
@@ -90,7 +217,11 @@ impl<'p> Pool<'p> {
         page.control().store(0, Ordering::Release);
         let first = page.gate().load(Ordering::Acquire);
         let procs = job.params.procs;
-        let crew = Crew::spawn(&workers, |&(index, cells)| {
+        let crew = Crew::spawn(&workers, |worker| {
+            let (index, cells) = (worker.index, worker.cells);
+            if !worker.pin() {
+                return EXIT_PIN_FAILED;
+            }
             let mut seen = first;
             let mut trial: u64 = 0;
             loop {
@@ -284,6 +415,7 @@ pub(crate) fn ending(ending: fork::Ending) -> Ending {
     match ending {
         fork::Ending::Exited(EXIT_LOCK_FAILED) => Ending::LockFailed,
         fork::Ending::Exited(EXIT_ORPHANED) => Ending::Orphaned,
+        fork::Ending::Exited(EXIT_PIN_FAILED) => Ending::PinFailed,
         fork::Ending::Exited(code) => Ending::Exited(code),
         fork::Ending::Signaled(s) => Ending::Killed(signal(s)),
     }
@@ -315,6 +447,7 @@ pub(crate) fn wait_cause(
             ending: ending(end),
             completed: completed(index),
             held_lock: page.holds_lock(index as usize),
+            others: None,
         },
         WaitError::TimedOut { pending } => {
             let all: Vec<Unfinished> = pending
@@ -332,6 +465,7 @@ pub(crate) fn wait_cause(
                 .filter(|u| u.completed.count < iters)
                 .collect();
             Cause::TimedOut {
+                threads: job.settings.threads,
                 timeout_ns: timeout.map_or(0, nanos),
                 pending: if unfinished.is_empty() {
                     all

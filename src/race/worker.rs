@@ -29,6 +29,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, compiler_fence};
 
 use crate::command::config::{Params, Settings};
+use crate::race::lock::Lock;
 use crate::race::mode::Mode;
 use crate::race::page::{LockError, TraceCell, WorkerCells};
 use crate::race::pause::Pause;
@@ -38,11 +39,16 @@ use crate::race::window::Window;
 /// Exit status of a worker whose lock failed (the mutex was unusable).
 pub(crate) const EXIT_LOCK_FAILED: i32 = 70;
 
+/// Exit status of a worker that could not move to its `--pin` CPU.
+pub(crate) const EXIT_PIN_FAILED: i32 = 72;
+
 /// What every worker of a group's trials does: the mode, the combination of parameters, and
 /// the run's settings (pauses, seed, tracing), borrowed.
 #[derive(Debug, Clone, Copy)]
 pub struct Job<'s> {
     pub mode: Mode,
+    /// The lock the mode takes (`None` for the modes that take none).
+    pub lock: Option<Lock>,
     pub params: Params,
     pub settings: &'s Settings,
 }
@@ -60,6 +66,11 @@ impl Job<'_> {
     /// Increments each worker traces, when tracing.
     pub(crate) fn traced_iters(&self) -> Option<u64> {
         self.settings.trace.then_some(self.params.iters)
+    }
+
+    /// The lock the workers' cells are made for (any, for a mode that takes none).
+    pub(crate) fn lock_kind(&self) -> Lock {
+        self.lock.unwrap_or(Lock::Pthread)
     }
 }
 
@@ -172,6 +183,45 @@ fn counted_turn<T: Turns, X>(turns: T, step: impl FnOnce() -> X) -> (X, u64) {
     (x, turns.after())
 }
 
+/// Evaluates `$body` once per lock kind, with `$cells` rebound in each arm to cells whose
+/// kind the compiler sees as a constant: the loop is compiled once per kind, with no
+/// dispatch on the kind at each lock and unlock.
+macro_rules! by_lock {
+    ($cells:ident, $body:expr) => {
+        match $cells.kind() {
+            Lock::Pthread => {
+                let $cells = $cells.fixed(Lock::Pthread);
+                $body
+            }
+            Lock::Robust => {
+                let $cells = $cells.fixed(Lock::Robust);
+                $body
+            }
+            Lock::Sem => {
+                let $cells = $cells.fixed(Lock::Sem);
+                $body
+            }
+            Lock::Spin => {
+                let $cells = $cells.fixed(Lock::Spin);
+                $body
+            }
+            Lock::Ticket => {
+                let $cells = $cells.fixed(Lock::Ticket);
+                $body
+            }
+            Lock::Flock => {
+                let $cells = $cells.fixed(Lock::Flock);
+                $body
+            }
+            Lock::Private => {
+                let $cells = $cells.fixed(Lock::Private);
+                $body
+            }
+            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => $body,
+        }
+    };
+}
+
 /// Runs the job's mode: one increment function per mode, all in the same loop.
 #[inline(always)]
 fn by_mode<R: Recorder, H: Hold, T: Turns>(
@@ -186,8 +236,8 @@ fn by_mode<R: Recorder, H: Hold, T: Turns>(
     let how = How { rec, window, turns };
     match job.mode {
         Mode::Unlocked => count(iters, cells, pause, how, unlocked),
-        Mode::PerAccess => count(iters, cells, pause, how, per_access),
-        Mode::Mutex => count(iters, cells, pause, how, mutex),
+        Mode::PerAccess => by_lock!(cells, count(iters, cells, pause, how, per_access)),
+        Mode::Mutex => by_lock!(cells, count(iters, cells, pause, how, mutex)),
         Mode::Atomic => count(iters, cells, pause, how, atomic),
     }
 }
@@ -508,6 +558,10 @@ mod tests {
             schedule: None,
             store: crate::store::Shown::page(),
             load: crate::output::fixture::load(),
+            locks: vec![Lock::Pthread],
+            threads: false,
+            pin: crate::race::pin::Pin::None,
+            pin_cpus: Vec::new(),
         }
     }
 
@@ -515,6 +569,7 @@ mod tests {
     fn alone(mode: Mode, iters: u64, settings: &Settings) -> Job<'_> {
         Job {
             mode,
+            lock: mode.takes_lock().then_some(Lock::Pthread),
             params: Params {
                 procs: 1,
                 iters,
@@ -531,7 +586,9 @@ mod tests {
         for mode in Mode::ALL {
             let page = SharedPage::new(1, 0).unwrap();
             let job = alone(mode, 1000, &settings);
-            let cells = page.worker_cells(0, job.traced_iters()).unwrap();
+            let cells = page
+                .worker_cells(0, 1, job.traced_iters(), job.lock_kind())
+                .unwrap();
             assert_eq!(work(cells, 0, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 1000, "{mode}");
             assert_eq!(page.completed(0).load(Relaxed), 1000, "{mode}");
@@ -544,7 +601,9 @@ mod tests {
         for mode in Mode::ALL {
             let page = SharedPage::new(2, 50).unwrap();
             let job = alone(mode, 50, &settings);
-            let cells = page.worker_cells(1, job.traced_iters()).unwrap();
+            let cells = page
+                .worker_cells(1, 2, job.traced_iters(), job.lock_kind())
+                .unwrap();
             assert_eq!(work(cells, 1, &job, 0), 0);
             assert_eq!(page.counter().load(Relaxed), 50, "{mode}");
             let mut last = 0;
@@ -562,8 +621,9 @@ mod tests {
     #[test]
     fn a_trace_row_too_short_is_refused_before_any_fork() {
         let page = SharedPage::new(2, 10).unwrap();
-        assert!(page.worker_cells(1, Some(10)).is_some());
-        assert!(page.worker_cells(1, Some(11)).is_none());
-        assert!(page.worker_cells(2, None).is_none());
+        let cells = |i, traced| page.worker_cells(i, 2, traced, Lock::Pthread);
+        assert!(cells(1, Some(10)).is_some());
+        assert!(cells(1, Some(11)).is_none());
+        assert!(cells(2, None).is_none());
     }
 }

@@ -50,12 +50,12 @@ impl<'p> StorePool<'p> {
         let first = page.gate().load(Ordering::Acquire);
         let db: Db = counter.db().clone();
         let start = Instant::now();
-        let mut crew = Crew::spawn(&workers, |&(index, cells)| {
+        let mut crew = Crew::spawn(&workers, |worker| {
             work_pooled(
                 &db,
                 page,
-                cells,
-                index,
+                worker.cells,
+                worker.index,
                 job,
                 procs,
                 first,

@@ -38,8 +38,8 @@ pub(crate) fn run_trial(
     let db = counter.db().clone();
     single_threaded()?;
     let start = Instant::now();
-    let mut crew = Crew::spawn(&workers, |&(index, cells)| {
-        work(&db, cells, index, job, trial, &channel, &gate)
+    let mut crew = Crew::spawn(&workers, |worker| {
+        work(&db, worker.cells, worker.index, job, trial, &channel, &gate)
     })
     .map_err(spawn_cause)?;
     let connect_deadline = start.checked_add(db.connect_timeout + CONNECT_MARGIN);

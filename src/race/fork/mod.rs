@@ -15,6 +15,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 pub(crate) mod interrupt;
+pub(crate) mod threads;
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, Signal, kill};
@@ -370,6 +371,7 @@ fn exit(code: i32) -> ! {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::race::lock::Lock;
     use crate::race::page::SharedPage;
     use std::sync::Mutex;
     use std::sync::atomic::Ordering;
@@ -382,7 +384,7 @@ pub(crate) mod tests {
         let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let page = SharedPage::new(4, 0).unwrap();
         let cells: Vec<_> = (0..4)
-            .map(|i| (i, page.worker_cells(i, None).unwrap()))
+            .map(|i| (i, page.worker_cells(i, 4, None, Lock::Pthread).unwrap()))
             .collect();
         let mut crew = Crew::spawn(&cells, |(i, cells)| {
             cells

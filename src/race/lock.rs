@@ -1,0 +1,134 @@
+//! `--lock`: the kinds of lock the `mutex` and `per-access` modes can take. Their state lives
+//! in the shared page (`page/lock.rs`); this is what each kind is and promises.
+
+use std::fmt;
+
+use clap::ValueEnum;
+
+/// A way of taking the lock around the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
+pub enum Lock {
+    /// Process-shared pthread mutex, not robust: what C programmers write
+    Pthread,
+    /// Process-shared robust pthread mutex: a dead holder hands the next locker EOWNERDEAD
+    Robust,
+    /// Unnamed POSIX semaphore in the shared page (sem_init pshared=1): Python's
+    /// multiprocessing.Lock
+    Sem,
+    /// Test-and-test-and-set spin lock with a pause instruction, yielding after a few spins
+    Spin,
+    /// Fair ticket lock: first come, first served
+    Ticket,
+    /// fcntl record lock on an unnamed temporary file (what Python scripts often use)
+    Flock,
+    /// Peterson's algorithm, sequentially consistent (exactly 2 procs)
+    Peterson,
+    /// Lamport's bakery, sequentially consistent (any procs)
+    Bakery,
+    /// Peterson with release/acquire only: store buffering lets both enter (2 procs)
+    PetersonNofence,
+    /// Lamport's bakery with release/acquire only: store buffering lets two enter
+    BakeryNofence,
+    /// A pthread mutex in ordinary memory made before fork: each worker locks its own copy
+    Private,
+}
+
+impl Lock {
+    /// Every kind, in the order of `--help`.
+    pub const ALL: [Lock; 11] = [
+        Lock::Pthread,
+        Lock::Robust,
+        Lock::Sem,
+        Lock::Spin,
+        Lock::Ticket,
+        Lock::Flock,
+        Lock::Peterson,
+        Lock::Bakery,
+        Lock::PetersonNofence,
+        Lock::BakeryNofence,
+        Lock::Private,
+    ];
+
+    /// The name used on the command line and in every output format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lock::Pthread => "pthread",
+            Lock::Robust => "robust",
+            Lock::Sem => "sem",
+            Lock::Spin => "spin",
+            Lock::Ticket => "ticket",
+            Lock::Flock => "flock",
+            Lock::Peterson => "peterson",
+            Lock::Bakery => "bakery",
+            Lock::PetersonNofence => "peterson-nofence",
+            Lock::BakeryNofence => "bakery-nofence",
+            Lock::Private => "private",
+        }
+    }
+
+    /// Whether the kind excludes the other workers on every machine: false for the ones
+    /// that let two in at once (the fenceless algorithms on a store-buffering CPU, and a
+    /// private mutex copied into each forked process).
+    pub fn is_correct(self, threads: bool) -> bool {
+        match self {
+            Lock::PetersonNofence | Lock::BakeryNofence => false,
+            // Threads share the process's memory: there is one mutex, and it excludes.
+            Lock::Private => threads,
+            _ => true,
+        }
+    }
+
+    /// Whether the kind lets two in only through a CPU reordering a store and a later load
+    /// (store buffering): a run that hands turns over through full barriers (futex calls,
+    /// as `--schedule` does) cannot show it.
+    pub fn needs_reordering(self) -> bool {
+        matches!(self, Lock::PetersonNofence | Lock::BakeryNofence)
+    }
+
+    /// Exactly how many workers the kind supports, when it supports only one count.
+    pub fn only_procs(self) -> Option<u32> {
+        match self {
+            Lock::Peterson | Lock::PetersonNofence => Some(2),
+            _ => None,
+        }
+    }
+
+    /// One line on why a kind that protects nothing, or not always, loses updates.
+    pub fn why_broken(self, threads: bool) -> Option<&'static str> {
+        match self {
+            Lock::Private if !threads => Some(
+                "private: the mutex was made in ordinary memory before fork, so each worker \
+                 locks its own copy and nothing is excluded",
+            ),
+            Lock::Private => Some(
+                "private: with --threads the workers share the process's memory, so its one \
+                 mutex does exclude (forked workers would each lock a copy)",
+            ),
+            Lock::PetersonNofence | Lock::BakeryNofence => Some(
+                "*-nofence: without a full fence a worker's load of the others' flags can pass \
+                 its own earlier store (x86 store buffering), so two workers can enter at once",
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_command_lines() {
+        for lock in Lock::ALL {
+            let value = lock.to_possible_value().unwrap();
+            assert_eq!(value.get_name(), lock.name());
+            assert_eq!(Lock::from_str(lock.name(), false), Ok(lock));
+        }
+    }
+}

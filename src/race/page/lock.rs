@@ -1,0 +1,526 @@
+//! Taking and releasing each kind of `--lock`: the state lives in the shared page (or, for
+//! `private` and `flock`, beside it), and every kind's acquire and release is here, behind
+//! [`WorkerCells::lock`] and [`LockGuard`]'s `Drop`.
+//!
+//! Runs in forked workers: no allocation, no panic path. Waiting loops spin with a pause
+//! instruction and yield the CPU after [`SPINS`] rounds, so that 10 workers on one CPU still
+//! finish: a waiter that never yields can burn its whole time slice while the holder waits to
+//! run.
+
+use std::cell::UnsafeCell;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use super::{SharedPage, Slot, WorkerCells, check};
+use crate::race::lock::Lock;
+
+/// Pause-instruction rounds a waiter spins before it yields the CPU.
+const SPINS: u32 = 64;
+
+/// The ticket lock: the next ticket to hand out and the ticket now served, in one line as in
+/// the Linux kernel's ticket spinlock.
+#[repr(C)]
+#[derive(Default)]
+pub(super) struct Ticket {
+    next: AtomicU32,
+    serving: AtomicU32,
+}
+
+/// Peterson's two flags and the turn, in one line.
+#[repr(C)]
+#[derive(Default)]
+pub(super) struct Peterson {
+    flag: [AtomicU32; 2],
+    turn: AtomicU32,
+}
+
+/// What one worker needs of its lock kind, found in the parent before fork.
+#[derive(Clone, Copy)]
+pub(super) enum Cells<'p> {
+    Pthread,
+    Robust,
+    Sem,
+    Spin,
+    Ticket,
+    Flock(RawFd),
+    Private,
+    Peterson {
+        mine: &'p AtomicU32,
+        other: &'p AtomicU32,
+        /// The other worker's index: the turn given away.
+        other_index: u32,
+        fence: bool,
+    },
+    Bakery {
+        index: usize,
+        choosing: &'p [AtomicU32],
+        number: &'p [AtomicU64],
+        fence: bool,
+    },
+}
+
+/// Why the lock could not be taken: the errno of the call that failed (ENOTRECOVERABLE for a
+/// robust mutex made unusable, EDEADLK or ENOLCK from fcntl...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LockError(pub i32);
+
+impl SharedPage {
+    /// Initialises the two process-shared mutexes, the semaphore and the private mutex.
+    pub(super) fn init_locks(&self) -> io::Result<()> {
+        let header = self.header();
+        init_mutex(header.robust.0.get(), true)?;
+        init_mutex(header.pthread.0.get(), false)?;
+        // SAFETY: the semaphore lies in our mapping, suitably aligned (its own line), and no
+        // worker exists yet; pshared = 1 because the workers are separate processes.
+        check_errno(unsafe { libc::sem_init(header.sem.0.get(), 1, 1) })?;
+        // SAFETY: the private mutex is ours alone (a Box nobody else sees yet), and default
+        // attributes make an ordinary, process-private mutex.
+        check(unsafe { libc::pthread_mutex_init(self.private.get(), std::ptr::null()) })
+    }
+
+    /// What worker `index` of `procs` needs for `kind`; `None` when the page or the kind has
+    /// no room for it (peterson takes workers 0 and 1 only, the bakery `procs` at most
+    /// `slots`, flock needs the file of [`SharedPage::with_lock_file`]).
+    pub(super) fn lock_cells(&self, kind: Lock, index: usize, procs: usize) -> Option<Cells<'_>> {
+        Some(match kind {
+            Lock::Pthread => Cells::Pthread,
+            Lock::Robust => Cells::Robust,
+            Lock::Sem => Cells::Sem,
+            Lock::Spin => Cells::Spin,
+            Lock::Ticket => Cells::Ticket,
+            Lock::Private => Cells::Private,
+            Lock::Flock => Cells::Flock(self.lock_file.as_ref()?.as_raw_fd()),
+            Lock::Peterson | Lock::PetersonNofence => {
+                let flags = &self.header().peterson.0.flag;
+                let other_index = 1usize.checked_sub(index)?;
+                Cells::Peterson {
+                    mine: flags.get(index)?,
+                    other: flags.get(other_index)?,
+                    other_index: other_index as u32,
+                    fence: kind == Lock::Peterson,
+                }
+            }
+            Lock::Bakery | Lock::BakeryNofence => {
+                let (choosing, number) = self.bakery();
+                let (choosing, number) = (choosing.get(..procs)?, number.get(..procs)?);
+                choosing.get(index)?;
+                Cells::Bakery {
+                    index,
+                    choosing,
+                    number,
+                    fence: kind == Lock::Bakery,
+                }
+            }
+        })
+    }
+
+    /// The bakery's arrays, one entry per slot.
+    fn bakery(&self) -> (&[AtomicU32], &[AtomicU64]) {
+        // SAFETY: `new` placed `slots` u32 at `choosing_at` and `slots` u64 at `number_at`,
+        // both inside the mapping and 128-byte aligned; all-zero atomics are valid, and
+        // atomics may be shared between processes.
+        unsafe {
+            let base = self.map.as_ptr();
+            (
+                std::slice::from_raw_parts(
+                    base.add(self.choosing_at) as *const AtomicU32,
+                    self.slots,
+                ),
+                std::slice::from_raw_parts(
+                    base.add(self.number_at) as *const AtomicU64,
+                    self.slots,
+                ),
+            )
+        }
+    }
+}
+
+fn init_mutex(lock: *mut libc::pthread_mutex_t, robust: bool) -> io::Result<()> {
+    // SAFETY: `attr` is initialised before use and destroyed after; `lock` points into our
+    // mapping, is suitably aligned and nobody else uses it yet (no worker is forked).
+    unsafe {
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
+        let attr = attr.as_mut_ptr();
+        let result = (|| {
+            check(libc::pthread_mutexattr_setpshared(
+                attr,
+                libc::PTHREAD_PROCESS_SHARED,
+            ))?;
+            if robust {
+                check(libc::pthread_mutexattr_setrobust(
+                    attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))?;
+            }
+            check(libc::pthread_mutex_init(lock, attr))
+        })();
+        libc::pthread_mutexattr_destroy(attr);
+        result
+    }
+}
+
+fn check_errno(rc: i32) -> io::Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The unnamed file for `--lock flock`, in $TMPDIR or /tmp.
+pub(super) fn lock_file() -> io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::var_os("TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("/tmp"),
+            std::path::PathBuf::from,
+        );
+    let unnamed = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(&dir);
+    match unnamed {
+        Ok(file) => Ok(file.into()),
+        // File systems without O_TMPFILE: a fresh name, removed as soon as it is open.
+        Err(_) => {
+            let path = dir.join(format!(
+                "racecount-lock-{}-{}",
+                std::process::id(),
+                crate::race::worker::monotonic_ns()
+            ));
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            std::fs::remove_file(&path)?;
+            Ok(file.into())
+        }
+    }
+}
+
+/// Spins with a pause instruction, yielding the CPU every [`SPINS`] rounds.
+#[inline(always)]
+fn relax(spins: &mut u32) {
+    if *spins < SPINS {
+        *spins = spins.wrapping_add(1);
+        std::hint::spin_loop();
+    } else {
+        *spins = 0;
+        std::thread::yield_now();
+    }
+}
+
+impl Cells<'_> {
+    /// The same cells with the kind `kind` written as a constant, for a caller that matched
+    /// on [`WorkerCells::kind`] and calls this with the kind of its arm: once inlined, the
+    /// kind is known to the compiler inside the arm, and every later match on it folds away
+    /// (measured: dispatching on the kind at every lock and unlock cost the spin lock 2x).
+    /// The algorithms with per-worker data (peterson, bakery) keep their runtime dispatch:
+    /// they cost a microsecond per increment, the dispatch a nanosecond.
+    #[inline(always)]
+    fn fixed(self, kind: Lock) -> Self {
+        match kind {
+            Lock::Pthread => Cells::Pthread,
+            Lock::Robust => Cells::Robust,
+            Lock::Sem => Cells::Sem,
+            Lock::Spin => Cells::Spin,
+            Lock::Ticket => Cells::Ticket,
+            Lock::Private => Cells::Private,
+            Lock::Flock => Cells::Flock(match self {
+                Cells::Flock(fd) => fd,
+                _ => -1,
+            }),
+            _ => self,
+        }
+    }
+
+    fn kind(&self) -> Lock {
+        match self {
+            Cells::Pthread => Lock::Pthread,
+            Cells::Robust => Lock::Robust,
+            Cells::Sem => Lock::Sem,
+            Cells::Spin => Lock::Spin,
+            Cells::Ticket => Lock::Ticket,
+            Cells::Flock(_) => Lock::Flock,
+            Cells::Private => Lock::Private,
+            Cells::Peterson { fence: true, .. } => Lock::Peterson,
+            Cells::Peterson { fence: false, .. } => Lock::PetersonNofence,
+            Cells::Bakery { fence: true, .. } => Lock::Bakery,
+            Cells::Bakery { fence: false, .. } => Lock::BakeryNofence,
+        }
+    }
+}
+
+/// Holds the lock; releases it, whatever its kind, when dropped.
+pub(crate) struct LockGuard<'p> {
+    cells: WorkerCells<'p>,
+}
+
+impl<'p> WorkerCells<'p> {
+    /// The kind of lock these cells take.
+    #[inline(always)]
+    pub(crate) fn kind(&self) -> Lock {
+        self.lock.kind()
+    }
+
+    /// These cells, their lock kind fixed to `kind` (which must be [`Self::kind`]) so that
+    /// the compiler sees it as a constant: see `Cells::fixed`.
+    #[inline(always)]
+    pub(crate) fn fixed(self, kind: Lock) -> WorkerCells<'p> {
+        WorkerCells {
+            lock: self.lock.fixed(kind),
+            ..self
+        }
+    }
+
+    /// Takes the lock of this worker's kind.
+    ///
+    /// A robust mutex whose previous holder died reports EOWNERDEAD: the lock is then made
+    /// consistent and taken, so the other workers carry on. Every other kind either waits
+    /// forever for a dead holder (pthread, sem, spin, ticket, peterson, bakery) or, for
+    /// flock, is released by the kernel when the holder's process dies.
+    #[inline(always)]
+    pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
+        let header = self.page.header();
+        match self.lock {
+            Cells::Pthread => mutex_lock(header.pthread.0.get(), false)?,
+            Cells::Robust => mutex_lock(header.robust.0.get(), true)?,
+            Cells::Private => mutex_lock(self.page.private.get(), false)?,
+            Cells::Sem => sem_wait(&header.sem.0)?,
+            Cells::Spin => spin_lock(&header.spin.0),
+            Cells::Ticket => ticket_lock(&header.ticket.0),
+            Cells::Flock(fd) => record_lock(fd, libc::F_WRLCK as libc::c_short)?,
+            Cells::Peterson {
+                mine,
+                other,
+                other_index,
+                fence,
+            } => {
+                let turn = &header.peterson.0.turn;
+                if fence {
+                    peterson_lock::<true>(mine, other, turn, other_index);
+                } else {
+                    peterson_lock::<false>(mine, other, turn, other_index);
+                }
+            }
+            Cells::Bakery {
+                index,
+                choosing,
+                number,
+                fence,
+            } => {
+                if fence {
+                    bakery_lock::<true>(index, choosing, number);
+                } else {
+                    bakery_lock::<false>(index, choosing, number);
+                }
+            }
+        }
+        self.slot.holds_lock.store(1, Relaxed);
+        Ok(LockGuard { cells: *self })
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    /// Kept small, the kinds that end in a system call out of line: the compiler inlines this
+    /// drop into the loop only while it is small, and only inlined does the lock kind fold
+    /// to a constant (measured: out of line, the dispatch cost the spin lock 2x).
+    #[inline(always)]
+    fn drop(&mut self) {
+        let cells = &self.cells;
+        let slot: &Slot = cells.slot;
+        slot.holds_lock.store(0, Relaxed);
+        let header = cells.page.header();
+        match cells.lock {
+            // SAFETY: this guard exists only while we hold the initialised mutex.
+            Cells::Pthread => unsafe {
+                libc::pthread_mutex_unlock(header.pthread.0.get());
+            },
+            // SAFETY: as above.
+            Cells::Robust => unsafe {
+                libc::pthread_mutex_unlock(header.robust.0.get());
+            },
+            Cells::Spin => header.spin.0.store(0, Release),
+            Cells::Ticket => {
+                // Only the holder writes `serving`.
+                let ticket = &header.ticket.0;
+                let now = ticket.serving.load(Relaxed);
+                ticket.serving.store(now.wrapping_add(1), Release);
+            }
+            Cells::Peterson { mine, .. } => mine.store(0, Release),
+            Cells::Bakery { index, number, .. } => {
+                if let Some(mine) = number.get(index) {
+                    mine.store(0, Release);
+                }
+            }
+            Cells::Private | Cells::Sem | Cells::Flock(_) => release_by_call(cells),
+        }
+    }
+}
+
+/// Releases the kinds whose release is a library call with more around it.
+#[inline(never)]
+fn release_by_call(cells: &WorkerCells<'_>) {
+    let header = cells.page.header();
+    match cells.lock {
+        // SAFETY: the guard exists only while we hold the initialised mutex; the private
+        // mutex is this process's own copy.
+        Cells::Private => unsafe {
+            libc::pthread_mutex_unlock(cells.page.private.get());
+        },
+        // SAFETY: the semaphore was initialised in `new`; we took it, we give it back.
+        Cells::Sem => unsafe {
+            libc::sem_post(header.sem.0.get());
+        },
+        Cells::Flock(fd) => {
+            // Unlocking a lock we hold cannot block; an error leaves nothing to do here
+            // (the kernel drops the lock when the process ends).
+            let _ = record_lock(fd, libc::F_UNLCK as libc::c_short);
+        }
+        _ => {}
+    }
+}
+
+#[inline(always)]
+fn mutex_lock(lock: *mut libc::pthread_mutex_t, robust: bool) -> Result<(), LockError> {
+    // SAFETY: the mutex was initialised in `new` and lives as long as the mapping (or, for
+    // the private one, this process's copy of the page's Box).
+    let rc = unsafe { libc::pthread_mutex_lock(lock) };
+    match rc {
+        0 => Ok(()),
+        libc::EOWNERDEAD if robust => {
+            // SAFETY: we hold the lock (EOWNERDEAD means it was acquired).
+            match unsafe { libc::pthread_mutex_consistent(lock) } {
+                0 => Ok(()),
+                rc => Err(LockError(rc)),
+            }
+        }
+        other => Err(LockError(other)),
+    }
+}
+
+#[inline(always)]
+fn sem_wait(sem: &UnsafeCell<libc::sem_t>) -> Result<(), LockError> {
+    loop {
+        // SAFETY: the semaphore was initialised (pshared) in `new` and lives in the mapping.
+        if unsafe { libc::sem_wait(sem.get()) } == 0 {
+            return Ok(());
+        }
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if errno != libc::EINTR {
+            return Err(LockError(errno));
+        }
+    }
+}
+
+/// Test-and-test-and-set: one exchange when the lock looks free, plain loads while it is not
+/// (they stay in the waiter's cache until the holder's release invalidates it).
+#[inline(always)]
+fn spin_lock(word: &AtomicU32) {
+    let mut spins = 0;
+    while word.swap(1, Acquire) != 0 {
+        while word.load(Relaxed) != 0 {
+            relax(&mut spins);
+        }
+    }
+}
+
+#[inline(always)]
+fn ticket_lock(ticket: &Ticket) {
+    let mine = ticket.next.fetch_add(1, Relaxed);
+    let mut spins = 0;
+    while ticket.serving.load(Acquire) != mine {
+        relax(&mut spins);
+    }
+}
+
+/// fcntl(F_SETLKW) of the whole file: a write lock, or F_UNLCK.
+#[inline(always)]
+fn record_lock(fd: RawFd, kind: libc::c_short) -> Result<(), LockError> {
+    let region = libc::flock {
+        l_type: kind,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    loop {
+        // SAFETY: `fd` is the lock file, open for reading and writing in this process (the
+        // page keeps it open); `region` is a valid flock struct for the whole call.
+        if unsafe { libc::fcntl(fd, libc::F_SETLKW, &region) } == 0 {
+            return Ok(());
+        }
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if errno != libc::EINTR {
+            return Err(LockError(errno));
+        }
+    }
+}
+
+/// Peterson's entry. With `FENCE` every access is sequentially consistent (on x86 the stores
+/// become `xchg`, a full barrier); without, stores are release and loads acquire, which x86
+/// gives for free, and a load may then be served before the worker's own earlier store
+/// leaves its store buffer.
+#[inline(always)]
+fn peterson_lock<const FENCE: bool>(
+    mine: &AtomicU32,
+    other: &AtomicU32,
+    turn: &AtomicU32,
+    other_index: u32,
+) {
+    let (store, load) = if FENCE {
+        (SeqCst, SeqCst)
+    } else {
+        (Release, Acquire)
+    };
+    mine.store(1, store);
+    turn.store(other_index, store);
+    let mut spins = 0;
+    while other.load(load) != 0 && turn.load(load) == other_index {
+        relax(&mut spins);
+    }
+}
+
+/// Lamport's bakery entry: take a number one above every number showing, then wait for each
+/// worker that is choosing, or holds a smaller (number, index).
+#[inline(always)]
+fn bakery_lock<const FENCE: bool>(index: usize, choosing: &[AtomicU32], number: &[AtomicU64]) {
+    let (store, load) = if FENCE {
+        (SeqCst, SeqCst)
+    } else {
+        (Release, Acquire)
+    };
+    let (Some(my_choosing), Some(my_number)) = (choosing.get(index), number.get(index)) else {
+        return;
+    };
+    my_choosing.store(1, store);
+    let highest = number.iter().map(|n| n.load(load)).max().unwrap_or(0);
+    let mine = highest.wrapping_add(1);
+    my_number.store(mine, store);
+    my_choosing.store(0, store);
+    for (j, (their_choosing, their_number)) in choosing.iter().zip(number).enumerate() {
+        if j == index {
+            continue;
+        }
+        let mut spins = 0;
+        while their_choosing.load(load) != 0 {
+            relax(&mut spins);
+        }
+        loop {
+            let theirs = their_number.load(load);
+            if theirs == 0 || (theirs, j) > (mine, index) {
+                break;
+            }
+            relax(&mut spins);
+        }
+    }
+}
