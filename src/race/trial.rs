@@ -293,16 +293,10 @@ impl<'p> Pool<'p> {
     }
 }
 
-fn read_trial(
-    page: &SharedPage,
-    job: &Job,
-    released: Instant,
-    start: Instant,
-    end: Instant,
-) -> Result<Trial, TrialError> {
-    let (procs, iters) = (job.params.procs, job.params.iters);
-    let total = page.counter().load(Ordering::Acquire);
-    let completed: Vec<u64> = (0..procs as usize)
+/// Each worker's completed increments, read from its slot, checked against the trial's:
+/// they must add up to procs × iters, and the counter's `total` cannot pass that.
+pub(crate) fn accounted(page: &SharedPage, job: &Job, total: u64) -> Result<Vec<u64>, TrialError> {
+    let completed: Vec<u64> = (0..job.params.procs as usize)
         .map(|i| page.completed(i).load(Ordering::Acquire))
         .collect();
     let expected = job.params.expected();
@@ -316,6 +310,20 @@ fn read_trial(
     if total > expected {
         return Err(TrialError::Failed(Cause::Impossible { total, expected }));
     }
+    Ok(completed)
+}
+
+fn read_trial(
+    page: &SharedPage,
+    job: &Job,
+    released: Instant,
+    start: Instant,
+    end: Instant,
+) -> Result<Trial, TrialError> {
+    let (procs, iters) = (job.params.procs, job.params.iters);
+    let total = page.counter().load(Ordering::Acquire);
+    let completed = accounted(page, job, total)?;
+    let expected = job.params.expected();
     let trace = if job.settings.trace {
         let entries = read_trace(page, procs, iters, job.settings.schedule.is_some());
         let explanation = crate::analysis::explain::explain(&entries)

@@ -18,9 +18,9 @@ use super::worker::work_pooled;
 use super::{Channel, Counter, Db};
 use crate::race::fork::Crew;
 use crate::race::page::SharedPage;
-use crate::race::trial::{TrialError, spawn_cause, worker_cells};
+use crate::race::trial::{TrialError, accounted, spawn_cause, worker_cells};
 use crate::race::worker::Job;
-use crate::results::{Cause, Trial};
+use crate::results::Trial;
 
 /// Store workers forked once for every trial of a mode.
 pub(crate) struct StorePool<'p> {
@@ -111,20 +111,7 @@ impl<'p> StorePool<'p> {
             }
         }
         let total = counter.read_total().map_err(sys)?;
-        let completed: Vec<u64> = (0..self.procs as usize)
-            .map(|i| self.page.completed(i).load(Ordering::Acquire))
-            .collect();
-        let expected = self.job.params.expected();
-        let sum = completed.iter().sum::<u64>();
-        if sum != expected {
-            return Err(TrialError::Failed(Cause::Incomplete {
-                completed: sum,
-                expected,
-            }));
-        }
-        if total > expected {
-            return Err(TrialError::Failed(Cause::Impossible { total, expected }));
-        }
+        let completed = accounted(self.page, &self.job, total)?;
         Ok(Trial {
             total,
             elapsed_ns: nanos(end - start),

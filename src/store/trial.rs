@@ -5,7 +5,6 @@
 //! accounting from the workers' slots, the same failure reports, plus the retries the
 //! database forced.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::channel::Report;
@@ -13,7 +12,7 @@ use super::{Channel, Counter, EXIT_STORE_FAILED, work};
 use crate::command::duration::format_nanos;
 use crate::race::fork::{Crew, Ending, Gate, WaitError};
 use crate::race::page::SharedPage;
-use crate::race::trial::{TrialError, spawn_cause, wait_cause, worker_cells};
+use crate::race::trial::{TrialError, accounted, spawn_cause, wait_cause, worker_cells};
 use crate::race::worker::Job;
 use crate::results::{Cause, Trial};
 
@@ -75,20 +74,7 @@ pub(crate) fn run_trial(
         }
     }
     let total = counter.read_total().map_err(sys)?;
-    let completed: Vec<u64> = (0..procs as usize)
-        .map(|i| page.completed(i).load(Ordering::Acquire))
-        .collect();
-    let expected = job.params.expected();
-    let sum = completed.iter().sum::<u64>();
-    if sum != expected {
-        return Err(TrialError::Failed(Cause::Incomplete {
-            completed: sum,
-            expected,
-        }));
-    }
-    if total > expected {
-        return Err(TrialError::Failed(Cause::Impossible { total, expected }));
-    }
+    let completed = accounted(page, job, total)?;
     Ok(Trial {
         total,
         elapsed_ns: nanos(end - released),
