@@ -2,39 +2,21 @@
 //! `private` and `flock`, beside it), and every kind's acquire and release is here, behind
 //! [`WorkerCells::lock`] and [`LockGuard`]'s `Drop`.
 //!
-//! Runs in forked workers: no allocation, no panic path. Waiting loops spin with a pause
-//! instruction and yield the CPU after [`SPINS`] rounds, so that 10 workers on one CPU still
-//! finish: a waiter that never yields can burn its whole time slice while the holder waits to
-//! run.
+//! Runs in forked workers: no allocation, no panic path. The kinds made of plain atomics
+//! (spin, ticket, peterson, bakery) wait as `waiting` says.
 
 use std::cell::UnsafeCell;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::{SharedPage, Slot, WorkerCells, check};
 use crate::race::lock::Lock;
+pub(super) use waiting::{Peterson, Ticket};
+use waiting::{bakery_lock, peterson_lock, spin_lock, ticket_lock};
 
-/// Pause-instruction rounds a waiter spins before it yields the CPU.
-const SPINS: u32 = 64;
-
-/// The ticket lock: the next ticket to hand out and the ticket now served, in one line as in
-/// the Linux kernel's ticket spinlock.
-#[repr(C)]
-#[derive(Default)]
-pub(super) struct Ticket {
-    next: AtomicU32,
-    serving: AtomicU32,
-}
-
-/// Peterson's two flags and the turn, in one line.
-#[repr(C)]
-#[derive(Default)]
-pub(super) struct Peterson {
-    flag: [AtomicU32; 2],
-    turn: AtomicU32,
-}
+mod waiting;
 
 /// What one worker needs of its lock kind, found in the parent before fork.
 #[derive(Clone, Copy)]
@@ -204,18 +186,6 @@ pub(super) fn lock_file() -> io::Result<OwnedFd> {
             std::fs::remove_file(&path)?;
             Ok(file.into())
         }
-    }
-}
-
-/// Spins with a pause instruction, yielding the CPU every [`SPINS`] rounds.
-#[inline(always)]
-fn relax(spins: &mut u32) {
-    if *spins < SPINS {
-        *spins = spins.wrapping_add(1);
-        std::hint::spin_loop();
-    } else {
-        *spins = 0;
-        std::thread::yield_now();
     }
 }
 
@@ -422,27 +392,6 @@ fn sem_wait(sem: &UnsafeCell<libc::sem_t>) -> Result<(), LockError> {
     }
 }
 
-/// Test-and-test-and-set: one exchange when the lock looks free, plain loads while it is not
-/// (they stay in the waiter's cache until the holder's release invalidates it).
-#[inline(always)]
-fn spin_lock(word: &AtomicU32) {
-    let mut spins = 0;
-    while word.swap(1, Acquire) != 0 {
-        while word.load(Relaxed) != 0 {
-            relax(&mut spins);
-        }
-    }
-}
-
-#[inline(always)]
-fn ticket_lock(ticket: &Ticket) {
-    let mine = ticket.next.fetch_add(1, Relaxed);
-    let mut spins = 0;
-    while ticket.serving.load(Acquire) != mine {
-        relax(&mut spins);
-    }
-}
-
 /// fcntl(F_SETLKW) of the whole file: a write lock, or F_UNLCK.
 #[inline(always)]
 fn record_lock(fd: RawFd, kind: libc::c_short) -> Result<(), LockError> {
@@ -462,65 +411,6 @@ fn record_lock(fd: RawFd, kind: libc::c_short) -> Result<(), LockError> {
         let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
         if errno != libc::EINTR {
             return Err(LockError(errno));
-        }
-    }
-}
-
-/// Peterson's entry. With `FENCE` every access is sequentially consistent (on x86 the stores
-/// become `xchg`, a full barrier); without, stores are release and loads acquire, which x86
-/// gives for free, and a load may then be served before the worker's own earlier store
-/// leaves its store buffer.
-#[inline(always)]
-fn peterson_lock<const FENCE: bool>(
-    mine: &AtomicU32,
-    other: &AtomicU32,
-    turn: &AtomicU32,
-    other_index: u32,
-) {
-    let (store, load) = if FENCE {
-        (SeqCst, SeqCst)
-    } else {
-        (Release, Acquire)
-    };
-    mine.store(1, store);
-    turn.store(other_index, store);
-    let mut spins = 0;
-    while other.load(load) != 0 && turn.load(load) == other_index {
-        relax(&mut spins);
-    }
-}
-
-/// Lamport's bakery entry: take a number one above every number showing, then wait for each
-/// worker that is choosing, or holds a smaller (number, index).
-#[inline(always)]
-fn bakery_lock<const FENCE: bool>(index: usize, choosing: &[AtomicU32], number: &[AtomicU64]) {
-    let (store, load) = if FENCE {
-        (SeqCst, SeqCst)
-    } else {
-        (Release, Acquire)
-    };
-    let (Some(my_choosing), Some(my_number)) = (choosing.get(index), number.get(index)) else {
-        return;
-    };
-    my_choosing.store(1, store);
-    let highest = number.iter().map(|n| n.load(load)).max().unwrap_or(0);
-    let mine = highest.wrapping_add(1);
-    my_number.store(mine, store);
-    my_choosing.store(0, store);
-    for (j, (their_choosing, their_number)) in choosing.iter().zip(number).enumerate() {
-        if j == index {
-            continue;
-        }
-        let mut spins = 0;
-        while their_choosing.load(load) != 0 {
-            relax(&mut spins);
-        }
-        loop {
-            let theirs = their_number.load(load);
-            if theirs == 0 || (theirs, j) > (mine, index) {
-                break;
-            }
-            relax(&mut spins);
         }
     }
 }
