@@ -2,6 +2,11 @@
 //! and retries, and the odds behind the assertions about loss.
 #![allow(dead_code)]
 
+// The helpers every integration test shares (waiting, spawning, signalling).
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::{eventually, signal, spawn};
+
 use std::process::Output;
 
 use serde_json::Value;
@@ -122,30 +127,6 @@ fn rand_suffix() -> u64 {
         .into()
 }
 
-/// Waits up to `secs` for `check` to hold, polling every 20 ms.
-pub fn eventually(secs: f64, mut check: impl FnMut() -> bool) -> bool {
-    let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
-    while std::time::Instant::now() < end {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    check()
-}
-
-/// racecount in the background, stdout and stderr piped.
-pub fn spawn(args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("racecount starts")
-}
-
-/// Waits for `child` and returns its exit code and stderr.
 /// Waits for racecount; its exit status as the shell reports it (128 + n when it died by
 /// signal n, as racecount does after cleaning up on SIGINT, SIGTERM, SIGHUP), and its stderr.
 pub fn finish(child: std::process::Child) -> (Option<i32>, String) {
@@ -180,10 +161,6 @@ pub fn children_of(parent: u32) -> Vec<u32> {
         }
     }
     kids
-}
-
-pub fn signal(pid: u32, signal: nix::sys::signal::Signal) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
 }
 
 /// A long run: `procs` workers sleeping 5 ms before each of 100000 increments, one trial.
