@@ -300,22 +300,7 @@ fn a_redis_connection_killed_mid_trial_names_the_worker_and_the_error() {
     stopped_run(
         &servers().redis,
         |pid| {
-            let key = redis_keys(&format!("racecount_{pid}_"))[0].clone();
-            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
-            let id = list
-                .lines()
-                .find(|l| l.contains(&format!(" name={key}_w1 ")))
-                .and_then(|l| l.strip_prefix("id="))
-                .and_then(|l| l.split(' ').next())
-                .unwrap_or_else(|| panic!("worker 1 not in {list}"))
-                .to_string();
-            let killed: u64 = redis::cmd("CLIENT")
-                .arg("KILL")
-                .arg("ID")
-                .arg(&id)
-                .query(&mut rd())
-                .unwrap();
-            assert_eq!(killed, 1);
+            assert_eq!(kill_redis_worker(pid, 1), 1);
         },
         3,
         &[
@@ -385,23 +370,29 @@ fn a_pooled_redis_connection_killed_mid_trial_names_the_worker() {
         &servers().redis,
         &["--pool"],
         |pid| {
-            let key = redis_keys(&format!("racecount_{pid}_"))[0].clone();
-            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
-            let id = list
-                .lines()
-                .find(|l| l.contains(&format!(" name={key}_w2 ")))
-                .and_then(|l| l.strip_prefix("id="))
-                .and_then(|l| l.split(' ').next())
-                .unwrap_or_else(|| panic!("worker 2 not in {list}"))
-                .to_string();
-            let _: u64 = redis::cmd("CLIENT")
-                .arg("KILL")
-                .arg("ID")
-                .arg(&id)
-                .query(&mut rd())
-                .unwrap();
+            kill_redis_worker(pid, 2);
         },
         3,
         &["worker 2 (pid", "lost its connection to redis"],
     );
+}
+
+/// Kills worker `w`'s Redis connection of racecount run `pid` (found by the client name the
+/// worker gives it) and returns how many clients Redis killed.
+fn kill_redis_worker(pid: u32, w: u32) -> u64 {
+    let key = redis_keys(&format!("racecount_{pid}_"))[0].clone();
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
+    let id = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={key}_w{w} ")))
+        .and_then(|l| l.strip_prefix("id="))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("worker {w} not in {list}"))
+        .to_string();
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(&id)
+        .query(&mut rd())
+        .unwrap()
 }
