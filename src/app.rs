@@ -96,7 +96,9 @@ fn execute(config: &Config) -> io::Result<Status> {
         };
         observer.start()?;
         if config.progress {
-            let mut progress = Progress::new(observer, &config.settings);
+            // Store workers allocate after fork: their parent must have no other thread.
+            let ticking = config.store.db().is_none();
+            let mut progress = Progress::new(observer, &config.settings, ticking);
             let gauge = progress.gauge();
             let watch = move |increments| gauge.watch(increments);
             let report = run_watched(config, config.keep(), &mut progress, Some(&watch));

@@ -121,3 +121,36 @@ fn a_short_run_shows_no_bar() {
     let text = run.text();
     assert!(!text.contains("ETA"), "{text:?}");
 }
+
+/// The README's database command, as a person runs it: stderr a terminal, so the bar is on.
+/// Store workers connect after fork, which needs a parent with no other thread: the bar must
+/// not start one (it did, and every such run failed with "racecount has 2 threads").
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_sqlite_run_in_a_terminal_completes() {
+    let dir = std::env::temp_dir().join(format!("racecount-pty-{}", unique_seed()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("lesson.db");
+    let line = format!("--store sqlite:{} -p 4 -i 5 -t 2", db.display());
+    let mut run = OnTerminal::start(&line, &unique_seed());
+    let status = {
+        assert!(
+            eventually(6.0 * PATIENCE_SECS, || !run.running()),
+            "still running: {:?}",
+            run.text()
+        );
+        run.child.wait().unwrap()
+    };
+    // The reader thread may still be draining the terminal.
+    eventually(PATIENCE_SECS, || run.text().contains("lost updates:"));
+    let text = run.text();
+    assert!(status.success(), "{status:?}: {text:?}");
+    assert!(!text.contains("error"), "{text:?}");
+    for mode in ["unlocked", "per-access", "mutex", "atomic"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(mode)),
+            "no {mode} row: {text:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

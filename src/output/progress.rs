@@ -134,8 +134,14 @@ impl Gauge {
 
 impl<'o> Progress<'o> {
     /// A bar over every increment of `settings`' trials, hidden until the run has lasted a
-    /// second.
-    pub(crate) fn new(inner: &'o mut dyn Observer, settings: &Settings) -> Progress<'o> {
+    /// second. With `ticking`, a thread of indicatif's redraws elapsed time and ETA between
+    /// readings; without (database stores, whose workers allocate after fork and so need a
+    /// parent with no other thread), the bar moves only as trials end.
+    pub(crate) fn new(
+        inner: &'o mut dyn Observer,
+        settings: &Settings,
+        ticking: bool,
+    ) -> Progress<'o> {
         let columns = terminal_size::terminal_size_of(io::stderr()).map_or(80, |(w, _)| w.0);
         let template = if columns < NARROW {
             "{prefix} {msg} ETA {eta}"
@@ -159,8 +165,10 @@ impl<'o> Progress<'o> {
         }
         let trials = settings.total_trials();
         bar.set_message(format!("0/{trials} trials"));
-        // Redraws elapsed time and ETA between the watch's readings.
-        bar.enable_steady_tick(Duration::from_millis(200));
+        if ticking {
+            // Redraws elapsed time and ETA between the watch's readings.
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
         let gauge = Gauge {
             bar: bar.clone(),
             start: Instant::now(),
@@ -234,7 +242,7 @@ mod tests {
             retries: 0,
         };
         let settings = settings(&[Mode::Atomic], &[2], 3);
-        let mut progress = Progress::new(&mut inner, &settings);
+        let mut progress = Progress::new(&mut inner, &settings, true);
         assert_eq!(progress.bar.length(), Some(3 * 6));
         for _ in 0..3 {
             progress.trial(&group, &trial).unwrap();
