@@ -5,14 +5,16 @@
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use racecount::command::config::{Params, Settings};
-use racecount::race::lock::Lock;
-use racecount::race::mode::Mode;
+use racecount::model::lock::Lock;
+use racecount::model::mode::Mode;
+use racecount::model::pin::Pin;
+use racecount::model::settings::{Params, Settings};
+use racecount::model::window::Window;
+use racecount::race::job::Job;
 use racecount::race::page::SharedPage;
-use racecount::race::pin::Pin;
-use racecount::race::trial::{Pool, run_forked};
-use racecount::race::window::Window;
-use racecount::race::worker::Job;
+use racecount::race::runner::Ground;
+use racecount::race::runner::forked::run_forked;
+use racecount::race::runner::pooled::Pool;
 
 fn main() {
     divan::main();
@@ -31,14 +33,14 @@ static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Set
     pool: false,
     trace: false,
     schedule: None,
-    store: racecount::store::Shown::page(),
-    load: racecount::machine::Load {
+    store: racecount::model::store::StoreLabel::page(),
+    load: racecount::model::machine::Load {
         cpus: 2,
         cpu_pressure_pct: None,
         loadavg_1m: None,
     },
     locks: vec![Lock::Pthread],
-    threads: false,
+    workers: racecount::model::settings::Workers::Processes,
     pin: Pin::None,
     pin_cpus: Vec::new(),
 });
@@ -69,8 +71,12 @@ fn trial_overhead(bencher: Bencher) {
 fn trial_overhead_pooled(bencher: Bencher) {
     let page = SharedPage::new(10, 0).unwrap();
     let job = job(Mode::Atomic, 10, 1, Window::Busy(0));
-    let mut pool = Pool::start(&page, &job).unwrap();
-    bencher.bench_local(|| pool.run(None).unwrap());
+    let ground = Ground {
+        page: &page,
+        timeout: None,
+    };
+    let mut pool = Pool::start(ground, &job).unwrap();
+    bencher.bench_local(|| pool.run().unwrap());
     pool.finish().unwrap();
 }
 

@@ -7,13 +7,16 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::command::cli::Options;
 use crate::command::config::Config;
+use crate::command::error::ConfigError;
+use crate::command::estimate::{least_duration, long_run_warning};
 use crate::exit::Status;
-use crate::machine::Machine;
+use crate::output::Surroundings;
+use crate::output::export::ExportError;
 use crate::output::progress::Progress;
-use crate::output::{Surroundings, output_width};
+use crate::probe::Probe;
 use crate::race::fork::interrupt;
-use crate::race::run::{run, run_watched};
-use crate::results::{Observer, Quiet, Report, Stop};
+use crate::results::{NoLiveOutput, Observer, Report, Stop};
+use crate::run::{Plan, run as run_plan, shares_the_parent};
 
 /// Leaves the process with `status`: stopped by a signal, it dies by that signal (see
 /// [`interrupt::die_by`]); otherwise it returns the exit code for `main` to return.
@@ -26,99 +29,131 @@ pub fn exit(status: Status) -> std::process::ExitCode {
 
 /// Runs racecount with the process's arguments and returns how to exit.
 pub fn main() -> Status {
-    let options = match Options::try_parse() {
-        Ok(options) => options,
-        Err(e) => return clap_error(&e),
-    };
-    if let Some(shell) = options.completions {
-        let script = crate::command::completion::script(shell);
-        return match io::stdout().write_all(&script) {
-            Ok(()) => Status::Success,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
-            Err(e) => {
-                say(&format!("error: cannot write the completion script: {e}"));
-                Status::RunFailed
-            }
-        };
-    }
-    if options.man {
-        return match crate::command::manual::write(&mut io::stdout()) {
-            Ok(()) => Status::Success,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
-            Err(e) => {
-                say(&format!("error: cannot write the man page: {e}"));
-                Status::RunFailed
-            }
-        };
-    }
-    let config = match Config::from_options(options) {
-        Ok(config) => config,
-        Err(e) => {
-            say(&format!("error: {e}"));
-            return Status::BadInput;
-        }
-    };
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
-    let least = crate::command::estimate::least_duration(&config.settings, cpus);
-    let long = crate::command::estimate::long_run_warning(least);
-    for warning in config.warnings.iter().chain(&long) {
-        say(&format!("warning: {warning}"));
-    }
-    if let Err(e) = interrupt::install() {
-        say(&format!("error: cannot install signal handlers: {e}"));
-        return Status::RunFailed;
-    }
-    match execute(&config) {
+    match run() {
         Ok(status) => status,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
-        Err(e) => {
-            say(&format!("error: cannot write the output: {e}"));
-            Status::RunFailed
+        Err(error) => error.conclude(),
+    }
+}
+
+/// Why racecount stopped short: each becomes one line on stderr and an exit status, here.
+#[derive(Debug)]
+pub enum Error {
+    /// clap's own: bad usage, or help and version (which are not errors to the user).
+    Usage(clap::Error),
+    /// The options cannot run as asked.
+    Config(ConfigError),
+    /// The completion script or the man page could not be written.
+    Script(&'static str, io::Error),
+    /// The signal handlers could not be installed.
+    Signals(nix::Error),
+    /// The output could not be written.
+    Output(io::Error),
+    /// An extra file could not be written after the run.
+    Export(ExportError),
+}
+
+impl Error {
+    /// Says what went wrong, once, and picks the exit status. A closed pipe (`| head`) is not
+    /// a failure: there is nobody left to tell.
+    fn conclude(self) -> Status {
+        match self {
+            Error::Usage(e) => clap_error(&e),
+            Error::Script(_, e) | Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                Status::Success
+            }
+            Error::Config(e) => {
+                say(&format!("error: {e}"));
+                Status::BadInput
+            }
+            Error::Script(what, e) => {
+                say(&format!("error: cannot write the {what}: {e}"));
+                Status::RunFailed
+            }
+            Error::Signals(e) => {
+                say(&format!("error: cannot install signal handlers: {e}"));
+                Status::RunFailed
+            }
+            Error::Output(e) => {
+                say(&format!("error: cannot write the output: {e}"));
+                Status::RunFailed
+            }
+            Error::Export(e) => {
+                say(&format!("error: {e}"));
+                Status::RunFailed
+            }
         }
     }
 }
 
-fn execute(config: &Config) -> io::Result<Status> {
+/// Options → config → trials → results → renderer; `Ok` with how the run ended.
+fn run() -> Result<Status, Error> {
+    let options = Options::try_parse().map_err(Error::Usage)?;
+    if let Some(shell) = options.completions {
+        let script = crate::command::completion::script(shell);
+        io::stdout()
+            .write_all(&script)
+            .map_err(|e| Error::Script("completion script", e))?;
+        return Ok(Status::Success);
+    }
+    if options.man {
+        crate::command::manual::write(&mut io::stdout())
+            .map_err(|e| Error::Script("man page", e))?;
+        return Ok(Status::Success);
+    }
+    let probe = Probe::now();
+    let config = Config::new(options, &probe).map_err(Error::Config)?;
+    let least = least_duration(&config.settings, u64::from(probe.load.cpus));
+    for warning in config.warnings.iter().chain(&long_run_warning(least)) {
+        say(&format!("warning: {warning}"));
+    }
+    interrupt::install().map_err(Error::Signals)?;
+    let surroundings = Surroundings::of(&probe, config.color);
+    let report = execute(&config, &surroundings).map_err(Error::Output)?;
+    for export in &config.exports {
+        export
+            .write(&report, &surroundings.machine)
+            .map_err(Error::Export)?;
+    }
+    Ok(conclude(&config, &report))
+}
+
+/// Runs the trials with the format's live output (and the progress bar), then its final
+/// output.
+fn execute(config: &Config, surroundings: &Surroundings) -> io::Result<Report> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let format = config.format;
-    let surroundings = Surroundings {
-        color: config.color,
-        width: output_width().0,
-        width_known: output_width().1,
-        machine: Machine::detect(),
+    let plan = Plan {
+        settings: &config.settings,
+        timeout: config.timeout,
+        store: &config.store,
+        keep: config.keep(),
     };
     let report = {
-        let mut live = format.live(&mut out, &config.settings, &surroundings);
+        let mut live = format.live(&mut out, &config.settings, surroundings);
         let observer: &mut dyn Observer = match live.as_deref_mut() {
             Some(live) => live,
-            None => &mut Quiet,
+            None => &mut NoLiveOutput,
         };
         observer.start()?;
         if config.progress {
             // Store workers allocate after fork: their parent must have no other thread.
-            let ticking = config.store.db().is_none();
+            let ticking = shares_the_parent(&config.store);
             let mut progress = Progress::new(observer, &config.settings, ticking);
             let gauge = progress.gauge();
             let watch = move |increments| gauge.watch(increments);
-            let report = run_watched(config, config.keep(), &mut progress, Some(&watch));
+            let report = run_plan(plan, &mut progress, Some(&watch));
             progress.clear();
             report?
         } else {
-            run(config, config.keep(), observer)?
+            run_plan(plan, observer, None)?
         }
     };
-    if let Some(renderer) = format.at_end(&surroundings) {
+    if let Some(renderer) = format.at_end(surroundings) {
         renderer.render(&report, &mut out)?;
     }
     out.flush()?;
-    for export in &config.exports {
-        if let Err(message) = export.write(&report, &surroundings.machine) {
-            say(&format!("error: {message}"));
-            return Ok(Status::RunFailed);
-        }
-    }
-    Ok(conclude(config, &report))
+    Ok(report)
 }
 
 /// Says on stderr why a run stopped, and picks the exit status.

@@ -1,17 +1,23 @@
 //! racecount: forked workers racing on one counter in a shared page.
 //!
-//! The folders follow the data, which flows one way (see ARCHITECTURE.md):
+//! The modules are layers, each importing only the layers before it (the order is written
+//! once, in `tests/layers.rs`, which checks every `use crate::` line; see ARCHITECTURE.md):
 //!
-//! - [`command`]: the command line ([`command::cli`]) validated once into a
-//!   [`command::config::Config`];
-//! - [`race`]: the race itself: the shared [`race::page`], the [`race::worker`]s that
-//!   increment it, forking them (`race::fork`), each [`race::trial`] and the run of all (`race::run`);
+//! - [`model`]: plain types every layer shares (settings, modes, locks, windows, trace
+//!   entries, units); imports nothing from the crate;
+//! - [`probe`]: what racecount reads off the machine, once, before a run;
 //! - `results`: what the trials did, as plain data;
 //! - [`analysis`]: what the results mean: statistics, the trace's explanation;
-//! - `output`: one renderer per output format, the progress bar, extra files.
+//! - [`race`]: the race itself: the shared page, forking, the child's code, the runners;
+//! - [`store`]: the counter in a database, behind the same runner interface;
+//! - `run`: every trial of every group, through one runner;
+//! - `output`: one renderer per output format, the progress bar, extra files;
+//! - [`command`]: the command line, validated once into a config;
+//! - [`app`]: the wiring, and the one place errors become a line and an exit status.
 //!
-//! `unsafe` code lives only in [`race::page`] (the shared mapping, its lock, the schedule's
-//! turns) and `race::fork` (forking, reaping, signals).
+//! `unsafe` code lives only in `race::page` (the shared mapping) and `race::fork` (forking,
+//! reaping, signals), and in the few files of `race::child` that call the C library on the
+//! page's locks.
 
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -20,8 +26,10 @@ pub mod analysis;
 pub mod app;
 pub mod command;
 pub mod exit;
-pub mod machine;
+pub mod model;
 mod output;
+pub mod probe;
 pub mod race;
 mod results;
+mod run;
 pub mod store;

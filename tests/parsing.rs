@@ -5,8 +5,10 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use proptest::prelude::*;
 use racecount::command::cli::Options;
-use racecount::command::config::{Config, Room};
-use racecount::command::duration::{format_nanos, parse_nanos, parse_window};
+use racecount::command::config::Config;
+use racecount::model::units::{format_nanos, parse_nanos};
+use racecount::model::window::Window;
+use racecount::probe::Probe;
 
 fn arg() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -37,7 +39,7 @@ proptest! {
     #[test]
     fn parse_nanos_never_panics(text in any::<String>()) {
         let _ = parse_nanos(&text);
-        let _ = parse_window(&text);
+        let _ = Window::parse(&text);
     }
 
     #[test]
@@ -56,9 +58,10 @@ proptest! {
         let argv = std::iter::once("racecount".to_string()).chain(args);
         match Options::try_parse_from(argv) {
             Ok(options) => {
-                let room = Room { limit: Some(1000), why: "test".into() };
-                if let Err(e) = Config::with_room(options, room) {
-                    prop_assert_eq!(e.0.lines().count(), 1, "{}", e.0);
+                // A fixed probe: the configs read nothing off the machine.
+                if let Err(e) = Config::new(options, &Probe::fixed()) {
+                    let line = e.to_string();
+                    prop_assert_eq!(line.lines().count(), 1, "{}", line);
                 }
             }
             Err(e) => {
@@ -70,7 +73,7 @@ proptest! {
 
 proptest! {
     // Each case runs the binary, so fewer of them.
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// What clap refuses reaches the user as racecount's one line and status 2, whatever
     /// clap's own message looked like. Command lines that parse are not run (they would start

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::analysis::overlap::Overlap;
-use crate::race::mode::Mode;
+use crate::model::mode::Mode;
 use crate::results::Report;
 
 /// What the measurements point to.
@@ -120,7 +120,7 @@ pub fn diagnose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::Load;
+    use crate::model::machine::Load;
     use crate::output::fixture::{group, params, settings};
     use crate::results::Report;
 

@@ -27,6 +27,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub use crate::model::trace::{TraceEntry, WriteRef};
+pub use crate::results::Tally;
+
 /// One trial's trace: every increment, worker by worker in each worker's order, and the
 /// account of its lost updates (already checked to add up to procs × iters − total).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,41 +38,18 @@ pub struct TrialTrace {
     pub explanation: Explanation,
 }
 
-/// One traced increment, as the worker recorded it. Times are ns since the trial's first read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct TraceEntry {
-    pub worker: u32,
-    /// 0-based increment number within the worker.
-    pub seq: u64,
-    /// The value the worker read.
-    pub read: u64,
-    /// The value it wrote.
-    pub wrote: u64,
-    /// The value its write replaced.
-    pub prev: u64,
-    pub t_read_ns: u64,
-    pub t_write_ns: u64,
-    /// Under `--schedule`, the write's step number in the trial (from 1): the scheduled order.
-    pub step: Option<u64>,
+impl TrialTrace {
+    /// A kept trial's trace with its explanation; `None` when its writes fit no order (a run
+    /// stops at such a trial, so a kept one always has an order).
+    pub fn of(entries: &[TraceEntry]) -> Option<TrialTrace> {
+        Some(TrialTrace {
+            entries: entries.to_vec(),
+            explanation: explain(entries).ok()?,
+        })
+    }
 }
 
 pub use order::Unordered;
-
-/// One write, by worker and its 0-based increment number within the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct WriteRef {
-    pub worker: u32,
-    pub seq: u64,
-}
-
-impl WriteRef {
-    fn of(e: &TraceEntry) -> WriteRef {
-        WriteRef {
-            worker: e.worker,
-            seq: e.seq,
-        }
-    }
-}
 
 /// One collision episode: every write in it read `read` and wrote `read + 1`; the first
 /// found `read` (or anything but `read + 1`) on the counter, each later one the `read + 1`
@@ -134,24 +114,6 @@ pub struct Explanation {
     /// The rebuilt order of the writes, as indices into the trace's entries.
     #[serde(skip)]
     pub order: Vec<usize>,
-}
-
-/// The counts of an [`Explanation`], kept for every traced trial.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Tally {
-    pub collisions: u64,
-    pub collision_lost: u64,
-    pub stale: u64,
-    pub stale_lost: u64,
-    pub restores: u64,
-    pub restored: u64,
-}
-
-impl Tally {
-    /// Net updates lost: collisions + stale writes − restored.
-    pub fn lost(&self) -> i128 {
-        i128::from(self.collision_lost) + i128::from(self.stale_lost) - i128::from(self.restored)
-    }
 }
 
 impl Explanation {

@@ -6,38 +6,7 @@
 //! least two were. A worker that the scheduler took off its CPU mid-way still counts as inside
 //! its span: on one CPU the spans overlap only where a worker was preempted mid-run.
 
-use serde::Serialize;
-
-/// The overlap of one trial's workers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Overlap {
-    /// Most workers inside their racing part at one moment.
-    pub peak: u32,
-    /// Time during which at least one worker was inside its racing part, in ns.
-    pub busy_ns: u64,
-    /// Time during which at least two were.
-    pub shared_ns: u64,
-}
-
-impl Overlap {
-    /// The overlap of two trials taken together: the higher peak, the times added.
-    pub fn combine(self, other: Overlap) -> Overlap {
-        Overlap {
-            peak: self.peak.max(other.peak),
-            busy_ns: self.busy_ns.saturating_add(other.busy_ns),
-            shared_ns: self.shared_ns.saturating_add(other.shared_ns),
-        }
-    }
-
-    /// Share (0 to 1) of the racing time during which at least two workers were inside.
-    pub fn share(&self) -> f64 {
-        if self.busy_ns == 0 {
-            0.0
-        } else {
-            self.shared_ns as f64 / self.busy_ns as f64
-        }
-    }
-}
+pub use crate::results::Overlap;
 
 /// The overlap of `spans` (start, end) in ns; an end before its start counts as an empty span.
 pub fn overlap(spans: &[(u64, u64)]) -> Overlap {

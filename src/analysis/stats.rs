@@ -153,10 +153,10 @@ pub(crate) fn mean_stddev(values: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::config::Params;
-    use crate::race::mode::Mode;
-    use crate::race::window::Window;
-    use crate::results::{Keep, Trial};
+    use crate::model::mode::Mode;
+    use crate::model::settings::Params;
+    use crate::model::window::Window;
+    use crate::results::{Keep, Seen, Trial};
 
     fn group(totals: &[u64]) -> Group {
         let params = Params {
@@ -171,12 +171,13 @@ mod tests {
                 elapsed_ns: 200_000,
                 wall_ns: 1_000_000,
                 completed: vec![20; 10],
-                overlap: Default::default(),
+                spans: Vec::new(),
                 trace: None,
                 retries: 0,
             };
             g.add(
                 &trial,
+                Seen::default(),
                 Keep {
                     trials: true,
                     workers: false,

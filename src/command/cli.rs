@@ -3,12 +3,12 @@
 
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
-use crate::command::duration::{parse_nanos, parse_window};
+use crate::model::lock::Lock;
+use crate::model::pin::Pin;
+use crate::model::schedule::Strategy;
+use crate::model::units::parse_nanos;
+use crate::model::window::Window;
 use crate::output::format::Format;
-use crate::race::lock::Lock;
-use crate::race::pin::Pin;
-use crate::race::schedule::Strategy;
-use crate::race::window::Window;
 
 // Each example on one line within 80 columns: -h fits an 80 x 24 terminal.
 const EXAMPLES: &str = "\
@@ -76,7 +76,7 @@ pub struct Options {
     /// 1us, about what CPython spends in `value += 1`]; a list sweeps. Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
     /// the raw hardware race is left, which needs large --iters to show.
     #[arg(short, long, value_name = "DUR", default_value = "1us", value_delimiter = ',',
-          value_parser = parse_window, allow_hyphen_values = true, action = ArgAction::Set,
+          value_parser = Window::parse, allow_hyphen_values = true, action = ArgAction::Set,
           value_hint = ValueHint::Other)]
     #[arg(hide_default_value = true)]
     pub window: Vec<Window>,
@@ -181,7 +181,7 @@ pub struct Options {
         hide_possible_values = true
     )]
     #[arg(hide_short_help = true)]
-    pub isolation: Option<crate::store::Isolation>,
+    pub isolation: Option<crate::model::store::Isolation>,
 
     /// The lock that mutex and per-access take; a comma-separated list sweeps
     ///

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::command::config::Settings;
-use crate::race::mode::Mode;
+use crate::model::mode::Mode;
+use crate::model::settings::Settings;
 
 /// Runs that will last longer than this are announced on stderr.
 pub const LONG: Duration = Duration::from_secs(600);
@@ -50,7 +50,7 @@ pub fn long_run_warning(least: Duration) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::window::Window;
+    use crate::model::window::Window;
 
     #[test]
     fn an_hour_long_window_is_announced_and_the_lesson_is_not() {

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use super::Render;
 use super::record::{Record, header};
-use crate::command::config::Settings;
-use crate::results::{Group, Observer, Report, Trial};
+use crate::model::settings::Settings;
+use crate::results::{Group, Observer, Report, Seen, Trial};
 
 /// csv separates fields with commas.
 pub(crate) const COMMA: &str = ",";
@@ -55,8 +55,8 @@ impl<W: Write> Observer for CsvStream<'_, W> {
         self.out.flush()
     }
 
-    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
-        let record = Record::of(self.settings, group, trial);
+    fn trial(&mut self, group: &Group, trial: &Trial, seen: &Seen) -> io::Result<()> {
+        let record = Record::of(self.settings, group, trial, seen);
         writeln!(self.out, "{}", record.line(self.separator))?;
         self.out.flush()
     }
@@ -101,11 +101,11 @@ mod tests {
                     wall_ns: kept.wall_ns[i],
                     completed: vec![],
                     trace: None,
-                    overlap: Default::default(),
+                    spans: Vec::new(),
                     retries: 0,
                 };
-                group.add(&trial, ALL);
-                stream.trial(&group, &trial).unwrap();
+                group.add(&trial, Seen::default(), ALL);
+                stream.trial(&group, &trial, &Seen::default()).unwrap();
             }
         }
         assert_eq!(String::from_utf8(out).unwrap(), ROWS);

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::analysis::explain::{Collision, Explanation, Tally};
-use crate::command::duration::format_nanos;
+use crate::model::units::format_nanos;
 
 /// Lines listed per kind of loss; the rest are counted in one line.
 pub const MAX_LINES: usize = 10;

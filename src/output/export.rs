@@ -9,7 +9,7 @@ use super::csv::{COMMA, Csv};
 use super::json::Json;
 use super::markdown::Markdown;
 use super::svg::svg;
-use crate::machine::Machine;
+use crate::model::machine::Machine;
 use crate::results::{Keep, Report};
 
 /// What an extra file holds.
@@ -73,14 +73,34 @@ pub struct Export {
 }
 
 impl Export {
-    /// Writes the file; on failure, the one line that says which and why.
-    pub fn write(&self, report: &Report, machine: &Machine) -> Result<(), String> {
-        std::fs::write(&self.path, self.kind.render(report, machine)).map_err(|e| {
-            format!(
-                "cannot write {} {}: {e}",
-                self.kind.option(),
-                self.path.display()
-            )
+    /// Writes the file.
+    pub fn write(&self, report: &Report, machine: &Machine) -> Result<(), ExportError> {
+        std::fs::write(&self.path, self.kind.render(report, machine)).map_err(|source| {
+            ExportError {
+                option: self.kind.option(),
+                path: self.path.clone(),
+                source,
+            }
         })
+    }
+}
+
+/// An extra file that could not be written after the run.
+#[derive(Debug)]
+pub struct ExportError {
+    pub option: &'static str,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot write {} {}: {}",
+            self.option,
+            self.path.display(),
+            self.source
+        )
     }
 }

@@ -1,11 +1,11 @@
 //! Fixed reports for the renderers' exact-text tests.
 
-use crate::command::config::Params;
-use crate::command::config::Settings;
-use crate::machine::Load;
-use crate::race::mode::Mode;
-use crate::race::window::Window;
-use crate::results::{Group, Keep, Report, Trial};
+use crate::model::machine::Load;
+use crate::model::mode::Mode;
+use crate::model::settings::Params;
+use crate::model::settings::Settings;
+use crate::model::window::Window;
+use crate::results::{Group, Keep, Report, Seen, Trial};
 
 /// Keeps everything, as json does.
 pub const ALL: Keep = Keep {
@@ -31,11 +31,11 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
             elapsed_ns: (i as u64 + 1) * 6_000,
             wall_ns: 1_000_000,
             completed: vec![params.iters; params.procs as usize],
-            overlap: Default::default(),
+            spans: Vec::new(),
             trace: None,
             retries: 0,
         };
-        g.add(&trial, ALL);
+        g.add(&trial, Seen::default(), ALL);
     }
     g
 }
@@ -53,11 +53,11 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
         pool: false,
         trace: false,
         schedule: None,
-        store: crate::store::Shown::page(),
+        store: crate::model::store::StoreLabel::page(),
         load: load(),
-        locks: vec![crate::race::lock::Lock::Pthread],
-        threads: false,
-        pin: crate::race::pin::Pin::None,
+        locks: vec![crate::model::lock::Lock::Pthread],
+        workers: crate::model::settings::Workers::Processes,
+        pin: crate::model::pin::Pin::None,
         pin_cpus: Vec::new(),
     }
 }

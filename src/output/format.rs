@@ -10,7 +10,7 @@ use super::csv::{COMMA, CsvStream, TAB};
 use super::jsonl::{JsonlStream, JsonlSummary};
 use super::totals::TotalsStream;
 use super::{Render, Surroundings, human, json, markdown};
-use crate::command::config::Settings;
+use crate::model::settings::Settings;
 use crate::results::{Keep, Observer};
 
 /// `--format`: how the results reach stdout.
@@ -60,6 +60,14 @@ impl Format {
     pub fn name(self) -> String {
         self.to_possible_value()
             .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+
+    /// Whether the format shows what `--trace` finds.
+    pub fn shows_trace(self) -> bool {
+        match self {
+            Format::Human | Format::Json => true,
+            Format::Totals | Format::Tsv | Format::Jsonl | Format::Csv | Format::Markdown => false,
+        }
     }
 
     /// What the format needs kept of every trial.

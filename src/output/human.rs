@@ -10,13 +10,14 @@ use super::speed::{Combination, ModeSummary, write_speeds};
 use super::table::{Align, Cell, GREEN, RED, write_table, write_table_within};
 use super::timeline;
 use crate::analysis::diagnosis::diagnose;
+use crate::analysis::explain::TrialTrace;
 use crate::analysis::stats::{Summary, Verdict, summarize};
-use crate::command::config::Params;
-use crate::command::config::Settings;
-use crate::command::duration::format_nanos;
-use crate::race::schedule::Strategy;
-use crate::race::window::Window;
-use crate::results::{Group, Observer, Report, Signal, Stop, Trial};
+use crate::model::schedule::Strategy;
+use crate::model::settings::Params;
+use crate::model::settings::Settings;
+use crate::model::units::format_nanos;
+use crate::model::window::Window;
+use crate::results::{Group, Observer, Report, Seen, Signal, Stop, Trial};
 
 /// A group that has a summary, with it.
 struct Summarized<'g> {
@@ -62,7 +63,7 @@ impl<W: Write> Observer for HumanHeader<'_, W> {
         self.out.flush()
     }
 
-    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+    fn trial(&mut self, _: &Group, _: &Trial, _: &Seen) -> io::Result<()> {
         Ok(())
     }
 }
@@ -174,10 +175,10 @@ fn write_listed(settings: &Settings, groups: &[&Group], out: &mut dyn Write) -> 
 
 /// One line for each lock kind that ran and protects nothing, or not always: why it loses.
 fn why_broken(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let threads = report.settings.threads;
+    let workers = report.settings.workers;
     let mut said: Vec<&str> = Vec::new();
     for group in &report.groups {
-        if let Some(why) = group.lock.and_then(|l| l.why_broken(threads))
+        if let Some(why) = group.lock.and_then(|l| l.why_broken(workers))
             && !said.contains(&why)
         {
             if said.is_empty() {
@@ -288,6 +289,9 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
     let Some(t) = &group.traced else {
         return Ok(());
     };
+    let Some(trace) = TrialTrace::of(&t.entries) else {
+        return Ok(());
+    };
     let p = &group.params;
     let heading = format!(
         "trace of {} trial {}: total {} of {} ({} x {}, window {})",
@@ -304,9 +308,9 @@ fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result
         "\n{}",
         super::explanation::fit(&heading, super::explanation::WIDTH)
     )?;
-    write_explanation(&t.trace.explanation, group.expected(), t.total, out)?;
+    write_explanation(&trace.explanation, group.expected(), t.total, out)?;
     if timeline::fits(p.procs, p.iters) {
-        timeline::write_timeline(&t.trace.entries, &t.trace.explanation.order, p.procs, out)?;
+        timeline::write_timeline(&trace.entries, &trace.explanation.order, p.procs, out)?;
     } else {
         writeln!(
             out,
@@ -495,7 +499,7 @@ fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<
         0 => "no jitter".to_string(),
         ns => format!("jitter up to {} (seed {})", format_nanos(ns), settings.seed),
     };
-    let workers = if settings.threads {
+    let workers = if settings.threads() {
         "workers are threads of one process (--threads)"
     } else if settings.pool {
         "workers reused across trials (--pool)"
@@ -550,9 +554,9 @@ fn lock_and_pin(settings: &Settings) -> Vec<String> {
         more.push(format!("lock{s} {}", locks.join(",")));
     }
     if !settings.pin_cpus.is_empty() {
-        let cpus = crate::race::pin::cpu_list(&settings.pin_cpus);
+        let cpus = crate::model::pin::cpu_list(&settings.pin_cpus);
         more.push(match settings.pin {
-            crate::race::pin::Pin::Same => {
+            crate::model::pin::Pin::Same => {
                 format!("every worker pinned to CPU {cpus} (--pin same)")
             }
             _ => format!(
@@ -648,8 +652,8 @@ pub(crate) fn number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::mode::Mode;
     use crate::output::fixture::{group, params, settings, two_modes};
-    use crate::race::mode::Mode;
     use crate::results::Report;
 
     fn render(report: &Report) -> String {

@@ -10,11 +10,13 @@ use super::Render;
 use super::human::label;
 use crate::analysis::diagnosis::{Diagnosis, diagnose};
 use crate::analysis::explain::Tally;
+use crate::analysis::explain::TrialTrace;
 use crate::analysis::overlap::Overlap;
 use crate::analysis::stats::{Summary, summarize};
-use crate::machine::{Load, Machine};
-use crate::race::schedule::Strategy;
-use crate::race::window::Window;
+use crate::model::machine::{Load, Machine};
+use crate::model::schedule::Strategy;
+use crate::model::settings::Workers;
+use crate::model::window::Window;
 use crate::results::{Group, Report, Stop, TracedTrial};
 
 /// The version of the document's layout.
@@ -86,6 +88,26 @@ pub(crate) fn window_ns(window: Window) -> u64 {
     window.nanos().unwrap_or(0)
 }
 
+/// A traced trial kept in full, as json shows it: its number and total, every entry and the
+/// explanation.
+#[derive(Serialize)]
+struct TracedOut {
+    trial: u64,
+    total: u64,
+    #[serde(flatten)]
+    trace: TrialTrace,
+}
+
+impl TracedOut {
+    fn of(traced: &TracedTrial) -> Option<TracedOut> {
+        Some(TracedOut {
+            trial: traced.trial,
+            total: traced.total,
+            trace: TrialTrace::of(&traced.entries)?,
+        })
+    }
+}
+
 #[derive(Serialize)]
 #[serde(tag = "reason", rename_all = "lowercase")]
 pub(crate) enum Stopped {
@@ -116,7 +138,7 @@ struct GroupOut<'r> {
     overlap: OverlapOut,
     /// With `--trace`: the first trial in full, every increment and its explanation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    traced: Option<&'r TracedTrial>,
+    traced: Option<TracedOut>,
 }
 
 /// A group's kept trials, serialized one by one: a million trials are not copied first.
@@ -223,9 +245,9 @@ impl<'r> Document<'r> {
                 store: settings.store.kind,
                 store_url: settings.store.url.clone(),
                 counter: settings.store.counter.clone(),
-                isolation: settings.store.isolation,
+                isolation: settings.store.isolation.map(|i| i.name()),
                 locks: settings.locks.iter().map(|l| l.name()).collect(),
-                workers: workers(settings.threads),
+                workers: settings.workers.name(),
                 pin: settings.pin.to_string(),
                 pin_cpus: settings.pin_cpus.clone(),
             },
@@ -236,7 +258,7 @@ impl<'r> Document<'r> {
             results: report
                 .groups
                 .iter()
-                .map(|g| group_out(g, settings.threads))
+                .map(|g| group_out(g, settings.workers))
                 .collect(),
         }
     }
@@ -258,16 +280,12 @@ pub(crate) fn stopped(stop: &Stop) -> Stopped {
 }
 
 /// What the workers are.
-fn workers(threads: bool) -> &'static str {
-    if threads { "threads" } else { "processes" }
-}
-
-fn group_out(group: &Group, threads: bool) -> GroupOut<'_> {
+fn group_out(group: &Group, workers: Workers) -> GroupOut<'_> {
     GroupOut {
         mode: group.mode.name(),
         lock: group.lock.map(|l| l.name()),
-        lock_is_correct: group.lock.map(|l| l.is_correct(threads)),
-        workers: workers(threads),
+        lock_is_correct: group.lock.map(|l| l.is_correct(workers)),
+        workers: workers.name(),
         procs: group.params.procs,
         iters: group.params.iters,
         window_ns: window_ns(group.params.window),
@@ -276,7 +294,7 @@ fn group_out(group: &Group, threads: bool) -> GroupOut<'_> {
         trials: Trials(group),
         summary: summarize(group).map(|s| summary(&s, group.retries_total)),
         overlap: group.overlap.into(),
-        traced: group.traced.as_ref(),
+        traced: group.traced.as_ref().and_then(TracedOut::of),
     }
 }
 
@@ -303,8 +321,8 @@ pub(crate) fn summary(s: &Summary, retries: u64) -> SummaryOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::mode::Mode;
     use crate::output::fixture::{params, two_modes};
-    use crate::race::mode::Mode;
     use crate::results::{Cause, Failure, Signal, Stage};
     use serde_json::{Value, json};
 

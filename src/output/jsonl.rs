@@ -12,9 +12,9 @@ use super::Render;
 use super::json::{SCHEMA_VERSION, Stopped, SummaryOut, stopped, summary, window_ns};
 use super::record::{FIELDS, Record};
 use crate::analysis::stats::summarize;
-use crate::command::config::Settings;
-use crate::machine::Machine;
-use crate::results::{Group, Observer, Report, Trial};
+use crate::model::machine::Machine;
+use crate::model::settings::Settings;
+use crate::results::{Group, Observer, Report, Seen, Trial};
 
 /// A record as one JSON object: its type, then every field in order.
 struct TrialLine<'r>(&'r Record<'r>);
@@ -43,8 +43,8 @@ impl<'s, W: Write> JsonlStream<'s, W> {
 }
 
 impl<W: Write> Observer for JsonlStream<'_, W> {
-    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
-        let record = Record::of(self.settings, group, trial);
+    fn trial(&mut self, group: &Group, trial: &Trial, seen: &Seen) -> io::Result<()> {
+        let record = Record::of(self.settings, group, trial, seen);
         serde_json::to_writer(&mut self.out, &TrialLine(&record))?;
         writeln!(self.out)?;
         self.out.flush()
@@ -122,10 +122,10 @@ mod tests {
             wall_ns: 1000000,
             completed: vec![],
             trace: None,
-            overlap: Default::default(),
+            spans: Vec::new(),
             retries: 0,
         };
-        stream.trial(group, &trial).unwrap();
+        stream.trial(group, &trial, &Seen::default()).unwrap();
         let machine = Machine {
             logical_cpus: 2,
             os: "linux".into(),

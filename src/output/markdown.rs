@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use super::Render;
 use super::human::{number, percent};
 use crate::analysis::stats::summarize;
-use crate::command::config::Settings;
-use crate::race::schedule::{DEFAULT_SWITCH, Strategy};
+use crate::model::schedule::{DEFAULT_SWITCH, Strategy};
+use crate::model::settings::Settings;
 use crate::results::Report;
 
 /// Markdown output.
@@ -104,13 +104,12 @@ pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
     }
     // The seed only matters to --jitter and a random schedule, and was drawn at random when
     // not given.
-    let seeded = s.jitter_ns != 0 || s.schedule.is_some_and(|st| st.is_random());
-    add(seeded, "--seed", s.seed.to_string());
+    add(s.seed_used(), "--seed", s.seed.to_string());
     add(s.pool, "--pool", String::new());
     add(s.trace, "--trace", String::new());
     let locks: Vec<String> = s.locks.iter().map(|l| l.name().to_string()).collect();
     add(s.locks != defaults.locks, "--lock", list(locks));
-    add(s.threads, "--threads", String::new());
+    add(s.threads(), "--threads", String::new());
     add(s.pin != defaults.pin, "--pin", s.pin.to_string());
     add(s.store.is_db(), "--store", s.store.url.clone());
     if let Some(isolation) = s.store.isolation {
@@ -154,10 +153,10 @@ mod tests {
 
     #[test]
     fn the_heading_has_every_option_not_at_its_default() {
-        use crate::race::window::Window;
+        use crate::model::window::Window;
         let mut settings = Settings::default();
         assert!(non_default_options(&settings).is_empty());
-        settings.windows = vec![crate::race::window::Window::Busy(1_500), Window::Yield];
+        settings.windows = vec![crate::model::window::Window::Busy(1_500), Window::Yield];
         settings.sleep_ns = 10_000_000;
         settings.jitter_ns = 1_234;
         settings.seed = 7;

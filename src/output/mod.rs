@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::machine::Machine;
+use crate::model::machine::Machine;
+use crate::probe::Probe;
 use crate::results::Report;
 
 pub(crate) mod csv;
@@ -46,15 +47,14 @@ pub struct Surroundings {
     pub machine: Machine,
 }
 
-/// Columns of the terminal on stdout; else COLUMNS when set; else 80. And whether it was
-/// one of the first two.
-pub(crate) fn output_width() -> (usize, bool) {
-    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
-        return (usize::from(w), true);
+impl Surroundings {
+    /// Where a run's output goes, from what the probe found and whether to colour.
+    pub fn of(probe: &Probe, color: bool) -> Surroundings {
+        Surroundings {
+            color,
+            width: probe.width.0,
+            width_known: probe.width.1,
+            machine: probe.machine.clone(),
+        }
     }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse().ok())
-        .filter(|&c| c > 0)
-        .map_or((80, false), |c| (c, true))
 }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::command::config::Settings;
+use crate::model::settings::Settings;
 use crate::results::Observer;
-use crate::results::{Group, Trial};
+use crate::results::{Group, Seen, Trial};
 
 /// Runs longer than this get a bar.
 const SHOW_AFTER: Duration = Duration::from_secs(1);
@@ -200,10 +200,10 @@ impl Observer for Progress<'_> {
         self.bar.suspend(|| inner.start())
     }
 
-    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()> {
+    fn trial(&mut self, group: &Group, trial: &Trial, seen: &Seen) -> io::Result<()> {
         // The live output goes out with the bar off the screen, so the two never mix.
         let inner = &mut self.inner;
-        let written = self.bar.suspend(|| inner.trial(group, trial));
+        let written = self.bar.suspend(|| inner.trial(group, trial, seen));
         self.trials_done += 1;
         self.bar.set_prefix(group.mode.name());
         self.bar
@@ -216,13 +216,13 @@ impl Observer for Progress<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::mode::Mode;
     use crate::output::fixture::{params, settings};
-    use crate::race::mode::Mode;
 
     struct Count(u64);
 
     impl Observer for Count {
-        fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
+        fn trial(&mut self, _: &Group, _: &Trial, _: &Seen) -> io::Result<()> {
             self.0 += 1;
             Ok(())
         }
@@ -237,7 +237,7 @@ mod tests {
             elapsed_ns: 1,
             wall_ns: 1,
             completed: vec![3, 3],
-            overlap: Default::default(),
+            spans: Vec::new(),
             trace: None,
             retries: 0,
         };
@@ -245,7 +245,7 @@ mod tests {
         let mut progress = Progress::new(&mut inner, &settings, true);
         assert_eq!(progress.bar.length(), Some(3 * 6));
         for _ in 0..3 {
-            progress.trial(&group, &trial).unwrap();
+            progress.trial(&group, &trial, &Seen::default()).unwrap();
         }
         let gauge = progress.gauge();
         gauge.watch(12);

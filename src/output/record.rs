@@ -5,10 +5,9 @@
 //! The order is a promise to scripts that count columns (`cut -f 9`, `awk -F, '{print $9}'`):
 //! fields are only ever added at the end of the list, never inserted or reordered.
 
-use crate::analysis::overlap::Overlap;
-use crate::command::config::Settings;
-use crate::race::schedule::Strategy;
-use crate::results::{Group, Trial};
+use crate::model::schedule::Strategy;
+use crate::model::settings::Settings;
+use crate::results::{Group, Overlap, Seen, Trial};
 
 /// One finished trial with everything that describes it.
 pub(crate) struct Record<'a> {
@@ -111,16 +110,7 @@ pub(crate) const FIELDS: &[Field] = &[
     ("lock", |r| {
         Value::Text(r.group.lock.map_or(String::new(), |l| l.name().into()))
     }),
-    ("workers", |r| {
-        Value::Text(
-            if r.settings.threads {
-                "threads"
-            } else {
-                "processes"
-            }
-            .into(),
-        )
-    }),
+    ("workers", |r| Value::Text(r.settings.workers.name().into())),
     // `--pin` as given: none, spread, same or a CPU list (`0 2-3`: spaces, as no field
     // holds a comma).
     ("pin", |r| {
@@ -165,7 +155,12 @@ impl Record<'_> {
     }
 
     /// The trial that just finished as the last of `group`, for the streaming formats.
-    pub(crate) fn of<'a>(settings: &'a Settings, group: &'a Group, trial: &Trial) -> Record<'a> {
+    pub(crate) fn of<'a>(
+        settings: &'a Settings,
+        group: &'a Group,
+        trial: &Trial,
+        seen: &Seen,
+    ) -> Record<'a> {
         Record {
             settings,
             group,
@@ -174,7 +169,7 @@ impl Record<'_> {
             elapsed_ns: trial.elapsed_ns,
             wall_ns: trial.wall_ns,
             retries: trial.retries,
-            overlap: trial.overlap,
+            overlap: seen.overlap,
         }
     }
 }
@@ -182,8 +177,8 @@ impl Record<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::window::Window;
     use crate::output::fixture::two_modes;
-    use crate::race::window::Window;
 
     #[test]
     fn the_first_thirteen_fields_keep_their_places() {

@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 
 use super::scale::{Scale, write_times};
-use crate::analysis::explain::{TraceEntry, overwrites};
-use crate::command::duration::format_nanos;
+use crate::analysis::explain::{TraceEntry, TrialTrace, overwrites};
+use crate::model::units::format_nanos;
 use crate::results::{Report, TracedTrial};
 
 /// Panels with more increments than this are not drawn (the file would be unwieldy).
@@ -81,13 +81,16 @@ pub fn svg(report: &Report) -> String {
 }
 
 fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial) {
+    let Some(trace) = TrialTrace::of(&trial.entries) else {
+        return;
+    };
     let _ = writeln!(
         s,
         r##"<text x="{LEFT}" y="{}" font-size="14" font-weight="bold">{}</text>"##,
         top + 16.0,
         escape(title)
     );
-    let entries = &trial.trace.entries;
+    let entries = &trace.entries;
     let lanes_top = top + TITLE;
     if entries.len() > MAX_ENTRIES {
         let _ = writeln!(
@@ -98,7 +101,7 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         );
         return;
     }
-    let t = trial.trace.explanation.tally();
+    let t = trace.explanation.tally();
     let _ = writeln!(
         s,
         r##"<text x="{LEFT}" y="{}" fill="#444">collisions {} lost, stale writes {} lost, restored {}: explained {} lost</text>"##,
@@ -114,7 +117,7 @@ fn panel(s: &mut String, top: f64, title: &str, procs: u32, trial: &TracedTrial)
         lanes_bottom: lanes_top + f64::from(procs) * LANE,
     };
     // Drawn at times that respect the rebuilt order (the clock alone may reverse two writes).
-    let order = &trial.trace.explanation.order;
+    let order = &trace.explanation.order;
     let written = write_times(entries, order);
     time_axis(s, &frame);
     lanes(s, &frame, procs, entries, &written);

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::scale::{Scale, write_times};
 use crate::analysis::explain::TraceEntry;
-use crate::command::duration::format_nanos;
+use crate::model::units::format_nanos;
 
 /// Largest run drawn: more lanes or bars than this would not be readable.
 pub const MAX_PROCS: u32 = 10;

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::results::{Group, Observer, Trial};
+use crate::results::{Group, Observer, Seen, Trial};
 
 /// Streams totals to `out`, flushing each line (the next trial forks).
 pub(crate) struct TotalsStream<W: Write> {
@@ -18,7 +18,7 @@ impl<W: Write> TotalsStream<W> {
 }
 
 impl<W: Write> Observer for TotalsStream<W> {
-    fn trial(&mut self, _: &Group, trial: &Trial) -> io::Result<()> {
+    fn trial(&mut self, _: &Group, trial: &Trial, _: &Seen) -> io::Result<()> {
         writeln!(self.out, "{}", trial.total)?;
         self.out.flush()
     }

@@ -34,9 +34,8 @@
 //!
 //! This module and `fork` are the only places with `unsafe` code.
 
-mod lock;
-
-pub(crate) use lock::LockError;
+pub(crate) mod locks;
+pub(crate) mod schedule;
 
 use std::cell::UnsafeCell;
 use std::io;
@@ -46,44 +45,43 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use memmap2::{MmapMut, MmapOptions};
 use nix::sys::memfd::{MFdFlags, memfd_create};
 
-use turns::ScheduleLines;
-
-mod turns;
-use crate::race::lock::Lock;
+use crate::model::lock::Lock;
+use crate::race::child::{WorkerCells, futex};
+use schedule::ScheduleLines;
 
 /// A `T` alone on a pair of cache lines.
 #[repr(C, align(128))]
-struct Line<T>(T);
+pub(crate) struct Line<T>(pub(crate) T);
 
 #[repr(C)]
-struct Header {
-    counter: Line<AtomicU64>,
-    robust: Line<UnsafeCell<libc::pthread_mutex_t>>,
-    pthread: Line<UnsafeCell<libc::pthread_mutex_t>>,
-    sem: Line<UnsafeCell<libc::sem_t>>,
-    spin: Line<AtomicU32>,
-    ticket: Line<lock::Ticket>,
-    peterson: Line<lock::Peterson>,
-    gate: Line<AtomicU32>,
-    done: Line<AtomicU32>,
-    control: Line<AtomicU32>,
-    schedule: Line<ScheduleLines>,
+pub(crate) struct Header {
+    pub(crate) counter: Line<AtomicU64>,
+    pub(crate) robust: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    pub(crate) pthread: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    pub(crate) sem: Line<UnsafeCell<libc::sem_t>>,
+    pub(crate) spin: Line<AtomicU32>,
+    pub(crate) ticket: Line<locks::Ticket>,
+    pub(crate) peterson: Line<locks::Peterson>,
+    pub(crate) gate: Line<AtomicU32>,
+    pub(crate) done: Line<AtomicU32>,
+    pub(crate) control: Line<AtomicU32>,
+    pub(crate) schedule: Line<ScheduleLines>,
 }
 
 /// One worker's own line: written only by that worker, so it stays true after the worker dies.
 #[repr(C)]
-struct Slot {
-    completed: AtomicU64,
-    holds_lock: AtomicU32,
+pub(crate) struct Slot {
+    pub(crate) completed: AtomicU64,
+    pub(crate) holds_lock: AtomicU32,
     /// When the worker's racing part started and ended (CLOCK_MONOTONIC ns; 0: not yet).
-    started_ns: AtomicU64,
-    ended_ns: AtomicU64,
+    pub(crate) started_ns: AtomicU64,
+    pub(crate) ended_ns: AtomicU64,
     /// `--schedule`: 1 while it is this worker's turn to step (a futex word).
-    turn: AtomicU32,
+    pub(crate) turn: AtomicU32,
     /// `--schedule`: the scheduler's [`Board`](crate::race::schedule::Board) fields for this worker.
-    steps_done: AtomicU64,
-    pos: AtomicU32,
-    mark: AtomicU64,
+    pub(crate) steps_done: AtomicU64,
+    pub(crate) pos: AtomicU32,
+    pub(crate) mark: AtomicU64,
 }
 
 /// Bytes each field and slot of the page is aligned to (a cache line and its neighbour).
@@ -127,9 +125,9 @@ pub struct SharedPage {
     choosing_at: usize,
     number_at: usize,
     /// `--lock private`: a mutex in the parent's own heap, which fork copies into each worker.
-    private: Box<UnsafeCell<libc::pthread_mutex_t>>,
+    pub(crate) private: Box<UnsafeCell<libc::pthread_mutex_t>>,
     /// `--lock flock`: the unnamed file whose fcntl record lock the workers take.
-    lock_file: Option<OwnedFd>,
+    pub(crate) lock_file: Option<OwnedFd>,
     /// Trace cells per worker (0: not tracing).
     trace_len: usize,
     /// Byte offset of the first trace row, and bytes per row.
@@ -198,11 +196,11 @@ impl SharedPage {
     /// is created and removed at once. The descriptor is inherited by every forked worker;
     /// fcntl record locks belong to the process, so workers forked from it exclude each other.
     pub fn with_lock_file(mut self) -> io::Result<SharedPage> {
-        self.lock_file = Some(lock::lock_file()?);
+        self.lock_file = Some(locks::lock_file()?);
         Ok(self)
     }
 
-    fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         // SAFETY: the mapping is page-aligned (so 128-byte aligned), at least HEADER bytes long
         // and zero-filled by ftruncate, and all-zero is a valid value for every atomic in
         // `Header`; the mutexes and the semaphore are initialised in `new` before anyone
@@ -231,7 +229,7 @@ impl SharedPage {
     }
 
     /// Worker `index`'s slot, `None` when the page has no such slot.
-    fn slot(&self, index: usize) -> Option<&Slot> {
+    pub(crate) fn slot(&self, index: usize) -> Option<&Slot> {
         if index >= self.slots {
             return None;
         }
@@ -346,42 +344,12 @@ impl SharedPage {
         std::sync::atomic::fence(Ordering::Release);
     }
 
-    /// Waits while the gate still reads `seen`: first up to `yields` times sched_yield (a
-    /// trial that follows at once is caught without a wake-up, and the other processes get
-    /// the core), then a futex wait (blocking, no spinning).
-    pub(crate) fn wait_gate(&self, seen: u32, yields: u32) {
-        let gate = self.gate();
-        for _ in 0..yields {
-            if gate.load(Ordering::Acquire) != seen {
-                return;
-            }
-            std::thread::yield_now();
-        }
-        while gate.load(Ordering::Acquire) == seen {
-            // SAFETY: FUTEX_WAIT on a valid, aligned u32 in shared memory; without the
-            // PRIVATE flag because the waiters are in different processes. Spurious wake-ups
-            // and EINTR are handled by the loop.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    gate.as_ptr(),
-                    libc::FUTEX_WAIT,
-                    seen,
-                    std::ptr::null::<libc::timespec>(),
-                );
-            }
-        }
-    }
-
     /// Advances the gate and wakes every worker waiting on it. Returns the new generation.
     pub(crate) fn open_gate(&self) -> u32 {
         let gate = self.gate();
         let next = gate.load(Ordering::Relaxed).wrapping_add(1);
         gate.store(next, Ordering::Release);
-        // SAFETY: FUTEX_WAKE on a valid, aligned u32 in shared memory.
-        unsafe {
-            libc::syscall(libc::SYS_futex, gate.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
-        }
+        futex::wake(gate, i32::MAX);
         next
     }
 }
@@ -390,48 +358,6 @@ impl SharedPage {
 // semaphore are not destroyed. A worker killed while holding one leaves it locked, and
 // destroying a locked mutex is undefined in POSIX; unmapping the memory is all that is needed
 // to free it.
-
-/// The parts of the page one worker touches: the counter, the lock, its own slot and its own
-/// trace row (exactly as long as its increments when tracing, else empty). Made by
-/// [`SharedPage::worker_cells`] in the parent before fork.
-#[derive(Clone, Copy)]
-pub(crate) struct WorkerCells<'p> {
-    page: &'p SharedPage,
-    slot: &'p Slot,
-    trace: &'p [TraceCell],
-    lock: lock::Cells<'p>,
-}
-
-impl<'p> WorkerCells<'p> {
-    /// The shared counter.
-    #[inline(always)]
-    pub(crate) fn counter(&self) -> &'p AtomicU64 {
-        self.page.counter()
-    }
-
-    /// Increments this worker completed in the current trial.
-    #[inline(always)]
-    pub(crate) fn completed(&self) -> &'p AtomicU64 {
-        &self.slot.completed
-    }
-
-    /// Records the monotonic time `ns` at which this worker's racing part started.
-    #[inline(always)]
-    pub(crate) fn mark_start(&self, ns: u64) {
-        self.slot.started_ns.store(ns, Ordering::Relaxed);
-    }
-
-    /// Records when it ended.
-    #[inline(always)]
-    pub(crate) fn mark_end(&self, ns: u64) {
-        self.slot.ended_ns.store(ns, Ordering::Release);
-    }
-
-    /// This worker's trace row: one cell per increment when tracing, else empty.
-    pub(crate) fn trace_row(&self) -> &'p [TraceCell] {
-        self.trace
-    }
-}
 
 fn check(rc: i32) -> io::Result<()> {
     if rc == 0 {

@@ -15,61 +15,29 @@
 
 use std::time::Duration;
 
-use clap::ValueEnum;
+pub(crate) use crate::model::store::Isolation;
+use crate::model::store::StoreLabel;
+use crate::race::child::db::Connect;
+pub(crate) use crate::race::child::db::{Attempt, Client};
 
-use crate::race::mode::Mode;
-
-mod channel;
-pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "postgres", feature = "redis"))]
 mod probe;
 #[cfg(feature = "redis")]
 mod redis;
+pub(crate) mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-pub(crate) mod trial;
 pub(crate) mod url;
-mod worker;
 
-pub(crate) use channel::Channel;
 pub(crate) use url::Kind;
 use url::{Secret, kind_of, mask};
-pub(crate) use worker::{EXIT_STORE_FAILED, work};
 
 const MISSING: &str = "this racecount was built without database stores";
 
 /// How long a connection may take when `--timeout` is not given.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// `--isolation`: the level of the workers' transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Isolation {
-    ReadCommitted,
-    RepeatableRead,
-    Serializable,
-}
-
-impl Isolation {
-    /// As SQL writes it.
-    pub fn sql(self) -> &'static str {
-        match self {
-            Isolation::ReadCommitted => "READ COMMITTED",
-            Isolation::RepeatableRead => "REPEATABLE READ",
-            Isolation::Serializable => "SERIALIZABLE",
-        }
-    }
-
-    /// As the command line writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Isolation::ReadCommitted => "read-committed",
-            Isolation::RepeatableRead => "repeatable-read",
-            Isolation::Serializable => "serializable",
-        }
-    }
-}
 
 /// Where the counter lives.
 #[derive(Debug, Clone)]
@@ -108,21 +76,6 @@ enum Backend {
     /// store (`--no-default-features`), where parsing refuses every database URL.
     #[allow(dead_code)]
     Missing,
-}
-
-/// What became of one try at an increment.
-#[derive(Debug)]
-pub enum Attempt {
-    /// The database refused it (and it was rolled back): try again, count a retry.
-    Refused,
-    /// Anything else: the worker stops and the trial fails with this message.
-    Failed(String),
-}
-
-/// One worker's connection (in the child).
-pub trait Client {
-    /// One increment in `mode`; `hold` is the race window between read and write.
-    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt>;
 }
 
 /// The parent's side of a store: the run's counter.
@@ -248,9 +201,10 @@ impl Db {
         }
         text
     }
+}
 
-    /// Connects worker `index` (in the child).
-    pub fn connect(&self, index: u32) -> Result<Box<dyn Client>, String> {
+impl Connect for Db {
+    fn connect(&self, index: u32) -> Result<Box<dyn Client>, String> {
         let _ = index; // unused by SQLite, and without any store
 
         match &self.backend {
@@ -262,6 +216,14 @@ impl Db {
             Backend::Redis(place) => redis::connect(place, self, index),
             Backend::Missing => Err(MISSING.into()),
         }
+    }
+
+    fn scrub(&self, message: &str) -> String {
+        self.secret.scrub(message)
+    }
+
+    fn shown(&self) -> &str {
+        &self.shown
     }
 }
 
@@ -327,43 +289,17 @@ impl Drop for Counter {
     }
 }
 
-/// The store as the renderers show it: plain data, the password already masked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
-    /// page, sqlite, postgres or redis.
-    pub kind: &'static str,
-    /// The URL, password masked ("page" for the shared page).
-    pub url: String,
-    /// Where this run's counter lives, for a database.
-    pub counter: Option<String>,
-    pub isolation: Option<&'static str>,
-}
-
-impl Shown {
-    /// The shared page.
-    pub fn page() -> Shown {
-        Shown {
-            kind: Kind::Page.name(),
-            url: "page".into(),
-            counter: None,
-            isolation: None,
-        }
-    }
-
-    pub fn of(target: &Target) -> Shown {
-        match target {
-            Target::Page => Shown::page(),
-            Target::Db(db) => Shown {
+impl Target {
+    /// The store as the renderers show it (the password masked).
+    pub fn label(&self) -> StoreLabel {
+        match self {
+            Target::Page => StoreLabel::page(),
+            Target::Db(db) => StoreLabel {
                 kind: db.kind.name(),
                 url: db.shown.clone(),
                 counter: Some(db.describe()),
-                isolation: db.isolation.map(Isolation::name),
+                isolation: db.isolation,
             },
         }
-    }
-
-    /// Whether the counter lives in a database (and retries are worth showing).
-    pub fn is_db(&self) -> bool {
-        self.counter.is_some()
     }
 }

@@ -27,7 +27,7 @@ use postgres::{NoTls, Statement};
 use super::probe::{Addr, ask};
 use super::url::Secret;
 use super::{Admin, Attempt, Client, Db};
-use crate::race::mode::Mode;
+use crate::model::mode::Mode;
 
 /// A parsed PostgreSQL URL.
 #[derive(Debug, Clone)]

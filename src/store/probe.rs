@@ -41,7 +41,7 @@ pub fn ask(addr: &Addr, request: &[u8], timeout: Duration) -> Result<(), String>
     result.map_err(|e| match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
             "no answer within {}",
-            crate::command::duration::format_nanos(timeout.as_nanos() as u64)
+            crate::model::units::format_nanos(timeout.as_nanos() as u64)
         ),
         std::io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
         _ => e.to_string(),

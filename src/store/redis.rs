@@ -17,7 +17,7 @@ use redis::{Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Redi
 use super::probe::{Addr, ask};
 use super::url::Secret;
 use super::{Admin, Attempt, Client, Db};
-use crate::race::mode::Mode;
+use crate::model::mode::Mode;
 
 /// A parsed Redis URL.
 #[derive(Debug, Clone)]

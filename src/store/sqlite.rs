@@ -25,7 +25,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Admin, Attempt, Client, Db, Isolation};
-use crate::race::mode::Mode;
+use crate::model::mode::Mode;
 
 /// A validated SQLite path.
 #[derive(Debug, Clone)]

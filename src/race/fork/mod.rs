@@ -14,26 +14,26 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
+pub(crate) mod channel;
 pub(crate) mod interrupt;
 pub(crate) mod threads;
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigHandler, Signal, kill};
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
+use crate::race::child;
+
 /// Exit status of a worker whose parent was gone before it started.
 pub(crate) const EXIT_ORPHANED: i32 = 71;
-
-/// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
-pub(crate) const FDS_BESIDES_WORKERS: u64 = 32;
 
 /// Raises the soft RLIMIT_NOFILE, if needed, so that `workers` pidfds fit (up to the hard
 /// limit, which the config checked).
 pub(crate) fn make_fd_room(workers: u32) -> nix::Result<()> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    let needed = u64::from(workers) + FDS_BESIDES_WORKERS;
+    let needed = u64::from(workers) + crate::probe::FDS_BESIDES_WORKERS;
     if soft != libc::RLIM_INFINITY && soft < needed {
         setrlimit(Resource::RLIMIT_NOFILE, needed.min(hard), hard)?;
     }
@@ -42,8 +42,8 @@ pub(crate) fn make_fd_room(workers: u32) -> nix::Result<()> {
 
 /// How a worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
-    Exited(i32),
+pub(crate) enum Exit {
+    Code(i32),
     Signaled(Signal),
 }
 
@@ -51,13 +51,9 @@ pub(crate) enum Ending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum WaitError {
     /// A worker ended other than by finishing its work.
-    Died {
-        index: u32,
-        pid: Pid,
-        ending: Ending,
-    },
+    Died { index: u32, pid: Pid, exit: Exit },
     /// The deadline passed; these workers had not finished.
-    TimedOut { pending: Vec<Worker> },
+    TimedOut { pending: Vec<WorkerId> },
     /// SIGINT, SIGTERM or SIGHUP reached racecount.
     Interrupted(Signal),
     /// A system call failed.
@@ -66,7 +62,7 @@ pub(crate) enum WaitError {
 
 /// A worker, by its index in the crew and its pid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Worker {
+pub(crate) struct WorkerId {
     pub(crate) index: u32,
     pub(crate) pid: Pid,
 }
@@ -105,16 +101,19 @@ impl Crew {
         };
         let mut group = Pid::from_raw(0);
         for (index, item) in (0u32..).zip(workers) {
-            // SAFETY: racecount's parent is single-threaded when it forks (the progress bar
-            // draws from this thread; nothing starts another), so no lock that another thread
-            // held is copied into the child locked. The child runs only `child_main`, which
-            // calls async-signal-safe functions and `work` (whose contract is the same), then
-            // `_exit`s; it never returns into Rust code that might allocate, unwind or run
-            // destructors. (Unit tests fork from a multi-threaded harness: the same contract
-            // keeps the child away from any lock those threads may hold.)
+            // SAFETY: the child runs only `child::main`, which makes system calls and runs `work`,
+            // then `_exit`s: it never returns into Rust code that might unwind or run
+            // destructors. The parent may have a second thread here (the progress bar's sampler,
+            // with page workers): a lock that thread held at the fork would stay locked in the
+            // child, so `work` must not take any lock a parent thread can hold — no allocation
+            // (malloc's), no printing (stdio's) — as page workers do not (they touch atomics
+            // and the page's own locks, which only workers take). A database worker, which
+            // allocates, is forked only by a runner that first checked the parent has no other
+            // thread (`store::runner`). Unit tests fork from a multi-threaded harness under the
+            // same contract.
             let forked = unsafe { nix::unistd::fork() };
             match forked {
-                Ok(ForkResult::Child) => child_main(parent.as_raw(), group.as_raw(), item, &work),
+                Ok(ForkResult::Child) => child::main(parent.as_raw(), group.as_raw(), item, &work),
                 Ok(ForkResult::Parent { child }) => {
                     if index == 0 {
                         group = child;
@@ -211,14 +210,14 @@ impl Crew {
         for (slot, &i) in live.iter().enumerate() {
             if fds[first_member + slot].revents != 0 {
                 let member = &mut self.members[i];
-                let ending = reap(member.pid, WaitPidFlag::WNOHANG)?;
-                let Some(ending) = ending else { continue };
+                let exit = reap(member.pid, WaitPidFlag::WNOHANG)?;
+                let Some(exit) = exit else { continue };
                 member.reaped = true;
-                if extra.is_some() || ending != Ending::Exited(0) {
+                if extra.is_some() || exit != Exit::Code(0) {
                     return Err(WaitError::Died {
                         index: member.index,
                         pid: member.pid,
-                        ending,
+                        exit,
                     });
                 }
             }
@@ -231,7 +230,7 @@ impl Crew {
                 .members
                 .iter()
                 .filter(|m| !m.reaped)
-                .map(|m| Worker {
+                .map(|m| WorkerId {
                     index: m.index,
                     pid: m.pid,
                 })
@@ -271,32 +270,14 @@ impl Drop for Crew {
 /// which wakes them all at once. Blocking, not spinning: spinning workers would starve the
 /// parent that is still forking the rest (about 25 ms a trial instead of 1 ms on 2 cores).
 pub(crate) struct Gate {
-    read: OwnedFd,
-    write: OwnedFd,
+    pub(crate) read: OwnedFd,
+    pub(crate) write: OwnedFd,
 }
 
 impl Gate {
     pub(crate) fn new() -> nix::Result<Gate> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         Ok(Gate { read, write })
-    }
-
-    /// In a worker: blocks until the gate opens. Async-signal-safe.
-    pub(crate) fn pass(&self) {
-        // The worker's copy of the write end must go, or the pipe never reports EOF.
-        // SAFETY: this runs in the forked child, which owns its copies of the parent's fds;
-        // closing this one affects only the child, and the parent's OwnedFd is never dropped
-        // here (the child leaves through _exit).
-        unsafe {
-            libc::close(self.write.as_raw_fd());
-        }
-        let mut byte = [0u8; 1];
-        loop {
-            match nix::unistd::read(&self.read, &mut byte) {
-                Err(Errno::EINTR) => continue,
-                _ => return,
-            }
-        }
     }
 
     /// In the parent: releases every worker at once.
@@ -314,11 +295,11 @@ fn pollfd(fd: RawFd) -> libc::pollfd {
 }
 
 /// Reaps `pid`; `None` when WNOHANG finds it still running.
-fn reap(pid: Pid, flags: WaitPidFlag) -> Result<Option<Ending>, WaitError> {
+fn reap(pid: Pid, flags: WaitPidFlag) -> Result<Option<Exit>, WaitError> {
     loop {
         match waitpid(pid, Some(flags)) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(Ending::Exited(code))),
-            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(Ending::Signaled(sig))),
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Some(Exit::Code(code))),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(Exit::Signaled(sig))),
             Ok(WaitStatus::StillAlive) => return Ok(None),
             Ok(_) => continue,
             Err(Errno::EINTR) => continue,
@@ -337,41 +318,10 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// The child's side of `fork`: set up, run the work, `_exit`. Never returns.
-///
-/// Nothing on this path may panic: every index was checked in the parent, and the work
-/// indexes nothing. Should a panic slip in all the same, it cannot unwind out of an
-/// `extern "C"` function: the child aborts (the parent reports SIGABRT) instead of running on
-/// as a copy of the parent.
-extern "C" fn child_main<T, F: Fn(&T) -> i32>(parent: i32, group: i32, item: &T, work: &F) -> ! {
-    // Own process group: the terminal's Ctrl-C goes to the parent alone, which cleans up.
-    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(group));
-    // Die with the parent; then check it did not die before we asked.
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    if nix::unistd::getppid().as_raw() != parent {
-        exit(EXIT_ORPHANED);
-    }
-    // The parent's interrupt handlers are not the worker's: a signal sent to a worker kills
-    // it as usual, and the parent reports it.
-    for signal in interrupt::SIGNALS {
-        // SAFETY: installing SIG_DFL is async-signal-safe and touches no Rust state.
-        unsafe {
-            let _ = nix::sys::signal::signal(signal, SigHandler::SigDfl);
-        }
-    }
-    exit(work(item))
-}
-
-fn exit(code: i32) -> ! {
-    // SAFETY: _exit ends the process at once, without exit handlers or flushing buffers that
-    // the parent owns (flushing them here would print the parent's output twice).
-    unsafe { libc::_exit(code) }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::race::lock::Lock;
+    use crate::model::lock::Lock;
     use crate::race::page::SharedPage;
     use std::sync::Mutex;
     use std::sync::atomic::Ordering;
@@ -418,7 +368,7 @@ pub(crate) mod tests {
             WaitError::Died {
                 index: 1,
                 pid: pid1,
-                ending: Ending::Exited(9)
+                exit: Exit::Code(9)
             }
         );
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::{Ending, SpawnError, WaitError, Worker, interrupt};
+use super::{Exit, SpawnError, WaitError, WorkerId, interrupt};
 
 /// How often a waiting parent looks at the interrupt flag.
 const TICK: Duration = Duration::from_millis(20);
@@ -78,12 +78,12 @@ impl Threads {
         })
     }
 
-    fn worker(&self, index: u32) -> Worker {
+    fn worker(&self, index: u32) -> WorkerId {
         let tid = self
             .tids
             .get(index as usize)
             .map_or(0, |t| t.load(Ordering::Relaxed));
-        Worker {
+        WorkerId {
             index,
             pid: Pid::from_raw(tid as i32),
         }
@@ -110,11 +110,11 @@ impl Threads {
                         let _ = handle.join();
                     }
                     if status != 0 {
-                        let Worker { index, pid } = self.worker(index);
+                        let WorkerId { index, pid } = self.worker(index);
                         return Err(WaitError::Died {
                             index,
                             pid,
-                            ending: Ending::Exited(status),
+                            exit: Exit::Code(status),
                         });
                     }
                 }

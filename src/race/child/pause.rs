@@ -2,18 +2,6 @@
 //!
 //! Runs in a forked child, like the rest of the worker: no allocation, no panic path (the
 //! same lints as `worker` hold the build to it).
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use std::time::Duration;
 
 use nix::sys::time::TimeSpec;
@@ -21,8 +9,8 @@ use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::command::config::Settings;
-use crate::race::worker::monotonic_ns;
+use super::worker::monotonic_ns;
+use crate::model::settings::Settings;
 
 /// `--sleep` and `--jitter`: a pause before every increment.
 pub(crate) struct Pause {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::command::duration::format_nanos;
+use super::units::{format_nanos, parse_nanos};
 
 /// What a worker does between reading the counter and writing it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,6 +14,17 @@ pub enum Window {
 }
 
 impl Window {
+    /// Parses a race window: a duration or the word `yield`.
+    pub fn parse(text: &str) -> Result<Window, String> {
+        if text.trim().eq_ignore_ascii_case("yield") {
+            Ok(Window::Yield)
+        } else {
+            parse_nanos(text)
+                .map(Window::Busy)
+                .map_err(|e| format!("{e}, or the word yield"))
+        }
+    }
+
     /// The window as nanoseconds, `None` for `yield`.
     pub fn nanos(self) -> Option<u64> {
         match self {
@@ -29,5 +40,17 @@ impl fmt::Display for Window {
             Window::Busy(ns) => f.pad(&format_nanos(*ns)),
             Window::Yield => f.pad("yield"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yield_or_a_duration() {
+        assert_eq!(Window::parse("yield"), Ok(Window::Yield));
+        assert_eq!(Window::parse("1us"), Ok(Window::Busy(1_000)));
+        assert!(Window::parse("yeld").unwrap_err().contains("yield"));
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 
 use clap::ValueEnum;
 
+use super::settings::Workers;
+
 /// A way of taking the lock around the counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
 pub enum Lock {
@@ -69,12 +71,19 @@ impl Lock {
     /// Whether the kind excludes the other workers on every machine: false for the ones
     /// that let two in at once (the fenceless algorithms on a store-buffering CPU, and a
     /// private mutex copied into each forked process).
-    pub fn is_correct(self, threads: bool) -> bool {
+    pub fn is_correct(self, workers: Workers) -> bool {
         match self {
             Lock::PetersonNofence | Lock::BakeryNofence => false,
             // Threads share the process's memory: there is one mutex, and it excludes.
-            Lock::Private => threads,
-            _ => true,
+            Lock::Private => workers == Workers::Threads,
+            Lock::Pthread
+            | Lock::Robust
+            | Lock::Sem
+            | Lock::Spin
+            | Lock::Ticket
+            | Lock::Flock
+            | Lock::Peterson
+            | Lock::Bakery => true,
         }
     }
 
@@ -94,9 +103,9 @@ impl Lock {
     }
 
     /// One line on why a kind that protects nothing, or not always, loses updates.
-    pub fn why_broken(self, threads: bool) -> Option<&'static str> {
+    pub fn why_broken(self, workers: Workers) -> Option<&'static str> {
         match self {
-            Lock::Private if !threads => Some(
+            Lock::Private if workers == Workers::Processes => Some(
                 "private: the mutex was made in ordinary memory before fork, so each worker \
                  locks its own copy and nothing is excluded",
             ),

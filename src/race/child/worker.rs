@@ -11,68 +11,24 @@
 //! stale value + 1, so the race is the same in kind, but it returns the value it replaced and
 //! puts every write in one order, which makes the accounting of lost updates exact.
 
-// The worker runs in a forked child, which must not panic: the build refuses the ways this
-// module could (indexing, unwrap, expect, panic!, overflowing arithmetic). The tests may.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::arithmetic_side_effects
-    )
-)]
-
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, compiler_fence};
 
-use crate::command::config::{Params, Settings};
-use crate::race::lock::Lock;
-use crate::race::mode::Mode;
-use crate::race::page::{LockError, TraceCell, WorkerCells};
-use crate::race::pause::Pause;
-use crate::race::schedule::Plan;
-use crate::race::window::Window;
+use super::cells::WorkerCells;
+use super::locks::{LockError, by_lock};
+use super::pause::Pause;
+use super::schedule::Plan;
+use crate::model::lock::Lock;
+use crate::model::mode::Mode;
+use crate::model::window::Window;
+use crate::race::job::Job;
+use crate::race::page::TraceCell;
 
 /// Exit status of a worker whose lock failed (the mutex was unusable).
 pub(crate) const EXIT_LOCK_FAILED: i32 = 70;
 
 /// Exit status of a worker that could not move to its `--pin` CPU.
 pub(crate) const EXIT_PIN_FAILED: i32 = 72;
-
-/// What every worker of a group's trials does: the mode, the combination of parameters, and
-/// the run's settings (pauses, seed, tracing), borrowed.
-#[derive(Debug, Clone, Copy)]
-pub struct Job<'s> {
-    pub mode: Mode,
-    /// The lock the mode takes (`None` for the modes that take none).
-    pub lock: Option<Lock>,
-    pub params: Params,
-    pub settings: &'s Settings,
-}
-
-impl Job<'_> {
-    /// The schedule of this job's trials, under `--schedule`.
-    pub(crate) fn plan(&self) -> Option<Plan> {
-        self.settings.schedule.map(|strategy| Plan {
-            strategy,
-            mode: self.mode,
-            iters: self.params.iters,
-        })
-    }
-
-    /// Increments each worker traces, when tracing.
-    pub(crate) fn traced_iters(&self) -> Option<u64> {
-        self.settings.trace.then_some(self.params.iters)
-    }
-
-    /// The lock the workers' cells are made for (any, for a mode that takes none).
-    pub(crate) fn lock_kind(&self) -> Lock {
-        self.lock.unwrap_or(Lock::Pthread)
-    }
-}
 
 /// Runs one worker's increments for trial number `trial`; returns its exit status.
 ///
@@ -181,45 +137,6 @@ fn counted_turn<T: Turns, X>(turns: T, step: impl FnOnce() -> X) -> (X, u64) {
     turns.before();
     let x = step();
     (x, turns.after())
-}
-
-/// Evaluates `$body` once per lock kind, with `$cells` rebound in each arm to cells whose
-/// kind the compiler sees as a constant: the loop is compiled once per kind, with no
-/// dispatch on the kind at each lock and unlock.
-macro_rules! by_lock {
-    ($cells:ident, $body:expr) => {
-        match $cells.kind() {
-            Lock::Pthread => {
-                let $cells = $cells.fixed(Lock::Pthread);
-                $body
-            }
-            Lock::Robust => {
-                let $cells = $cells.fixed(Lock::Robust);
-                $body
-            }
-            Lock::Sem => {
-                let $cells = $cells.fixed(Lock::Sem);
-                $body
-            }
-            Lock::Spin => {
-                let $cells = $cells.fixed(Lock::Spin);
-                $body
-            }
-            Lock::Ticket => {
-                let $cells = $cells.fixed(Lock::Ticket);
-                $body
-            }
-            Lock::Flock => {
-                let $cells = $cells.fixed(Lock::Flock);
-                $body
-            }
-            Lock::Private => {
-                let $cells = $cells.fixed(Lock::Private);
-                $body
-            }
-            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => $body,
-        }
-    };
 }
 
 /// Runs the job's mode: one increment function per mode, all in the same loop.
@@ -539,6 +456,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::settings::{Params, Settings};
 
     use crate::race::page::SharedPage;
 
@@ -556,11 +474,11 @@ mod tests {
             pool: false,
             trace,
             schedule: None,
-            store: crate::store::Shown::page(),
+            store: crate::model::store::StoreLabel::page(),
             load: crate::output::fixture::load(),
             locks: vec![Lock::Pthread],
-            threads: false,
-            pin: crate::race::pin::Pin::None,
+            workers: crate::model::settings::Workers::Processes,
+            pin: crate::model::pin::Pin::None,
             pin_cpus: Vec::new(),
         }
     }

@@ -1,31 +1,21 @@
-//! `--schedule` in the shared page: the scheduler's state, each worker's turn (a futex word in
-//! its slot), and the hand-over from the worker that just stepped to the one that steps next.
+//! `--schedule` in the shared page: the scheduler's state, each worker's fields, and the first
+//! turn, given by the parent. The hand-over from the worker that just stepped to the one that
+//! steps next runs in the workers (`race::child::turns`).
 //!
 //! Only the worker holding the turn (or the parent, before the gate opens) reads or writes the
 //! scheduler's state. Handing the turn over is a release store, taking it an acquire load, so
 //! the state moves with the turn and relaxed accesses to it suffice.
 
-// Runs in forked workers, which must not panic: the build refuses the ways this module could
-// (indexing, unwrap, expect, panic!, overflowing arithmetic). The tests may.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::arithmetic_side_effects
-    )
-)]
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use super::{SharedPage, Slot, WorkerCells};
-use crate::race::schedule::{self, Board, MAX_DEPTH, Plan};
+use super::{SharedPage, Slot};
+use crate::model::schedule::MAX_DEPTH;
+use crate::race::child::schedule::{self, Board, Plan};
+use crate::race::child::turns::give_turn;
 
 /// The scheduler's state ([`schedule::State`]) as atomics, in the page's header.
 #[repr(C)]
-pub(super) struct ScheduleLines {
+pub(crate) struct ScheduleLines {
     rng: AtomicU64,
     steps: AtomicU64,
     holder: AtomicU32,
@@ -36,7 +26,7 @@ pub(super) struct ScheduleLines {
 }
 
 impl ScheduleLines {
-    fn load(&self) -> schedule::State {
+    pub(crate) fn load(&self) -> schedule::State {
         let mut change_at = [0; MAX_DEPTH as usize];
         for (to, from) in change_at.iter_mut().zip(&self.change_at) {
             *to = from.load(Ordering::Relaxed);
@@ -53,7 +43,7 @@ impl ScheduleLines {
         }
     }
 
-    fn store(&self, state: &schedule::State) {
+    pub(crate) fn store(&self, state: &schedule::State) {
         self.rng.store(state.rng, Ordering::Relaxed);
         self.steps.store(state.steps, Ordering::Relaxed);
         self.holder.store(state.holder, Ordering::Relaxed);
@@ -69,13 +59,13 @@ impl ScheduleLines {
 }
 
 /// The scheduler's per-worker fields, kept in the workers' slots.
-struct PageBoard<'p> {
-    page: &'p SharedPage,
-    procs: u32,
+pub(crate) struct PageBoard<'p> {
+    pub(crate) page: &'p SharedPage,
+    pub(crate) procs: u32,
 }
 
 impl PageBoard<'_> {
-    fn slot(&self, w: u32) -> Option<&Slot> {
+    pub(crate) fn slot(&self, w: u32) -> Option<&Slot> {
         if w >= self.procs {
             return None;
         }
@@ -130,56 +120,5 @@ impl SharedPage {
         if let Some(slot) = first.and_then(|w| board.slot(w)) {
             give_turn(slot);
         }
-    }
-}
-
-impl WorkerCells<'_> {
-    /// Waits, blocking, until it is this worker's turn to step.
-    pub(crate) fn wait_turn(&self) {
-        let turn = &self.slot.turn;
-        while turn.load(Ordering::Acquire) == 0 {
-            // SAFETY: FUTEX_WAIT on a valid, aligned u32 in shared memory (not PRIVATE: the
-            // waker is another process). It returns at once if the word is no longer 0;
-            // spurious wake-ups and EINTR are handled by the loop.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    turn.as_ptr(),
-                    libc::FUTEX_WAIT,
-                    0u32,
-                    std::ptr::null::<libc::timespec>(),
-                );
-            }
-        }
-    }
-
-    /// This worker, `index` of `procs`, has taken its step: the plan picks who steps next,
-    /// and the turn goes there (it stays here when the plan picks this worker again).
-    /// Returns the number of the step just taken, counted from 1 in the trial.
-    pub(crate) fn pass_turn(&self, plan: &Plan, procs: u32, index: u32) -> u64 {
-        let lines = &self.page.header().schedule.0;
-        let mut state = lines.load();
-        let mut board = PageBoard {
-            page: self.page,
-            procs,
-        };
-        let next = plan.after_step(&mut state, &mut board, index);
-        lines.store(&state);
-        if next != Some(index) {
-            self.slot.turn.store(0, Ordering::Relaxed);
-            if let Some(slot) = next.and_then(|w| board.slot(w)) {
-                give_turn(slot);
-            }
-        }
-        state.steps
-    }
-}
-
-/// Gives the turn to the worker of `slot` and wakes it.
-fn give_turn(slot: &Slot) {
-    slot.turn.store(1, Ordering::Release);
-    // SAFETY: FUTEX_WAKE on a valid, aligned u32 in shared memory.
-    unsafe {
-        libc::syscall(libc::SYS_futex, slot.turn.as_ptr(), libc::FUTEX_WAKE, 1);
     }
 }

@@ -1,10 +1,7 @@
-//! `--pin`: which CPU each worker runs on, set by the worker itself (sched_setaffinity) before
-//! it passes the start gate.
+//! `--pin`: which CPU each worker runs on, as the command line says it. The worker applies it
+//! itself (sched_setaffinity) before it passes the start gate (`race::runner`).
 
 use std::fmt;
-
-use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::unistd::Pid;
 
 /// How workers are placed on CPUs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,28 +90,6 @@ pub fn cpu_list(cpus: &[usize]) -> String {
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// The CPUs this process may run on (sched_getaffinity), in order.
-pub fn allowed_cpus() -> Vec<usize> {
-    match sched_getaffinity(Pid::from_raw(0)) {
-        Ok(set) => (0..CpuSet::count())
-            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// The affinity mask for one CPU, made in the parent (the worker only applies it).
-pub(crate) fn cpu_set(cpu: usize) -> Option<CpuSet> {
-    let mut set = CpuSet::new();
-    set.set(cpu).ok()?;
-    Some(set)
-}
-
-/// In a worker: runs on `set` from now on. A system call, safe after fork and in a thread.
-pub(crate) fn apply(set: &CpuSet) -> bool {
-    sched_setaffinity(Pid::from_raw(0), set).is_ok()
 }
 
 #[cfg(test)]

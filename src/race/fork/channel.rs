@@ -1,4 +1,5 @@
-//! Two pipes between a trial's store workers and the parent.
+//! Two pipes between a trial's database workers and the parent (the workers' half is in
+//! `race::child::db`).
 //!
 //! `ready`: each worker writes one byte once it is connected, and the parent opens the start
 //! gate only when every worker has, so that connecting is not part of the race or of its time.
@@ -13,17 +14,17 @@ use std::time::Instant;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
-use crate::race::fork::{Crew, WaitError};
+use super::{Crew, WaitError};
 
 /// Longest report line, newline included (under PIPE_BUF, 4096 on Linux).
-pub const MAX_LINE: usize = 1024;
+pub(crate) const MAX_LINE: usize = 1024;
 
 /// Room asked for the reports pipe: a line for every worker of a large trial.
 const REPORTS_PIPE_BYTES: i32 = 1 << 20;
 
-/// One worker's report, as the parent read it.
+/// One worker's last word, as the parent read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Report {
+pub(crate) enum LastWord {
     /// Finished; the database refused and the worker retried this many times.
     Done { retries: u64 },
     /// Stopped with this message.
@@ -31,15 +32,15 @@ pub enum Report {
 }
 
 /// The pipes of one trial.
-pub struct Channel {
+pub(crate) struct Channel {
     ready_read: OwnedFd,
-    ready_write: OwnedFd,
+    pub(crate) ready_write: OwnedFd,
     reports_read: OwnedFd,
-    reports_write: OwnedFd,
+    pub(crate) reports_write: OwnedFd,
 }
 
 impl Channel {
-    pub fn new() -> nix::Result<Channel> {
+    pub(crate) fn new() -> nix::Result<Channel> {
         let flags = OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
         let (ready_read, ready_write) = nix::unistd::pipe2(flags)?;
         let (reports_read, reports_write) = nix::unistd::pipe2(flags)?;
@@ -51,29 +52,6 @@ impl Channel {
             reports_read,
             reports_write,
         })
-    }
-
-    /// In a worker: connected, waiting at the gate.
-    pub fn ready(&self) {
-        let _ = nix::unistd::write(&self.ready_write, b"r");
-    }
-
-    /// In a worker: its last word. `line` is cut to fit one atomic write.
-    pub fn report(&self, index: u32, report: &Report) {
-        let mut line = match report {
-            Report::Done { retries } => format!("{index} ok {retries}"),
-            Report::Failed(message) => format!("{index} failed {}", message.replace('\n', " ")),
-        };
-        if line.len() > MAX_LINE - 1 {
-            let mut cut = MAX_LINE - 4;
-            while !line.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            line.truncate(cut);
-            line.push_str("...");
-        }
-        line.push('\n');
-        let _ = nix::unistd::write(&self.reports_write, line.as_bytes());
     }
 
     /// In the parent: waits until `procs` workers are ready, watching that none dies.
@@ -100,7 +78,7 @@ impl Channel {
     }
 
     /// In the parent: every report written so far, by worker index.
-    pub fn reports(&self) -> Vec<(u32, Report)> {
+    pub(crate) fn reports(&self) -> Vec<(u32, LastWord)> {
         let mut bytes = Vec::new();
         let mut buf = [0u8; 4096];
         loop {
@@ -118,15 +96,15 @@ impl Channel {
     }
 }
 
-fn parse_line(line: &str) -> Option<(u32, Report)> {
+fn parse_line(line: &str) -> Option<(u32, LastWord)> {
     let (index, rest) = line.split_once(' ')?;
     let index = index.parse().ok()?;
     let (word, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let report = match word {
-        "ok" => Report::Done {
+        "ok" => LastWord::Done {
             retries: rest.parse().ok()?,
         },
-        "failed" => Report::Failed(rest.to_string()),
+        "failed" => LastWord::Failed(rest.to_string()),
         _ => return None,
     };
     Some((index, report))
@@ -139,13 +117,13 @@ mod tests {
     #[test]
     fn reports_come_back_as_written() {
         let channel = Channel::new().unwrap();
-        channel.report(3, &Report::Done { retries: 17 });
-        channel.report(0, &Report::Failed("lost it\nall".into()));
-        channel.report(1, &Report::Failed("x".repeat(5000)));
+        channel.report(3, &LastWord::Done { retries: 17 });
+        channel.report(0, &LastWord::Failed("lost it\nall".into()));
+        channel.report(1, &LastWord::Failed("x".repeat(5000)));
         let reports = channel.reports();
-        assert_eq!(reports[0], (3, Report::Done { retries: 17 }));
-        assert_eq!(reports[1], (0, Report::Failed("lost it all".into())));
-        let Report::Failed(long) = &reports[2].1 else {
+        assert_eq!(reports[0], (3, LastWord::Done { retries: 17 }));
+        assert_eq!(reports[1], (0, LastWord::Failed("lost it all".into())));
+        let LastWord::Failed(long) = &reports[2].1 else {
             panic!("{reports:?}")
         };
         assert_eq!(long.len(), MAX_LINE - 1 - "1 failed ".len());

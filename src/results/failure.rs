@@ -1,195 +1,12 @@
-//! What the runs produced, as plain data for the renderers: numbers and names, no process
-//! handles. Nothing here measures or prints.
+//! Why a run or a trial stopped before its end, as plain data, and how each reason reads.
 
 use std::fmt;
 use std::io;
 
-use serde::Serialize;
-
-use crate::analysis::explain::{Tally, TrialTrace};
-use crate::analysis::overlap::Overlap;
-use crate::command::config::{Params, Settings};
-use crate::command::duration::format_nanos;
-use crate::race::lock::Lock;
-use crate::race::mode::Mode;
-
-/// One finished trial, as measured.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trial {
-    /// The counter's final value.
-    pub total: u64,
-    /// Gate release to the last worker's exit (or, with a pool, its report of being done).
-    pub elapsed_ns: u64,
-    /// The whole trial as the parent saw it, forking and reaping included.
-    pub wall_ns: u64,
-    /// Increments each worker completed, read from its slot.
-    pub completed: Vec<u64>,
-    /// How much the workers' racing parts overlapped in time.
-    pub overlap: Overlap,
-    /// With `--trace`: every increment and what it explains.
-    pub trace: Option<TrialTrace>,
-    /// Increments the database refused and the workers tried again (0 on the shared page).
-    pub retries: u64,
-}
-
-/// A traced trial kept in full: its trace and what the trace explains.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TracedTrial {
-    /// 1-based trial number within its group, as every output numbers trials.
-    pub trial: u64,
-    pub total: u64,
-    #[serde(flatten)]
-    pub trace: TrialTrace,
-}
-
-/// What to keep of every trial: only what the chosen output needs, so that a million trials
-/// in `totals` format stay small.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Keep {
-    /// Totals and timings of every trial (for summaries).
-    pub trials: bool,
-    /// Each worker's completed increments in every trial (only `json` shows them).
-    pub workers: bool,
-}
-
-impl Keep {
-    /// What both keep.
-    pub fn and(self, other: Keep) -> Keep {
-        Keep {
-            trials: self.trials || other.trials,
-            workers: self.workers || other.workers,
-        }
-    }
-}
-
-/// Every trial of one mode at one combination of parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Group {
-    pub mode: Mode,
-    /// The lock the mode took (`--lock`), for the modes that take one.
-    pub lock: Option<Lock>,
-    pub params: Params,
-    /// Trials finished (kept or not).
-    pub count: u64,
-    /// Trials whose total was below procs × iters.
-    pub lossy: u64,
-    /// Per trial, when kept.
-    pub totals: Vec<u64>,
-    pub elapsed_ns: Vec<u64>,
-    pub wall_ns: Vec<u64>,
-    /// Per trial, when kept: increments the database refused and the workers retried.
-    pub retries: Vec<u64>,
-    /// Retries over every trial, kept or not.
-    pub retries_total: u64,
-    /// Per trial, when kept: each worker's completed increments, `params.procs` per trial,
-    /// flattened (one allocation, not one per trial).
-    pub completed: Vec<u64>,
-    /// With `--trace`: every trial's tally of explained losses, and the first trial in full.
-    pub tallies: Vec<Tally>,
-    pub traced: Option<TracedTrial>,
-    /// Every trial's overlap of the workers taken together, and each kept trial's own.
-    pub overlap: Overlap,
-    pub overlaps: Vec<Overlap>,
-}
-
-impl Group {
-    pub fn new(mode: Mode, params: Params) -> Group {
-        Group {
-            mode,
-            lock: None,
-            params,
-            count: 0,
-            lossy: 0,
-            totals: Vec::new(),
-            elapsed_ns: Vec::new(),
-            wall_ns: Vec::new(),
-            retries: Vec::new(),
-            retries_total: 0,
-            completed: Vec::new(),
-            tallies: Vec::new(),
-            traced: None,
-            overlap: Overlap::default(),
-            overlaps: Vec::new(),
-        }
-    }
-
-    /// The group with its lock set.
-    pub fn with_lock(self, lock: Option<Lock>) -> Group {
-        Group { lock, ..self }
-    }
-
-    /// `mutex/spin` for a mode that took a lock when several kinds of lock run, else the
-    /// mode's name (the one lock is in the header).
-    pub fn name(&self, settings: &Settings) -> String {
-        match self.lock {
-            Some(lock) if settings.sweeps_locks() => format!("{}/{lock}", self.mode),
-            _ => self.mode.name().to_string(),
-        }
-    }
-
-    pub fn expected(&self) -> u64 {
-        self.params.expected()
-    }
-
-    /// Adds a finished trial.
-    pub fn add(&mut self, trial: &Trial, keep: Keep) {
-        if let Some(trace) = &trial.trace {
-            self.tallies.push(trace.explanation.tally());
-            if self.traced.is_none() {
-                self.traced = Some(TracedTrial {
-                    trial: self.count + 1,
-                    total: trial.total,
-                    trace: trace.clone(),
-                });
-            }
-        }
-        self.count += 1;
-        self.overlap = self.overlap.combine(trial.overlap);
-        self.retries_total += trial.retries;
-        if trial.total != self.expected() {
-            self.lossy += 1;
-        }
-        if keep.trials {
-            self.totals.push(trial.total);
-            self.elapsed_ns.push(trial.elapsed_ns);
-            self.wall_ns.push(trial.wall_ns);
-            self.overlaps.push(trial.overlap);
-            self.retries.push(trial.retries);
-        }
-        if keep.workers {
-            self.completed.extend_from_slice(&trial.completed);
-        }
-    }
-
-    /// Each worker's completed increments in kept trial `index`, when workers were kept.
-    pub fn worker_counts(&self, index: usize) -> Option<&[u64]> {
-        let procs = self.params.procs as usize;
-        self.completed.get(index * procs..(index + 1) * procs)
-    }
-}
-
-/// Sees each trial as it finishes (live output, progress).
-///
-/// Must flush what it writes before returning: the next trial forks, and each child gets a
-/// copy of any unflushed buffer; were a copy ever flushed (by an exit handler, say), the same
-/// lines would appear twice.
-pub trait Observer {
-    /// Before the first trial (a header, say): what a person or a script sees at once.
-    fn start(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn trial(&mut self, group: &Group, trial: &Trial) -> io::Result<()>;
-}
-
-/// An observer that does nothing.
-pub(crate) struct Quiet;
-
-impl Observer for Quiet {
-    fn trial(&mut self, _: &Group, _: &Trial) -> io::Result<()> {
-        Ok(())
-    }
-}
+use crate::model::lock::Lock;
+use crate::model::mode::Mode;
+use crate::model::settings::{Params, Workers};
+use crate::model::units::format_nanos;
 
 /// A signal, by number and name (`SIGINT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +55,7 @@ pub enum Stage {
 
 /// How a worker ended, when it ended other than by finishing its work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub enum WorkerEnd {
     /// The shared lock was unusable.
     LockFailed,
     /// Its parent was gone before it started.
@@ -250,14 +67,14 @@ pub enum Ending {
     Killed(Signal),
 }
 
-impl fmt::Display for Ending {
+impl fmt::Display for WorkerEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Ending::Killed(signal) => write!(f, "was killed by {signal}"),
-            Ending::LockFailed => f.write_str("could not take the shared lock"),
-            Ending::Orphaned => f.write_str("found its parent gone and left"),
-            Ending::PinFailed => f.write_str("could not move to its --pin CPU"),
-            Ending::Exited(code) => write!(f, "exited with status {code}"),
+            WorkerEnd::Killed(signal) => write!(f, "was killed by {signal}"),
+            WorkerEnd::LockFailed => f.write_str("could not take the shared lock"),
+            WorkerEnd::Orphaned => f.write_str("found its parent gone and left"),
+            WorkerEnd::PinFailed => f.write_str("could not move to its --pin CPU"),
+            WorkerEnd::Exited(code) => write!(f, "exited with status {code}"),
         }
     }
 }
@@ -291,7 +108,7 @@ pub struct Unfinished {
 
 /// What the other workers did after one died holding the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Others {
+pub enum AfterHolderDied {
     /// They took the lock after it and finished (a robust mutex, recovered; or a flock,
     /// which the kernel releases): the counter ended at `total`.
     Finished { total: u64 },
@@ -308,19 +125,19 @@ pub enum Cause {
     WorkerDied {
         index: u32,
         pid: u32,
-        ending: Ending,
+        ending: WorkerEnd,
         completed: Completed,
         held_lock: bool,
         /// When it held the lock: what the other workers did next (`None`: they were stopped
         /// at once).
-        others: Option<Others>,
+        others: Option<AfterHolderDied>,
     },
-    /// --timeout passed with these workers unfinished. With `threads` their ids are thread
+    /// --timeout passed with these workers unfinished. With threads their ids are thread
     /// ids, and they were left running (a thread cannot be killed): the run ends.
     TimedOut {
         timeout_ns: u64,
         pending: Vec<Unfinished>,
-        threads: bool,
+        workers: Workers,
     },
     /// Worker `index` could not be started: `what` (fork, pidfd_open) failed with `errno`.
     Spawn {
@@ -335,8 +152,8 @@ pub enum Cause {
     /// The trace's chain of writes does not end at the counter's final value, so its
     /// explained losses differ from procs × iters − total (a corrupted trace).
     Unexplained { explained: i128, lost: u64 },
-    /// The trace's writes fit no order (a corrupted trace).
-    Unordered(crate::analysis::explain::Unordered),
+    /// The trace's writes fit no order (a corrupted trace): why.
+    Unordered(String),
     /// A store worker stopped with this message (its connection failed or was lost, or the
     /// database answered with an error that is not a refusal).
     Store {
@@ -392,20 +209,19 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             if *held_lock {
                 f.write_str(" while holding the lock")?;
             }
-            write_others(*others, f)
+            write_after(*others, f)
         }
         Cause::TimedOut {
             timeout_ns,
             pending,
-            threads,
+            workers,
         } => {
-            let (id, fate) = if *threads {
-                (
+            let (id, fate) = match workers {
+                Workers::Threads => (
                     "tid",
                     "a thread cannot be killed, so the run ends here and they end with it",
-                )
-            } else {
-                ("pid", "all were killed")
+                ),
+                Workers::Processes => ("pid", "all were killed"),
             };
             write!(
                 f,
@@ -455,22 +271,22 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
 }
 
 /// What the other workers did after one died, with what it means for the trial.
-fn write_others(others: Option<Others>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+fn write_after(others: Option<AfterHolderDied>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match others {
         None => f.write_str("; the trial is not counted, the other workers were stopped"),
-        Some(Others::Finished { total }) => write!(
+        Some(AfterHolderDied::Finished { total }) => write!(
             f,
             "; the lock was recovered and the other workers finished, total {total}; \
          the trial is not counted"
         ),
-        Some(Others::Waited { ns, kept: true }) => write!(
+        Some(AfterHolderDied::Waited { ns, kept: true }) => write!(
             f,
             "; the other workers were still waiting for the lock {} later and were \
          stopped (only --lock robust recovers a dead holder's lock); the trial is \
          not counted",
             format_nanos(ns)
         ),
-        Some(Others::Waited { ns, kept: false }) => write!(
+        Some(AfterHolderDied::Waited { ns, kept: false }) => write!(
             f,
             "; the lock was recovered, but the other workers had not finished {} later \
          and were stopped; the trial is not counted",
@@ -479,25 +295,10 @@ fn write_others(others: Option<Others>, f: &mut fmt::Formatter<'_>) -> fmt::Resu
     }
 }
 
-/// Everything a run produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-    pub settings: Settings,
-    pub groups: Vec<Group>,
-    pub stop: Option<Stop>,
-}
-
-impl Report {
-    /// Whether every finished trial was exact.
-    pub fn all_exact(&self) -> bool {
-        self.groups.iter().all(|g| g.lossy == 0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::race::window::Window;
+    use crate::model::window::Window;
 
     fn failure(stage: Stage, cause: Cause) -> String {
         Failure {
@@ -519,7 +320,7 @@ mod tests {
         let died = |at_least| Cause::WorkerDied {
             index: 1,
             pid: 77,
-            ending: Ending::Killed(Signal {
+            ending: WorkerEnd::Killed(Signal {
                 number: 9,
                 name: "SIGKILL",
             }),

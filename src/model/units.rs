@@ -1,8 +1,6 @@
-//! Durations on the command line (`0`, `100ns`, `1us`, `2ms`, `1.5s`), parsed and printed.
+//! Durations as people write them (`0`, `100ns`, `1us`, `2ms`, `1.5s`), parsed and printed.
 
 use std::time::Duration;
-
-use crate::race::window::Window;
 
 /// Parses a duration such as `0`, `250ns`, `1us`, `1µs`, `2ms`, `1.5s` into nanoseconds.
 pub fn parse_nanos(text: &str) -> Result<u64, String> {
@@ -45,17 +43,6 @@ fn parse_decimal(text: &str) -> Option<Duration> {
     let nanos = value * scale;
     (nanos.is_finite() && nanos >= 0.0 && nanos < u64::MAX as f64)
         .then(|| Duration::from_nanos(nanos.round() as u64))
-}
-
-/// Parses a race window: a duration or the word `yield`.
-pub fn parse_window(text: &str) -> Result<Window, String> {
-    if text.trim().eq_ignore_ascii_case("yield") {
-        Ok(Window::Yield)
-    } else {
-        parse_nanos(text)
-            .map(Window::Busy)
-            .map_err(|e| format!("{e}, or the word yield"))
-    }
 }
 
 /// Formats nanoseconds compactly: `0`, `100ns`, `1us`, `2.50ms`, `1.20s` (three significant
@@ -103,8 +90,6 @@ mod tests {
         assert_eq!(parse_nanos("2ms"), Ok(2_000_000));
         assert_eq!(parse_nanos("1.5ms"), Ok(1_500_000));
         assert_eq!(parse_nanos("10ms"), Ok(10_000_000));
-        assert_eq!(parse_window("yield"), Ok(Window::Yield));
-        assert_eq!(parse_window("1us"), Ok(Window::Busy(1_000)));
     }
 
     #[test]
@@ -119,7 +104,6 @@ mod tests {
         ] {
             assert!(parse_nanos(bad).is_err(), "{bad} accepted");
         }
-        assert!(parse_window("yeld").unwrap_err().contains("yield"));
     }
 
     #[test]

@@ -8,25 +8,10 @@
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
+use crate::race::page::locks::Ticket;
+
 /// Pause-instruction rounds a waiter spins before it yields the CPU.
 const SPINS: u32 = 64;
-
-/// The ticket lock: the next ticket to hand out and the ticket now served, in one line as in
-/// the Linux kernel's ticket spinlock.
-#[repr(C)]
-#[derive(Default)]
-pub(in crate::race::page) struct Ticket {
-    next: AtomicU32,
-    pub(super) serving: AtomicU32,
-}
-
-/// Peterson's two flags and the turn, in one line.
-#[repr(C)]
-#[derive(Default)]
-pub(in crate::race::page) struct Peterson {
-    pub(super) flag: [AtomicU32; 2],
-    pub(super) turn: AtomicU32,
-}
 
 /// Spins with a pause instruction, yielding the CPU every [`SPINS`] rounds.
 #[inline(always)]

@@ -1,26 +1,22 @@
-//! Taking and releasing each kind of `--lock`: the state lives in the shared page (or, for
-//! `private` and `flock`, beside it), and every kind's acquire and release is here, behind
-//! [`WorkerCells::lock`] and [`LockGuard`]'s `Drop`.
-//!
-//! Runs in forked workers: no allocation, no panic path. The kinds made of plain atomics
-//! (spin, ticket, peterson, bakery) wait as `waiting` says.
+//! Taking and releasing each kind of `--lock`, in the workers: behind [`WorkerCells::lock`]
+//! and [`LockGuard`]'s `Drop`. The kinds' state lives in the shared page (`race::page::locks`,
+//! where the parent makes it and finds each worker's [`Cells`]); the kinds made of plain
+//! atomics wait as [`waiting`](super::waiting) says.
 
 use std::cell::UnsafeCell;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
-use super::{SharedPage, Slot, WorkerCells, check};
-use crate::race::lock::Lock;
-pub(super) use waiting::{Peterson, Ticket};
-use waiting::{bakery_lock, peterson_lock, spin_lock, ticket_lock};
-
-mod waiting;
+use super::cells::WorkerCells;
+use super::waiting::{bakery_lock, peterson_lock, spin_lock, ticket_lock};
+use crate::model::lock::Lock;
+use crate::race::page::Slot;
 
 /// What one worker needs of its lock kind, found in the parent before fork.
 #[derive(Clone, Copy)]
-pub(super) enum Cells<'p> {
+pub(crate) enum Cells<'p> {
     Pthread,
     Robust,
     Sem,
@@ -47,147 +43,6 @@ pub(super) enum Cells<'p> {
 /// robust mutex made unusable, EDEADLK or ENOLCK from fcntl...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LockError(pub i32);
-
-impl SharedPage {
-    /// Initialises the two process-shared mutexes, the semaphore and the private mutex.
-    pub(super) fn init_locks(&self) -> io::Result<()> {
-        let header = self.header();
-        init_mutex(header.robust.0.get(), true)?;
-        init_mutex(header.pthread.0.get(), false)?;
-        // SAFETY: the semaphore lies in our mapping, suitably aligned (its own line), and no
-        // worker exists yet; pshared = 1 because the workers are separate processes.
-        check_errno(unsafe { libc::sem_init(header.sem.0.get(), 1, 1) })?;
-        // SAFETY: the private mutex is ours alone (a Box nobody else sees yet), and default
-        // attributes make an ordinary, process-private mutex.
-        check(unsafe { libc::pthread_mutex_init(self.private.get(), std::ptr::null()) })
-    }
-
-    /// What worker `index` of `procs` needs for `kind`; `None` when the page or the kind has
-    /// no room for it (peterson takes workers 0 and 1 only, the bakery `procs` at most
-    /// `slots`, flock needs the file of [`SharedPage::with_lock_file`]).
-    pub(super) fn lock_cells(&self, kind: Lock, index: usize, procs: usize) -> Option<Cells<'_>> {
-        Some(match kind {
-            Lock::Pthread => Cells::Pthread,
-            Lock::Robust => Cells::Robust,
-            Lock::Sem => Cells::Sem,
-            Lock::Spin => Cells::Spin,
-            Lock::Ticket => Cells::Ticket,
-            Lock::Private => Cells::Private,
-            Lock::Flock => Cells::Flock(self.lock_file.as_ref()?.as_raw_fd()),
-            Lock::Peterson | Lock::PetersonNofence => {
-                let flags = &self.header().peterson.0.flag;
-                let other_index = 1usize.checked_sub(index)?;
-                Cells::Peterson {
-                    mine: flags.get(index)?,
-                    other: flags.get(other_index)?,
-                    other_index: other_index as u32,
-                    fence: kind == Lock::Peterson,
-                }
-            }
-            Lock::Bakery | Lock::BakeryNofence => {
-                let (choosing, number) = self.bakery();
-                let (choosing, number) = (choosing.get(..procs)?, number.get(..procs)?);
-                choosing.get(index)?;
-                Cells::Bakery {
-                    index,
-                    choosing,
-                    number,
-                    fence: kind == Lock::Bakery,
-                }
-            }
-        })
-    }
-
-    /// The bakery's arrays, one entry per slot.
-    fn bakery(&self) -> (&[AtomicU32], &[AtomicU64]) {
-        // SAFETY: `new` placed `slots` u32 at `choosing_at` and `slots` u64 at `number_at`,
-        // both inside the mapping and 128-byte aligned; all-zero atomics are valid, and
-        // atomics may be shared between processes.
-        unsafe {
-            let base = self.map.as_ptr();
-            (
-                std::slice::from_raw_parts(
-                    base.add(self.choosing_at) as *const AtomicU32,
-                    self.slots,
-                ),
-                std::slice::from_raw_parts(
-                    base.add(self.number_at) as *const AtomicU64,
-                    self.slots,
-                ),
-            )
-        }
-    }
-}
-
-fn init_mutex(lock: *mut libc::pthread_mutex_t, robust: bool) -> io::Result<()> {
-    // SAFETY: `attr` is initialised before use and destroyed after; `lock` points into our
-    // mapping, is suitably aligned and nobody else uses it yet (no worker is forked).
-    unsafe {
-        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-        check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
-        let attr = attr.as_mut_ptr();
-        let result = (|| {
-            check(libc::pthread_mutexattr_setpshared(
-                attr,
-                libc::PTHREAD_PROCESS_SHARED,
-            ))?;
-            if robust {
-                check(libc::pthread_mutexattr_setrobust(
-                    attr,
-                    libc::PTHREAD_MUTEX_ROBUST,
-                ))?;
-            }
-            check(libc::pthread_mutex_init(lock, attr))
-        })();
-        libc::pthread_mutexattr_destroy(attr);
-        result
-    }
-}
-
-fn check_errno(rc: i32) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// The unnamed file for `--lock flock`, in $TMPDIR or /tmp.
-pub(super) fn lock_file() -> io::Result<OwnedFd> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = std::env::var_os("TMPDIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(
-            || std::path::PathBuf::from("/tmp"),
-            std::path::PathBuf::from,
-        );
-    let unnamed = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE)
-        .open(&dir);
-    match unnamed {
-        Ok(file) => Ok(file.into()),
-        // File systems without O_TMPFILE: a fresh name, removed as soon as it is open.
-        Err(_) => {
-            let path = dir.join(format!(
-                "racecount-lock-{}-{}",
-                std::process::id(),
-                crate::race::worker::monotonic_ns()
-            ));
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            std::fs::remove_file(&path)?;
-            Ok(file.into())
-        }
-    }
-}
 
 impl Cells<'_> {
     /// The same cells with the kind `kind` written as a constant, for a caller that matched
@@ -229,6 +84,46 @@ impl Cells<'_> {
         }
     }
 }
+
+/// Evaluates `$body` once per lock kind, with `$cells` rebound in each arm to cells whose
+/// kind the compiler sees as a constant: the loop is compiled once per kind, with no
+/// dispatch on the kind at each lock and unlock.
+macro_rules! by_lock {
+    ($cells:ident, $body:expr) => {
+        match $cells.kind() {
+            Lock::Pthread => {
+                let $cells = $cells.fixed(Lock::Pthread);
+                $body
+            }
+            Lock::Robust => {
+                let $cells = $cells.fixed(Lock::Robust);
+                $body
+            }
+            Lock::Sem => {
+                let $cells = $cells.fixed(Lock::Sem);
+                $body
+            }
+            Lock::Spin => {
+                let $cells = $cells.fixed(Lock::Spin);
+                $body
+            }
+            Lock::Ticket => {
+                let $cells = $cells.fixed(Lock::Ticket);
+                $body
+            }
+            Lock::Flock => {
+                let $cells = $cells.fixed(Lock::Flock);
+                $body
+            }
+            Lock::Private => {
+                let $cells = $cells.fixed(Lock::Private);
+                $body
+            }
+            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => $body,
+        }
+    };
+}
+pub(crate) use by_lock;
 
 /// Holds the lock; releases it, whatever its kind, when dropped.
 pub(crate) struct LockGuard<'p> {

@@ -1,0 +1,192 @@
+//! What the trials are: every setting that shapes what the workers do, kept once and borrowed
+//! by the runners, the workers and the renderers (which show it). Plain data: making or
+//! reading it probes nothing.
+
+use super::lock::Lock;
+use super::machine::Load;
+use super::mode::Mode;
+use super::pin::Pin;
+use super::schedule::Strategy;
+use super::store::StoreLabel;
+use super::window::Window;
+
+/// `--procs`' default: the lesson's ten processes.
+pub const DEFAULT_PROCS: u32 = 10;
+/// `--iters`' default: the lesson's twenty increments each.
+pub const DEFAULT_ITERS: u64 = 20;
+/// `--trials`' default.
+pub const DEFAULT_TRIALS: u64 = 10;
+/// `--window`'s default, 1us: about what CPython spends in `value += 1`.
+pub const DEFAULT_WINDOW: Window = Window::Busy(1_000);
+/// `--lock`'s default.
+pub const DEFAULT_LOCK: Lock = Lock::Pthread;
+
+/// One combination of the swept parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Params {
+    pub procs: u32,
+    pub iters: u64,
+    pub window: Window,
+}
+
+impl Params {
+    /// procs × iters: what the counter reads when no update is lost. Validated not to overflow.
+    pub fn expected(&self) -> u64 {
+        u64::from(self.procs) * self.iters
+    }
+}
+
+/// What the workers are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workers {
+    /// Forked processes (the default).
+    Processes,
+    /// Threads of racecount (`--threads`).
+    Threads,
+}
+
+impl Workers {
+    /// `processes` or `threads`, as json and csv write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workers::Processes => "processes",
+            Workers::Threads => "threads",
+        }
+    }
+}
+
+/// What the trials are: every setting that shapes what the workers do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub procs: Vec<u32>,
+    pub iters: Vec<u64>,
+    pub windows: Vec<Window>,
+    pub trials: u64,
+    pub modes: Vec<Mode>,
+    pub sleep_ns: u64,
+    pub jitter_ns: u64,
+    pub seed: u64,
+    /// Reuse one set of workers for every trial of a mode.
+    pub pool: bool,
+    /// Record and explain every increment (`--trace`, implied by `--trace-svg`).
+    pub trace: bool,
+    /// `--schedule`, with `--switch` folded in: who steps when, from the seed.
+    pub schedule: Option<Strategy>,
+    /// Where the counter lives, as shown (`--store`; no credentials).
+    pub store: StoreLabel,
+    /// The CPUs racecount may use and how busy they were, read once before the run.
+    pub load: Load,
+    /// The locks `mutex` and `per-access` take (`--lock`), each a group of its own.
+    pub locks: Vec<Lock>,
+    /// Processes or threads (`--threads`).
+    pub workers: Workers,
+    /// `--pin` as given, for display.
+    pub pin: Pin,
+    /// The CPUs the workers go round robin over (worker i on `pin_cpus[i % len]`); empty when
+    /// not pinned. Checked to be CPUs racecount may use.
+    pub pin_cpus: Vec<usize>,
+}
+
+impl Default for Settings {
+    /// What a bare `racecount` runs, with seed 0 and no load figures (a run draws its seed
+    /// and reads the load; these defaults probe nothing).
+    fn default() -> Settings {
+        Settings {
+            procs: vec![DEFAULT_PROCS],
+            iters: vec![DEFAULT_ITERS],
+            windows: vec![DEFAULT_WINDOW],
+            trials: DEFAULT_TRIALS,
+            modes: Mode::ALL.to_vec(),
+            sleep_ns: 0,
+            jitter_ns: 0,
+            seed: 0,
+            pool: false,
+            trace: false,
+            schedule: None,
+            store: StoreLabel::page(),
+            load: Load::unknown(),
+            locks: vec![DEFAULT_LOCK],
+            workers: Workers::Processes,
+            pin: Pin::None,
+            pin_cpus: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The lock of each group of `mode`: every `--lock` for a mode that takes one, else none.
+    pub fn locks_for(&self, mode: Mode) -> Vec<Option<Lock>> {
+        if mode.takes_lock() {
+            self.locks.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        }
+    }
+
+    /// Whether several lock kinds run (each a group of its own).
+    pub fn sweeps_locks(&self) -> bool {
+        self.locks.len() > 1 && self.modes.iter().any(|m| m.takes_lock())
+    }
+
+    /// Whether more than one combination of procs, iters and window runs.
+    pub fn is_sweep(&self) -> bool {
+        self.procs.len() > 1 || self.iters.len() > 1 || self.windows.len() > 1
+    }
+
+    /// Whether the workers are threads of racecount.
+    pub fn threads(&self) -> bool {
+        self.workers == Workers::Threads
+    }
+
+    /// Trace cells each worker's row needs: the largest --iters when tracing, else 0.
+    pub fn trace_len(&self) -> u64 {
+        if self.trace {
+            self.iters.iter().copied().max().unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    /// The one combination of procs, iters and window, when nothing is swept.
+    pub fn only_combination(&self) -> Option<Params> {
+        match self.combinations()[..] {
+            [params] => Some(params),
+            _ => None,
+        }
+    }
+
+    /// Every combination of procs, iters and window, in the order given.
+    pub fn combinations(&self) -> Vec<Params> {
+        let mut all = Vec::new();
+        for &procs in &self.procs {
+            for &iters in &self.iters {
+                for &window in &self.windows {
+                    all.push(Params {
+                        procs,
+                        iters,
+                        window,
+                    });
+                }
+            }
+        }
+        all
+    }
+
+    /// The largest procs of the sweep: how many worker slots the shared page needs.
+    pub fn max_procs(&self) -> u32 {
+        self.procs.iter().copied().max().unwrap_or(1)
+    }
+
+    /// How many trials the whole run makes: combinations × (modes and their locks) × trials.
+    pub fn total_trials(&self) -> u64 {
+        let kinds: usize = self.modes.iter().map(|&m| self.locks_for(m).len()).sum();
+        let groups = (self.procs.len() * self.iters.len() * self.windows.len() * kinds) as u64;
+        groups.saturating_mul(self.trials)
+    }
+
+    /// Whether anything random is drawn from the seed: `--jitter`'s pauses or a random
+    /// `--schedule`.
+    pub fn seed_used(&self) -> bool {
+        self.jitter_ns > 0 || self.schedule.is_some_and(|s| s.is_random())
+    }
+}

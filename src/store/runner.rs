@@ -1,0 +1,296 @@
+//! The database runner: a trial's workers each connect to the store, wait at the start gate
+//! until every one is connected, then race through the database; the real total is read from
+//! it. With `--pool` the workers (and their connections) are kept for every trial of a group.
+//!
+//! A trial means what it means on the shared page: the same expected total, the same
+//! accounting from the workers' slots, the same failure reports, plus the retries the
+//! database forced.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::OFlag;
+
+use super::{Counter, Db};
+use crate::model::units::format_nanos;
+use crate::race::child::EXIT_STORE_FAILED;
+use crate::race::child::db::DbWorker;
+use crate::race::fork::channel::{Channel, LastWord};
+use crate::race::fork::{Crew, Exit, Gate, WaitError};
+use crate::race::job::Job;
+use crate::race::page::SharedPage;
+use crate::race::runner::{
+    Recruit, Runner, TrialError, accounted, nanos, recruits, spawn_cause, sys, wait_cause,
+};
+use crate::results::{Cause, Trial};
+
+/// How much longer than the connect timeout the parent waits for every worker to connect
+/// (forking them and starting their clients takes time of its own).
+const CONNECT_MARGIN: Duration = Duration::from_secs(2);
+
+/// Trials on a database: workers forked for each trial, or pooled for each group.
+pub(crate) struct StoreRunner<'p, 's> {
+    pub(crate) counter: Counter,
+    pub(crate) page: &'p SharedPage,
+    pub(crate) timeout: Option<Duration>,
+    /// `--pool`: keep the workers and their connections for every trial of a group.
+    pub(crate) pooled: bool,
+    pub(crate) pool: Option<StorePool<'p, 's>>,
+}
+
+impl<'s> Runner<'s> for StoreRunner<'_, 's> {
+    fn begin(&mut self, job: &Job<'s>) -> Result<(), TrialError> {
+        if self.pooled {
+            self.pool = Some(StorePool::start(&self.counter, self.page, job)?);
+        }
+        Ok(())
+    }
+
+    fn trial(&mut self, job: &Job<'s>, index: u64) -> Result<Trial, TrialError> {
+        self.counter.reset().map_err(sys)?;
+        match self.pool.as_mut() {
+            Some(pool) => pool.run(&mut self.counter, self.timeout),
+            None => run_trial(&mut self.counter, self.page, job, index, self.timeout),
+        }
+    }
+
+    fn end(&mut self, _: &Job<'s>) -> Result<(), TrialError> {
+        self.pool.take().map_or(Ok(()), StorePool::finish)
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        self.counter.remove()
+    }
+}
+
+/// Runs one trial of `procs` freshly forked store workers on `counter` (already reset).
+fn run_trial(
+    counter: &mut Counter,
+    page: &SharedPage,
+    job: &Job,
+    trial: u64,
+    timeout: Option<Duration>,
+) -> Result<Trial, TrialError> {
+    let workers = recruits(page, job)?;
+    page.reset(workers.len());
+    let channel = Channel::new().map_err(|e| sys(format!("pipe: {e}")))?;
+    let gate = Gate::new().map_err(|e| sys(format!("pipe: {e}")))?;
+    let db = counter.db().clone();
+    let start = Instant::now();
+    let mut crew = fork_workers(&db, &workers, job, &channel, |worker| {
+        worker.work(trial, &gate)
+    })?;
+    wait_connected(&db, &mut crew, &channel, page, job, start)?;
+    let released = Instant::now();
+    gate.open();
+    crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
+        .map_err(|e| failure(page, &channel, job, e, timeout))?;
+    let end = Instant::now();
+    conclude(counter, page, job, &channel, (released, start, end))
+}
+
+/// Forks one database worker per recruit, each running `life`, from a parent checked to have
+/// no other thread.
+fn fork_workers<'a>(
+    db: &'a Db,
+    workers: &[Recruit<'a>],
+    job: &'a Job,
+    channel: &'a Channel,
+    life: impl Fn(&DbWorker) -> i32,
+) -> Result<Crew, TrialError> {
+    single_threaded()?;
+    let workers: Vec<DbWorker> = workers
+        .iter()
+        .map(|w| DbWorker {
+            db,
+            cells: w.cells,
+            index: w.index,
+            job,
+            channel,
+        })
+        .collect();
+    Crew::spawn(&workers, life).map_err(spawn_cause)
+}
+
+/// Waits until every worker has connected (they report it through the channel).
+fn wait_connected(
+    db: &Db,
+    crew: &mut Crew,
+    channel: &Channel,
+    page: &SharedPage,
+    job: &Job,
+    start: Instant,
+) -> Result<(), TrialError> {
+    let patience = db.connect_timeout + CONNECT_MARGIN;
+    match channel.wait_ready(crew, job.params.procs, start.checked_add(patience)) {
+        Ok(()) => Ok(()),
+        Err(WaitError::TimedOut { pending }) => {
+            let late: Vec<String> = pending.iter().map(|w| w.index.to_string()).collect();
+            Err(sys(format!(
+                "workers {} did not connect to {} within {}",
+                late.join(", "),
+                db.shown,
+                format_nanos(nanos(patience))
+            )))
+        }
+        Err(other) => Err(failure(page, channel, job, other, None)),
+    }
+}
+
+/// The trial the workers left: their retries (from their last words), the real total read from
+/// the database, and each one's count from its slot. `times`: gate release, fork, end.
+fn conclude(
+    counter: &mut Counter,
+    page: &SharedPage,
+    job: &Job,
+    channel: &Channel,
+    (released, start, end): (Instant, Instant, Instant),
+) -> Result<Trial, TrialError> {
+    let words = channel.reports();
+    let mut retries = 0;
+    for index in 0..job.params.procs {
+        match words.iter().find(|(i, _)| *i == index) {
+            Some((_, LastWord::Done { retries: r })) => retries += r,
+            _ => {
+                return Err(sys(format!(
+                    "worker {index} finished but its report of retries was lost"
+                )));
+            }
+        }
+    }
+    let total = counter.read_total().map_err(sys)?;
+    let completed = accounted(page, job, total)?;
+    Ok(Trial {
+        total,
+        elapsed_ns: nanos(end - released),
+        wall_ns: nanos(end - start),
+        completed,
+        spans: Vec::new(),
+        trace: None,
+        retries,
+    })
+}
+
+/// A store worker that stopped with a message is named with it; anything else is reported as
+/// on the shared page.
+fn failure(
+    page: &SharedPage,
+    channel: &Channel,
+    job: &Job,
+    error: WaitError,
+    timeout: Option<Duration>,
+) -> TrialError {
+    if let WaitError::Died {
+        index,
+        pid,
+        exit: Exit::Code(EXIT_STORE_FAILED),
+    } = error
+    {
+        let message = channel
+            .reports()
+            .into_iter()
+            .find_map(|(i, word)| match word {
+                LastWord::Failed(m) if i == index => Some(m),
+                _ => None,
+            })
+            .unwrap_or_else(|| "failed (its report was lost)".to_string());
+        return TrialError::Failed(Cause::Store {
+            index,
+            pid: pid.as_raw().unsigned_abs(),
+            message,
+        });
+    }
+    wait_cause(page, job, error, timeout)
+}
+
+/// The workers allocate and connect after fork, which is sound only if the parent has no other
+/// thread (one holding a lock at the fork would leave it locked in the child): checked from
+/// /proc before every fork of store workers.
+fn single_threaded() -> Result<(), TrialError> {
+    let threads = std::fs::read_dir("/proc/self/task").map_or(1, |tasks| tasks.count());
+    if threads == 1 {
+        Ok(())
+    } else {
+        Err(sys(format!(
+            "racecount has {threads} threads before forking store workers (a bug in racecount)"
+        )))
+    }
+}
+
+/// Store workers forked once for every trial of a group (`--pool`): they connect once, then
+/// run each trial when the page's futex gate opens, as the page's pooled workers do.
+pub(crate) struct StorePool<'p, 's> {
+    page: &'p SharedPage,
+    crew: Crew,
+    job: Job<'s>,
+    channel: Channel,
+    done: OwnedFd,
+}
+
+impl<'p, 's> StorePool<'p, 's> {
+    /// Forks the job's workers on `counter`'s store and waits until every one is connected.
+    fn start(
+        counter: &Counter,
+        page: &'p SharedPage,
+        job: &Job<'s>,
+    ) -> Result<StorePool<'p, 's>, TrialError> {
+        let workers = recruits(page, job)?;
+        let channel = Channel::new().map_err(|e| sys(format!("pipe: {e}")))?;
+        let (done_read, done_write) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| sys(format!("pipe: {e}")))?;
+        page.reset(workers.len());
+        page.control().store(0, Ordering::Release);
+        let first = page.gate().load(Ordering::Acquire);
+        let db: Db = counter.db().clone();
+        let start = Instant::now();
+        let mut crew = fork_workers(&db, &workers, job, &channel, |worker| {
+            worker.work_pooled(page, first, &done_write)
+        })?;
+        drop(done_write);
+        wait_connected(&db, &mut crew, &channel, page, job, start)?;
+        Ok(StorePool {
+            page,
+            crew,
+            job: *job,
+            channel,
+            done: done_read,
+        })
+    }
+
+    /// Runs the next trial on the pooled workers (the counter already reset).
+    fn run(
+        &mut self,
+        counter: &mut Counter,
+        timeout: Option<Duration>,
+    ) -> Result<Trial, TrialError> {
+        self.page.reset(self.job.params.procs as usize);
+        let start = Instant::now();
+        self.page.open_gate();
+        self.crew
+            .wait_readable(
+                self.done.as_raw_fd(),
+                timeout.and_then(|t| start.checked_add(t)),
+            )
+            .map_err(|e| failure(self.page, &self.channel, &self.job, e, timeout))?;
+        let end = Instant::now();
+        let mut byte = [0u8; 1];
+        nix::unistd::read(&self.done, &mut byte).map_err(|e| sys(format!("read: {e}")))?;
+        conclude(
+            counter,
+            self.page,
+            &self.job,
+            &self.channel,
+            (start, start, end),
+        )
+    }
+
+    /// Asks the workers to leave and reaps them.
+    fn finish(mut self) -> Result<(), TrialError> {
+        self.page.control().store(1, Ordering::Release);
+        self.page.open_gate();
+        self.crew
+            .wait_exits(None)
+            .map_err(|e| failure(self.page, &self.channel, &self.job, e, None))
+    }
+}
