@@ -7,7 +7,6 @@ use divan::Bencher;
 use divan::counter::ItemsCount;
 use racecount::model::lock::Lock;
 use racecount::model::mode::Mode;
-use racecount::model::pin::Pin;
 use racecount::model::settings::{Params, Settings};
 use racecount::model::window::Window;
 use racecount::race::job::Job;
@@ -26,23 +25,7 @@ static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(|| Set
     iters: vec![1],
     windows: vec![Window::Busy(0)],
     trials: 1,
-    modes: Mode::ALL.to_vec(),
-    sleep_ns: 0,
-    jitter_ns: 0,
-    seed: 0,
-    pool: false,
-    trace: false,
-    schedule: None,
-    store: racecount::model::store::StoreLabel::page(),
-    load: racecount::model::machine::Load {
-        cpus: 2,
-        cpu_pressure_pct: None,
-        loadavg_1m: None,
-    },
-    locks: vec![Lock::Pthread],
-    workers: racecount::model::settings::Workers::Processes,
-    pin: Pin::None,
-    pin_cpus: Vec::new(),
+    ..Settings::default()
 });
 
 fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {

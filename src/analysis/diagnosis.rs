@@ -4,13 +4,12 @@
 use serde::Serialize;
 
 use crate::analysis::overlap::Overlap;
-use crate::model::mode::Mode;
 use crate::results::Report;
 
 /// What the measurements point to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Cause {
+pub enum Reason {
     /// One CPU: the workers could only take turns.
     OneCpu,
     /// Other work competed for the CPUs.
@@ -21,7 +20,7 @@ pub enum Cause {
 
 /// A racy group that lost updates in fewer than half of its trials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Quiet {
+pub struct QuietGroup {
     /// The group's label: mode, and the swept parameters when there are several.
     pub group: String,
     pub lossy: u64,
@@ -31,8 +30,8 @@ pub struct Quiet {
 /// The note printed under the table, and carried by json.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnosis {
-    pub cause: Cause,
-    pub groups: Vec<Quiet>,
+    pub cause: Reason,
+    pub groups: Vec<QuietGroup>,
     /// The overlap of the quiet groups' workers, all their trials together.
     pub peak: u32,
     pub overlap: f64,
@@ -52,7 +51,7 @@ pub fn diagnose(
     let quiet: Vec<_> = report
         .groups
         .iter()
-        .filter(|g| matches!(g.mode, Mode::Unlocked | Mode::PerAccess))
+        .filter(|g| g.mode.is_racy())
         .filter(|g| g.count > 0 && g.lossy.saturating_mul(2) < g.count)
         .collect();
     if quiet.is_empty() {
@@ -63,15 +62,15 @@ pub fn diagnose(
         .fold(Overlap::default(), |all, g| all.combine(g.overlap));
     let load = &report.settings.load;
     let cause = if load.cpus <= 1 {
-        Cause::OneCpu
+        Reason::OneCpu
     } else if load.busy() {
-        Cause::BusyMachine
+        Reason::BusyMachine
     } else {
-        Cause::RareAtTheseSettings
+        Reason::RareAtTheseSettings
     };
-    let groups: Vec<Quiet> = quiet
+    let groups: Vec<QuietGroup> = quiet
         .iter()
-        .map(|g| Quiet {
+        .map(|g| QuietGroup {
             group: label(g),
             lossy: g.lossy,
             trials: g.count,
@@ -89,21 +88,21 @@ pub fn diagnose(
         overlap.share() * 100.0
     );
     let text = match cause {
-        Cause::OneCpu => format!(
+        Reason::OneCpu => format!(
             "Few lost updates ({which}): racecount may use only 1 CPU here (taskset, cgroup or \
              the machine), so the workers could only take turns on it ({together}, only by \
              preemption); an update is lost only when a worker is preempted between its read \
              and its write. To see the race anyway: --schedule random (a race that replays \
              the same on any machine) or --sleep 1ms."
         ),
-        Cause::BusyMachine => format!(
+        Reason::BusyMachine => format!(
             "Few lost updates ({which}): the machine was busy ({}, {} CPUs), so the workers \
              seldom ran together ({together}). Try on a quieter machine, raise --iters, \
              --window or --trials, or use --schedule random (the same race on any machine).",
             load.describe(),
             load.cpus
         ),
-        Cause::RareAtTheseSettings => format!(
+        Reason::RareAtTheseSettings => format!(
             "Few lost updates ({which}; {together}): the race has little room at these \
              settings. Raise --iters, --window or --trials, or use --schedule random."
         ),
@@ -121,6 +120,7 @@ pub fn diagnose(
 mod tests {
     use super::*;
     use crate::model::machine::Load;
+    use crate::model::mode::Mode;
     use crate::output::fixture::{group, params, settings};
     use crate::results::Report;
 
@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn one_cpu_is_named_first() {
         let d = diagnose(&report(1, 90.0, &[6, 6, 6, 5]), label).unwrap();
-        assert_eq!(d.cause, Cause::OneCpu);
+        assert_eq!(d.cause, Reason::OneCpu);
         assert!(d.text.contains("only 1 CPU"), "{}", d.text);
         assert!(d.text.contains("--schedule random"), "{}", d.text);
         assert!(d.text.contains("unlocked in 1/4 trials"), "{}", d.text);
@@ -159,14 +159,14 @@ mod tests {
     #[test]
     fn a_busy_machine_is_named_with_its_pressure() {
         let d = diagnose(&report(2, 87.0, &[6, 6, 6, 6]), label).unwrap();
-        assert_eq!(d.cause, Cause::BusyMachine);
+        assert_eq!(d.cause, Reason::BusyMachine);
         assert!(d.text.contains("CPU pressure 87%"), "{}", d.text);
     }
 
     #[test]
     fn otherwise_the_settings_leave_little_room() {
         let d = diagnose(&report(2, 1.0, &[6, 6, 6, 6]), label).unwrap();
-        assert_eq!(d.cause, Cause::RareAtTheseSettings);
+        assert_eq!(d.cause, Reason::RareAtTheseSettings);
         assert!(d.text.contains("Raise --iters"), "{}", d.text);
     }
 

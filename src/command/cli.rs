@@ -1,9 +1,11 @@
 //! The command line, as clap sees it. Turned into a validated [`Config`](crate::command::config::Config)
 //! in one place; nothing downstream parses or re-checks options.
 
+use clap::builder::PossibleValue;
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
 use crate::model::lock::Lock;
+use crate::model::mode::Mode;
 use crate::model::pin::Pin;
 use crate::model::schedule::Strategy;
 use crate::model::units::parse_nanos;
@@ -42,7 +44,7 @@ pub struct Options {
         allow_hyphen_values = true,
         ignore_case = true
     )]
-    pub mode: Vec<ModeArg>,
+    pub mode: Vec<ModeChoice>,
 
     /// Worker processes per trial (10); a list sweeps
     ///
@@ -290,14 +292,35 @@ pub struct Options {
     pub man: bool,
 }
 
-/// A mode as written on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
+/// A `--mode` item: one mode, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeChoice {
     All,
-    Unlocked,
-    PerAccess,
-    Mutex,
-    Atomic,
+    One(Mode),
+}
+
+/// `all`, then every mode in [`Mode::ALL`]'s order.
+const MODE_CHOICES: [ModeChoice; Mode::ALL.len() + 1] = {
+    let mut choices = [ModeChoice::All; Mode::ALL.len() + 1];
+    let mut i = 0;
+    while i < Mode::ALL.len() {
+        choices[i + 1] = ModeChoice::One(Mode::ALL[i]);
+        i += 1;
+    }
+    choices
+};
+
+impl ValueEnum for ModeChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &MODE_CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            ModeChoice::All => "all",
+            ModeChoice::One(mode) => mode.name(),
+        }))
+    }
 }
 
 /// `--color` values.
@@ -370,7 +393,7 @@ mod tests {
         assert_eq!(o.procs, [10]);
         assert_eq!(o.iters, [20]);
         assert_eq!(o.trials, 10);
-        assert_eq!(o.mode, [ModeArg::All]);
+        assert_eq!(o.mode, [ModeChoice::All]);
         assert_eq!(o.window, [Window::Busy(1_000)]);
     }
 

@@ -2,10 +2,10 @@
 //! item by item in bash (`--mode unlocked,<TAB>` offers the next mode), which clap_complete's
 //! static scripts cannot do.
 
-use clap::CommandFactory;
+use clap::{CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
-use crate::command::cli::Options;
+use crate::command::cli::{ModeChoice, Options};
 
 /// The completion script for `shell`.
 pub fn script(shell: Shell) -> Vec<u8> {
@@ -16,7 +16,11 @@ pub fn script(shell: Shell) -> Vec<u8> {
         return script;
     }
     let text = String::from_utf8_lossy(&script);
-    let modes = "all unlocked per-access mutex atomic";
+    let modes: Vec<String> = ModeChoice::value_variants()
+        .iter()
+        .filter_map(|m| Some(m.to_possible_value()?.get_name().to_string()))
+        .collect();
+    let modes = modes.join(" ");
     let whole = format!(r#"COMPREPLY=($(compgen -W "{modes}" -- "${{cur}}"))"#);
     // The items before the last comma stay as typed; the last one is completed.
     let by_item = format!(

@@ -7,7 +7,7 @@ use super::checks::{
     Asked, check_locks, check_scheduled_locks, check_size, check_trace_size, check_writable,
     schedule_and_windows, store_target,
 };
-use super::cli::{ColorArg, ModeArg, Options};
+use super::cli::{ColorArg, ModeChoice, Options};
 use super::error::ConfigError;
 use crate::model::mode::Mode;
 use crate::model::settings::{Settings, Workers};
@@ -185,17 +185,13 @@ fn dedup<T: PartialEq>(values: Vec<T>) -> Vec<T> {
     out
 }
 
-fn expand_modes(args: &[ModeArg]) -> Vec<Mode> {
+fn expand_modes(choices: &[ModeChoice]) -> Vec<Mode> {
     let mut modes = Vec::new();
-    for arg in args {
-        let add: &[Mode] = match arg {
-            ModeArg::All => &Mode::ALL,
-            ModeArg::Unlocked => &[Mode::Unlocked],
-            ModeArg::PerAccess => &[Mode::PerAccess],
-            ModeArg::Mutex => &[Mode::Mutex],
-            ModeArg::Atomic => &[Mode::Atomic],
-        };
-        modes.extend_from_slice(add);
+    for choice in choices {
+        match *choice {
+            ModeChoice::All => modes.extend_from_slice(&Mode::ALL),
+            ModeChoice::One(mode) => modes.push(mode),
+        }
     }
     dedup(modes)
 }

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::model::mode::Mode;
 use crate::model::settings::Settings;
 
 /// Runs that will last longer than this are announced on stderr.
@@ -21,11 +20,12 @@ pub fn least_duration(settings: &Settings, cpus: u64) -> Duration {
         let window = u128::from(params.window.nanos().unwrap_or(0));
         let pauses = iters * (u128::from(settings.sleep_ns) + u128::from(settings.jitter_ns) / 2);
         for &mode in &settings.modes {
-            let windows = match mode {
+            let windows = if mode.serializes_windows() {
                 // One worker at a time holds the lock through its window.
-                Mode::Mutex => procs * iters * window,
+                procs * iters * window
+            } else {
                 // Every worker busy-waits its own windows, procs of them sharing the CPUs.
-                _ => iters * window * procs.div_ceil(cpus),
+                iters * window * procs.div_ceil(cpus)
             };
             total = total
                 .saturating_add((pauses + windows).saturating_mul(u128::from(settings.trials)));

@@ -36,21 +36,6 @@ pub enum Lock {
 }
 
 impl Lock {
-    /// Every kind, in the order of `--help`.
-    pub const ALL: [Lock; 11] = [
-        Lock::Pthread,
-        Lock::Robust,
-        Lock::Sem,
-        Lock::Spin,
-        Lock::Ticket,
-        Lock::Flock,
-        Lock::Peterson,
-        Lock::Bakery,
-        Lock::PetersonNofence,
-        Lock::BakeryNofence,
-        Lock::Private,
-    ];
-
     /// The name used on the command line and in every output format.
     pub fn name(self) -> &'static str {
         match self {
@@ -91,14 +76,33 @@ impl Lock {
     /// (store buffering): a run that hands turns over through full barriers (futex calls,
     /// as `--schedule` does) cannot show it.
     pub fn needs_reordering(self) -> bool {
-        matches!(self, Lock::PetersonNofence | Lock::BakeryNofence)
+        match self {
+            Lock::PetersonNofence | Lock::BakeryNofence => true,
+            Lock::Pthread
+            | Lock::Robust
+            | Lock::Sem
+            | Lock::Spin
+            | Lock::Ticket
+            | Lock::Flock
+            | Lock::Peterson
+            | Lock::Bakery
+            | Lock::Private => false,
+        }
     }
 
     /// Exactly how many workers the kind supports, when it supports only one count.
     pub fn only_procs(self) -> Option<u32> {
         match self {
             Lock::Peterson | Lock::PetersonNofence => Some(2),
-            _ => None,
+            Lock::Pthread
+            | Lock::Robust
+            | Lock::Sem
+            | Lock::Spin
+            | Lock::Ticket
+            | Lock::Flock
+            | Lock::Bakery
+            | Lock::BakeryNofence
+            | Lock::Private => None,
         }
     }
 
@@ -117,7 +121,14 @@ impl Lock {
                 "*-nofence: without a full fence a worker's load of the others' flags can pass \
                  its own earlier store (x86 store buffering), so two workers can enter at once",
             ),
-            _ => None,
+            Lock::Pthread
+            | Lock::Robust
+            | Lock::Sem
+            | Lock::Spin
+            | Lock::Ticket
+            | Lock::Flock
+            | Lock::Peterson
+            | Lock::Bakery => None,
         }
     }
 }
@@ -134,7 +145,7 @@ mod tests {
 
     #[test]
     fn names_are_the_command_lines() {
-        for lock in Lock::ALL {
+        for &lock in Lock::value_variants() {
             let value = lock.to_possible_value().unwrap();
             assert_eq!(value.get_name(), lock.name());
             assert_eq!(Lock::from_str(lock.name(), false), Ok(lock));

@@ -76,7 +76,18 @@ impl Strategy {
 
     /// Whether the strategy draws from the seed.
     pub fn is_random(&self) -> bool {
-        matches!(self, Strategy::Random { .. } | Strategy::Pct { .. })
+        match self {
+            Strategy::Random { .. } | Strategy::Pct { .. } => true,
+            Strategy::Lockstep | Strategy::Worst | Strategy::Serial => false,
+        }
+    }
+
+    /// `--switch` under `random`; `None` for the strategies that have none.
+    pub fn switch(&self) -> Option<f64> {
+        match self {
+            Strategy::Random { switch } => Some(*switch),
+            Strategy::Pct { .. } | Strategy::Lockstep | Strategy::Worst | Strategy::Serial => None,
+        }
     }
 }
 

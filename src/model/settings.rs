@@ -6,8 +6,9 @@ use super::lock::Lock;
 use super::machine::Load;
 use super::mode::Mode;
 use super::pin::Pin;
-use super::schedule::Strategy;
+use super::schedule::{DEFAULT_SWITCH, Strategy};
 use super::store::StoreLabel;
+use super::units::format_exact;
 use super::window::Window;
 
 /// `--procs`' default: the lesson's ten processes.
@@ -189,4 +190,164 @@ impl Settings {
     pub fn seed_used(&self) -> bool {
         self.jitter_ns > 0 || self.schedule.is_some_and(|s| s.is_random())
     }
+}
+
+/// A parameter of the run as every output shows it: json's `parameters`, the columns of csv,
+/// tsv and jsonl, the markdown heading's command line and the human header all read
+/// [`Settings::parameters`], so a parameter added there reaches each of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    /// Its name in json and, when [`in_records`](Self::in_records), its column in csv.
+    pub name: &'static str,
+    pub value: Value,
+    /// The option that sets it, as typed (`--sleep 10ms`), when it is not at its default.
+    pub option: Option<String>,
+    /// Whether csv, tsv and jsonl carry it as a column of every row.
+    pub in_records: bool,
+}
+
+/// A parameter's value: numbers stay numbers in json.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(u64),
+    Fraction(f64),
+    Text(String),
+    Flag(bool),
+    Numbers(Vec<u64>),
+    Texts(Vec<String>),
+    /// Not set (json null, an empty csv cell).
+    Null,
+}
+
+impl Settings {
+    /// The run's parameters that are not swept (procs, iters, windows and modes are each
+    /// group's own), in the order json lists them. Add a parameter here, in `cli.rs` and in
+    /// `config.rs`; every output then shows it.
+    pub fn parameters(&self) -> Vec<Parameter> {
+        let mut all = self.trial_parameters();
+        all.extend(self.store_parameters());
+        all.extend(self.worker_parameters());
+        all
+    }
+
+    /// What each trial does: trials, pauses, seed, pool, trace, schedule.
+    fn trial_parameters(&self) -> Vec<Parameter> {
+        vec![
+            param("trials", Value::Number(self.trials), {
+                given(self.trials == DEFAULT_TRIALS, format!("-t {}", self.trials))
+            }),
+            param("sleep_ns", Value::Number(self.sleep_ns), {
+                given(
+                    self.sleep_ns == 0,
+                    format!("--sleep {}", format_exact(self.sleep_ns)),
+                )
+            }),
+            param("jitter_ns", Value::Number(self.jitter_ns), {
+                let option = format!("--jitter {}", format_exact(self.jitter_ns));
+                given(self.jitter_ns == 0, option)
+            }),
+            // Drawn at random when not given, and shown as an option only when it drives
+            // something.
+            param("seed", Value::Number(self.seed), {
+                given(!self.seed_used(), format!("--seed {}", self.seed))
+            }),
+            param(
+                "pool",
+                Value::Flag(self.pool),
+                given(!self.pool, "--pool".into()),
+            ),
+            param(
+                "trace",
+                Value::Flag(self.trace),
+                given(!self.trace, "--trace".into()),
+            ),
+            param(
+                "schedule",
+                self.schedule.map_or(Value::Null, |s| Value::Text(s.name())),
+                self.schedule.map(|s| format!("--schedule {}", s.name())),
+            ),
+            param(
+                "switch",
+                self.switch().map_or(Value::Null, Value::Fraction),
+                {
+                    self.switch()
+                        .filter(|&s| s != DEFAULT_SWITCH)
+                        .map(|s| format!("--switch {s}"))
+                },
+            ),
+        ]
+    }
+
+    /// Where the counter lives.
+    fn store_parameters(&self) -> Vec<Parameter> {
+        let store = &self.store;
+        let mut all = vec![
+            param("store", text(store.kind), None),
+            unrecorded("store_url", text(&store.url), {
+                given(!store.is_db(), format!("--store {}", store.url))
+            }),
+        ];
+        if let Some(counter) = &store.counter {
+            all.push(unrecorded("counter", text(counter), None));
+        }
+        all.push(unrecorded(
+            "isolation",
+            store.isolation.map_or(Value::Null, |i| text(i.name())),
+            store.isolation.map(|i| format!("--isolation {i}")),
+        ));
+        all
+    }
+
+    /// The locks, and where the workers run.
+    fn worker_parameters(&self) -> Vec<Parameter> {
+        let locks: Vec<String> = self.locks.iter().map(|l| l.name().to_string()).collect();
+        let cpus = self.pin_cpus.iter().map(|&c| c as u64).collect();
+        vec![
+            unrecorded("locks", Value::Texts(locks.clone()), {
+                given(
+                    self.locks == [DEFAULT_LOCK],
+                    format!("--lock {}", locks.join(",")),
+                )
+            }),
+            param("workers", text(self.workers.name()), {
+                given(self.workers == Workers::Processes, "--threads".into())
+            }),
+            param("pin", text(&self.pin.to_string()), {
+                given(self.pin == Pin::None, format!("--pin {}", self.pin))
+            }),
+            unrecorded("pin_cpus", Value::Numbers(cpus), None),
+        ]
+    }
+
+    /// `--switch` under `--schedule random`, else `None`.
+    pub fn switch(&self) -> Option<f64> {
+        self.schedule.and_then(|s| s.switch())
+    }
+}
+
+/// A parameter every row of csv, tsv and jsonl carries.
+fn param(name: &'static str, value: Value, option: Option<String>) -> Parameter {
+    Parameter {
+        name,
+        value,
+        option,
+        in_records: true,
+    }
+}
+
+/// A parameter json carries and the rows do not (lists, and what the store says once).
+fn unrecorded(name: &'static str, value: Value, option: Option<String>) -> Parameter {
+    Parameter {
+        in_records: false,
+        ..param(name, value, option)
+    }
+}
+
+/// `option` when the parameter is not at its default.
+fn given(at_default: bool, option: String) -> Option<String> {
+    (!at_default).then_some(option)
+}
+
+fn text(t: &str) -> Value {
+    Value::Text(t.to_string())
 }

@@ -77,6 +77,19 @@ pub fn format_nanos(ns: u64) -> String {
     unreachable!("ns >= 1")
 }
 
+/// A duration that parses back to exactly `ns`: in the largest unit that divides it.
+pub fn format_exact(ns: u64) -> String {
+    let units = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")];
+    match units
+        .iter()
+        .find(|(scale, _)| ns != 0 && ns.is_multiple_of(*scale))
+    {
+        Some((scale, unit)) => format!("{}{unit}", ns / scale),
+        None if ns == 0 => "0".to_string(),
+        None => format!("{ns}ns"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

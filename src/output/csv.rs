@@ -21,7 +21,7 @@ pub(crate) struct Csv {
 
 impl Render for Csv {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "{}", header(self.separator))?;
+        writeln!(out, "{}", header(&report.settings, self.separator))?;
         for group in &report.groups {
             for record in Record::all(&report.settings, group) {
                 writeln!(out, "{}", record.line(self.separator))?;
@@ -51,7 +51,7 @@ impl<'s, W: Write> CsvStream<'s, W> {
 
 impl<W: Write> Observer for CsvStream<'_, W> {
     fn start(&mut self) -> io::Result<()> {
-        writeln!(self.out, "{}", header(self.separator))?;
+        writeln!(self.out, "{}", header(self.settings, self.separator))?;
         self.out.flush()
     }
 

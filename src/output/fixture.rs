@@ -44,21 +44,11 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
     Settings {
         procs: procs.to_vec(),
         iters: vec![3],
-        windows: vec![Window::Busy(1_000)],
         trials,
         modes: modes.to_vec(),
-        sleep_ns: 0,
-        jitter_ns: 0,
         seed: 42,
-        pool: false,
-        trace: false,
-        schedule: None,
-        store: crate::model::store::StoreLabel::page(),
         load: load(),
-        locks: vec![crate::model::lock::Lock::Pthread],
-        workers: crate::model::settings::Workers::Processes,
-        pin: crate::model::pin::Pin::None,
-        pin_cpus: Vec::new(),
+        ..Settings::default()
     }
 }
 

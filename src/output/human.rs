@@ -542,8 +542,44 @@ fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<
     if let Some(counter) = &settings.store.counter {
         writeln!(out, "counter: {counter}; each worker on its own connection")?;
     }
+    let others = unphrased(settings);
+    if !others.is_empty() {
+        write_wrapped(out, &others, width)?;
+    }
     Ok(())
 }
+
+/// Any other parameter not at its default, as its option: a parameter added to the settings
+/// shows in the header without a phrase of its own.
+fn unphrased(settings: &Settings) -> Vec<String> {
+    settings
+        .parameters()
+        .into_iter()
+        .filter(|p| !PHRASED.contains(&p.name))
+        .filter_map(|p| p.option)
+        .collect()
+}
+
+/// The parameters the header says in words of its own (or leaves out: the seed with no
+/// jitter or random schedule, `--trace` whose output follows).
+const PHRASED: &[&str] = &[
+    "trials",
+    "sleep_ns",
+    "jitter_ns",
+    "seed",
+    "pool",
+    "trace",
+    "schedule",
+    "switch",
+    "store",
+    "store_url",
+    "counter",
+    "isolation",
+    "locks",
+    "workers",
+    "pin",
+    "pin_cpus",
+];
 
 /// The header's phrases on the locks that run and the CPUs the workers are pinned to.
 fn lock_and_pin(settings: &Settings) -> Vec<String> {

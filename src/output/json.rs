@@ -14,8 +14,7 @@ use crate::analysis::explain::TrialTrace;
 use crate::analysis::overlap::Overlap;
 use crate::analysis::stats::{Summary, summarize};
 use crate::model::machine::{Load, Machine};
-use crate::model::schedule::Strategy;
-use crate::model::settings::Workers;
+use crate::model::settings::{Parameter, Settings, Value, Workers};
 use crate::model::window::Window;
 use crate::results::{Group, Report, Stop, TracedTrial};
 
@@ -49,37 +48,71 @@ struct Document<'r> {
     diagnosis: Option<Diagnosis>,
 }
 
-#[derive(Serialize)]
+/// The run's parameters: the swept ones as lists, then every one of
+/// [`Settings::parameters`], in their order.
 struct Parameters {
-    modes: Vec<&'static str>,
-    procs: Vec<u32>,
-    iters: Vec<u64>,
-    window_ns: Vec<u64>,
-    window: Vec<String>,
-    trials: u64,
-    sleep_ns: u64,
-    jitter_ns: u64,
-    seed: u64,
-    pool: bool,
-    trace: bool,
-    /// `--schedule` (`random`, `pct:3`, ...), or null.
-    schedule: Option<String>,
-    /// `--switch` under `--schedule random`, or null.
-    switch: Option<f64>,
-    /// page, sqlite, postgres or redis.
-    store: &'static str,
-    /// The store's URL, password masked.
-    store_url: String,
-    /// Where this run's counter lived (a database only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counter: Option<String>,
-    isolation: Option<&'static str>,
-    locks: Vec<&'static str>,
-    /// `processes` or `threads`.
-    workers: &'static str,
-    pin: String,
-    /// The CPUs the workers go round robin over (empty: not pinned).
-    pin_cpus: Vec<usize>,
+    swept: Vec<(&'static str, Value)>,
+    rest: Vec<Parameter>,
+}
+
+impl Parameters {
+    fn of(settings: &Settings) -> Parameters {
+        let numbers = |values: Vec<u64>| Value::Numbers(values);
+        let texts = |values: Vec<String>| Value::Texts(values);
+        Parameters {
+            swept: vec![
+                (
+                    "modes",
+                    texts(settings.modes.iter().map(|m| m.name().into()).collect()),
+                ),
+                (
+                    "procs",
+                    numbers(settings.procs.iter().map(|&p| p.into()).collect()),
+                ),
+                ("iters", numbers(settings.iters.clone())),
+                (
+                    "window_ns",
+                    numbers(settings.windows.iter().map(|&w| window_ns(w)).collect()),
+                ),
+                (
+                    "window",
+                    texts(settings.windows.iter().map(Window::to_string).collect()),
+                ),
+            ],
+            rest: settings.parameters(),
+        }
+    }
+}
+
+impl Serialize for Parameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.swept.len() + self.rest.len()))?;
+        for (name, value) in &self.swept {
+            map.serialize_entry(name, &JsonValue(value))?;
+        }
+        for p in &self.rest {
+            map.serialize_entry(p.name, &JsonValue(&p.value))?;
+        }
+        map.end()
+    }
+}
+
+/// A parameter's value as json writes it.
+pub(crate) struct JsonValue<'v>(pub(crate) &'v Value);
+
+impl Serialize for JsonValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Number(n) => serializer.serialize_u64(*n),
+            Value::Fraction(f) => serializer.serialize_f64(*f),
+            Value::Text(t) => serializer.serialize_str(t),
+            Value::Flag(b) => serializer.serialize_bool(*b),
+            Value::Numbers(list) => list.serialize(serializer),
+            Value::Texts(list) => list.serialize(serializer),
+            Value::Null => serializer.serialize_none(),
+        }
+    }
 }
 
 /// The busy-wait's length in nanoseconds: 0 for `yield`, which has no fixed length (the
@@ -225,32 +258,7 @@ impl<'r> Document<'r> {
         Document {
             schema_version: SCHEMA_VERSION,
             racecount_version: env!("CARGO_PKG_VERSION"),
-            parameters: Parameters {
-                modes: settings.modes.iter().map(|m| m.name()).collect(),
-                procs: settings.procs.clone(),
-                iters: settings.iters.clone(),
-                window_ns: settings.windows.iter().map(|&w| window_ns(w)).collect(),
-                window: settings.windows.iter().map(Window::to_string).collect(),
-                trials: settings.trials,
-                sleep_ns: settings.sleep_ns,
-                jitter_ns: settings.jitter_ns,
-                seed: settings.seed,
-                pool: settings.pool,
-                trace: settings.trace,
-                schedule: settings.schedule.map(|s| s.name()),
-                switch: match settings.schedule {
-                    Some(Strategy::Random { switch }) => Some(switch),
-                    _ => None,
-                },
-                store: settings.store.kind,
-                store_url: settings.store.url.clone(),
-                counter: settings.store.counter.clone(),
-                isolation: settings.store.isolation.map(|i| i.name()),
-                locks: settings.locks.iter().map(|l| l.name()).collect(),
-                workers: settings.workers.name(),
-                pin: settings.pin.to_string(),
-                pin_cpus: settings.pin_cpus.clone(),
-            },
+            parameters: Parameters::of(settings),
             machine,
             load: &report.settings.load,
             diagnosis: diagnose(report, |g| label(settings, g)),
@@ -322,6 +330,7 @@ pub(crate) fn summary(s: &Summary, retries: u64) -> SummaryOut {
 mod tests {
     use super::*;
     use crate::model::mode::Mode;
+    use crate::model::schedule::Strategy;
     use crate::output::fixture::{params, two_modes};
     use crate::results::{Cause, Failure, Signal, Stage};
     use serde_json::{Value, json};

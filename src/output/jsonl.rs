@@ -10,7 +10,7 @@ use serde::ser::SerializeMap;
 
 use super::Render;
 use super::json::{SCHEMA_VERSION, Stopped, SummaryOut, stopped, summary, window_ns};
-use super::record::{FIELDS, Record};
+use super::record::Record;
 use crate::analysis::stats::summarize;
 use crate::model::machine::Machine;
 use crate::model::settings::Settings;
@@ -21,10 +21,11 @@ struct TrialLine<'r>(&'r Record<'r>);
 
 impl Serialize for TrialLine<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(FIELDS.len() + 1))?;
+        let fields = self.0.fields();
+        let mut map = serializer.serialize_map(Some(fields.len() + 1))?;
         map.serialize_entry("type", "trial")?;
-        for (name, value) in FIELDS {
-            map.serialize_entry(name, &value(self.0))?;
+        for (name, value) in &fields {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }

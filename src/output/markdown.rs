@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use super::Render;
 use super::human::{number, percent};
 use crate::analysis::stats::summarize;
-use crate::model::schedule::{DEFAULT_SWITCH, Strategy};
 use crate::model::settings::Settings;
+use crate::model::units::format_exact;
 use crate::results::Report;
 
 /// Markdown output.
@@ -63,15 +63,15 @@ impl Render for Markdown {
     }
 }
 
-/// The options that set `settings` apart from a bare `racecount`, as they would be typed.
-/// A parameter added to [`Settings`] adds its option here.
+/// The options that set `settings` apart from a bare `racecount`, as they would be typed:
+/// the swept ones, then every parameter of [`Settings::parameters`] not at its default.
 pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
     let defaults = Settings::default();
     let list = |values: Vec<String>| values.join(",");
     let mut options = Vec::new();
     let mut add = |differs: bool, option: &str, value: String| {
         if differs {
-            options.push(format!("{option} {value}").trim_end().to_string());
+            options.push(format!("{option} {value}"));
         }
     };
     let s = settings;
@@ -82,7 +82,7 @@ pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
     let iters = s.iters.iter().map(u64::to_string).collect();
     add(s.iters != defaults.iters, "-i", list(iters));
     let windows = s.windows.iter().map(|w| match w.nanos() {
-        Some(ns) => exact(ns),
+        Some(ns) => format_exact(ns),
         None => w.to_string(),
     });
     // Under a schedule no window is held (and --window is refused with --schedule).
@@ -91,44 +91,8 @@ pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
         "-w",
         list(windows.collect()),
     );
-    add(s.trials != defaults.trials, "-t", s.trials.to_string());
-    add(s.sleep_ns != 0, "--sleep", exact(s.sleep_ns));
-    add(s.jitter_ns != 0, "--jitter", exact(s.jitter_ns));
-    if let Some(strategy) = s.schedule {
-        add(true, "--schedule", strategy.name());
-        if let Strategy::Random { switch } = strategy
-            && switch != DEFAULT_SWITCH
-        {
-            add(true, "--switch", switch.to_string());
-        }
-    }
-    // The seed only matters to --jitter and a random schedule, and was drawn at random when
-    // not given.
-    add(s.seed_used(), "--seed", s.seed.to_string());
-    add(s.pool, "--pool", String::new());
-    add(s.trace, "--trace", String::new());
-    let locks: Vec<String> = s.locks.iter().map(|l| l.name().to_string()).collect();
-    add(s.locks != defaults.locks, "--lock", list(locks));
-    add(s.threads(), "--threads", String::new());
-    add(s.pin != defaults.pin, "--pin", s.pin.to_string());
-    add(s.store.is_db(), "--store", s.store.url.clone());
-    if let Some(isolation) = s.store.isolation {
-        add(true, "--isolation", isolation.to_string());
-    }
+    options.extend(s.parameters().into_iter().filter_map(|p| p.option));
     options
-}
-
-/// A duration that parses back to exactly `ns`: in the largest unit that divides it.
-fn exact(ns: u64) -> String {
-    let units = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")];
-    match units
-        .iter()
-        .find(|(scale, _)| ns != 0 && ns.is_multiple_of(*scale))
-    {
-        Some((scale, unit)) => format!("{}{unit}", ns / scale),
-        None if ns == 0 => "0".to_string(),
-        None => format!("{ns}ns"),
-    }
 }
 
 #[cfg(test)]

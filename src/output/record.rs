@@ -5,8 +5,8 @@
 //! The order is a promise to scripts that count columns (`cut -f 9`, `awk -F, '{print $9}'`):
 //! fields are only ever added at the end of the list, never inserted or reordered.
 
-use crate::model::schedule::Strategy;
 use crate::model::settings::Settings;
+use crate::model::settings::{Parameter, Value as ParamValue};
 use crate::results::{Group, Overlap, Seen, Trial};
 
 /// One finished trial with everything that describes it.
@@ -94,9 +94,8 @@ pub(crate) const FIELDS: &[Field] = &[
     ("schedule", |r| {
         Value::Text(r.settings.schedule.map(|s| s.name()).unwrap_or_default())
     }),
-    ("switch", |r| match r.settings.schedule {
-        Some(Strategy::Random { switch }) => Value::Text(switch.to_string()),
-        _ => Value::Text(String::new()),
+    ("switch", |r| {
+        Value::Text(r.settings.switch().map_or(String::new(), |s| s.to_string()))
     }),
     ("store", |r| Value::Text(r.settings.store.kind.into())),
     ("retries", |r| Value::Number(r.retries)),
@@ -118,21 +117,59 @@ pub(crate) const FIELDS: &[Field] = &[
     }),
 ];
 
+/// The parameters of `settings` that rows carry and [`FIELDS`] does not name: appended after
+/// them, in their order, so a parameter added to the settings gets its column at the end.
+fn more_parameters(settings: &Settings) -> impl Iterator<Item = Parameter> {
+    settings
+        .parameters()
+        .into_iter()
+        .filter(|p| p.in_records && FIELDS.iter().all(|(name, _)| *name != p.name))
+}
+
 /// The field names joined by `separator`: the header line of csv and tsv.
-pub(crate) fn header(separator: &str) -> String {
+pub(crate) fn header(settings: &Settings, separator: &str) -> String {
     FIELDS
         .iter()
         .map(|(name, _)| *name)
+        .chain(more_parameters(settings).map(|p| p.name))
         .collect::<Vec<_>>()
         .join(separator)
 }
 
+/// A parameter's value in a row: lists and fractions as text, no commas (csv has no quoting).
+fn field_value(value: ParamValue) -> Value {
+    let text = |t: String| Value::Text(t.replace(',', " "));
+    match value {
+        ParamValue::Number(n) => Value::Number(n),
+        ParamValue::Flag(b) => Value::Flag(b),
+        ParamValue::Fraction(f) => Value::Text(f.to_string()),
+        ParamValue::Text(t) => text(t),
+        ParamValue::Numbers(list) => text(
+            list.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        ParamValue::Texts(list) => text(list.join(" ")),
+        ParamValue::Null => Value::Text(String::new()),
+    }
+}
+
 impl Record<'_> {
-    /// The record's values joined by `separator`. No value holds a comma, tab or quote.
-    pub(crate) fn line(&self, separator: &str) -> String {
+    /// Every field of the record with its value, in order.
+    pub(crate) fn fields(&self) -> Vec<(&'static str, Value)> {
         FIELDS
             .iter()
-            .map(|(_, value)| value(self).to_string())
+            .map(|(name, value)| (*name, value(self)))
+            .chain(more_parameters(self.settings).map(|p| (p.name, field_value(p.value))))
+            .collect()
+    }
+
+    /// The record's values joined by `separator`. No value holds a comma, tab or quote.
+    pub(crate) fn line(&self, separator: &str) -> String {
+        self.fields()
+            .into_iter()
+            .map(|(_, value)| value.to_string())
             .collect::<Vec<_>>()
             .join(separator)
     }
@@ -180,11 +217,15 @@ mod tests {
     use crate::model::window::Window;
     use crate::output::fixture::two_modes;
 
+    fn report_settings() -> Settings {
+        two_modes().settings
+    }
+
     #[test]
     fn the_first_thirteen_fields_keep_their_places() {
         // Scripts that count columns rely on these: new fields go after them.
         assert_eq!(
-            header(","),
+            header(&report_settings(), ","),
             "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,lost,\
              elapsed_ns,wall_ns,window,trials,pool,trace,schedule,switch,store,retries,peak,\
              overlap,lock,workers,pin"

@@ -56,12 +56,8 @@ pub(crate) struct Line<T>(pub(crate) T);
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) counter: Line<AtomicU64>,
-    pub(crate) robust: Line<UnsafeCell<libc::pthread_mutex_t>>,
-    pub(crate) pthread: Line<UnsafeCell<libc::pthread_mutex_t>>,
-    pub(crate) sem: Line<UnsafeCell<libc::sem_t>>,
-    pub(crate) spin: Line<AtomicU32>,
-    pub(crate) ticket: Line<locks::Ticket>,
-    pub(crate) peterson: Line<locks::Peterson>,
+    /// Every lock kind's state, each on its own line (see [`locks::LockStates`]).
+    pub(crate) locks: locks::LockStates,
     pub(crate) gate: Line<AtomicU32>,
     pub(crate) done: Line<AtomicU32>,
     pub(crate) control: Line<AtomicU32>,

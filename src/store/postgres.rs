@@ -27,7 +27,7 @@ use postgres::{NoTls, Statement};
 use super::probe::{Addr, ask};
 use super::url::Secret;
 use super::{Admin, Attempt, Client, Db};
-use crate::model::mode::Mode;
+use crate::model::mode::InDatabase;
 
 /// A parsed PostgreSQL URL.
 #[derive(Debug, Clone)]
@@ -300,16 +300,16 @@ impl PostgresClient {
 }
 
 impl Client for PostgresClient {
-    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
-        match mode {
-            Mode::Unlocked => {
+    fn increment(&mut self, shape: InDatabase, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        match shape {
+            InDatabase::ReadThenWrite => {
                 let v = self.read(false).map_err(|e| self.attempt(e))?;
                 hold();
                 self.write(v + 1).map_err(|e| self.attempt(e))
             }
-            Mode::PerAccess => self.transaction(false, hold),
-            Mode::Mutex => self.transaction(true, hold),
-            Mode::Atomic => {
+            InDatabase::OneTransaction => self.transaction(false, hold),
+            InDatabase::Locked => self.transaction(true, hold),
+            InDatabase::Add => {
                 hold();
                 let add = self.add.clone();
                 self.client

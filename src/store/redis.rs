@@ -17,7 +17,7 @@ use redis::{Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Redi
 use super::probe::{Addr, ask};
 use super::url::Secret;
 use super::{Admin, Attempt, Client, Db};
-use crate::model::mode::Mode;
+use crate::model::mode::InDatabase;
 
 /// A parsed Redis URL.
 #[derive(Debug, Clone)]
@@ -142,13 +142,13 @@ impl RedisClient {
 }
 
 impl Client for RedisClient {
-    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
-        let result = match mode {
-            Mode::Unlocked => self.get().and_then(|v| {
+    fn increment(&mut self, shape: InDatabase, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        let result = match shape {
+            InDatabase::ReadThenWrite => self.get().and_then(|v| {
                 hold();
                 self.set(v + 1)
             }),
-            Mode::PerAccess => {
+            InDatabase::OneTransaction => {
                 let read: Result<(u64,), _> = redis::pipe()
                     .atomic()
                     .cmd("GET")
@@ -165,7 +165,7 @@ impl Client for RedisClient {
                         .exec(&mut self.conn)
                 })
             }
-            Mode::Mutex => {
+            InDatabase::Locked => {
                 let watched = redis::cmd("WATCH")
                     .arg(&self.key)
                     .exec(&mut self.conn)
@@ -188,7 +188,7 @@ impl Client for RedisClient {
                     Err(e) => Err(e),
                 }
             }
-            Mode::Atomic => {
+            InDatabase::Add => {
                 hold();
                 redis::cmd("INCR").arg(&self.key).exec(&mut self.conn)
             }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Admin, Attempt, Client, Db, Isolation};
-use crate::model::mode::Mode;
+use crate::model::mode::InDatabase;
 
 /// A validated SQLite path.
 #[derive(Debug, Clone)]
@@ -240,16 +240,16 @@ impl SqliteClient {
 }
 
 impl Client for SqliteClient {
-    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
-        match mode {
-            Mode::Unlocked => {
+    fn increment(&mut self, shape: InDatabase, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
+        match shape {
+            InDatabase::ReadThenWrite => {
                 let v = self.read().map_err(attempt)?;
                 hold();
                 self.write(v + 1).map_err(attempt)
             }
-            Mode::PerAccess => self.transaction("BEGIN", hold),
-            Mode::Mutex => self.transaction("BEGIN IMMEDIATE", hold),
-            Mode::Atomic => {
+            InDatabase::OneTransaction => self.transaction("BEGIN", hold),
+            InDatabase::Locked => self.transaction("BEGIN IMMEDIATE", hold),
+            InDatabase::Add => {
                 hold();
                 self.conn
                     .prepare_cached(&self.add)

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::cells::WorkerCells;
 use super::pause::Pause;
 use super::pooled;
-use crate::model::mode::Mode;
+use crate::model::mode::InDatabase;
 use crate::model::window::Window;
 use crate::race::fork::Gate;
 use crate::race::fork::channel::{Channel, LastWord, MAX_LINE};
@@ -36,8 +36,8 @@ pub(crate) enum Attempt {
 
 /// One worker's connection to the database.
 pub(crate) trait Client {
-    /// One increment in `mode`; `hold` is the race window between read and write.
-    fn increment(&mut self, mode: Mode, hold: &mut dyn FnMut()) -> Result<(), Attempt>;
+    /// One increment run as `shape` says; `hold` is the race window between read and write.
+    fn increment(&mut self, shape: InDatabase, hold: &mut dyn FnMut()) -> Result<(), Attempt>;
 }
 
 /// How a worker reaches the database, made in the parent before fork.
@@ -112,7 +112,7 @@ impl DbWorker<'_> {
             pause.wait();
             let mut refusals = 0u32;
             loop {
-                match client.increment(job.mode, &mut hold) {
+                match client.increment(job.mode.in_database(), &mut hold) {
                     Ok(()) => break,
                     Err(Attempt::Refused) => {
                         retries = retries.saturating_add(1);

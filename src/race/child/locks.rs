@@ -60,11 +60,8 @@ impl Cells<'_> {
             Lock::Spin => Cells::Spin,
             Lock::Ticket => Cells::Ticket,
             Lock::Private => Cells::Private,
-            Lock::Flock => Cells::Flock(match self {
-                Cells::Flock(fd) => fd,
-                _ => -1,
-            }),
-            _ => self,
+            Lock::Flock => Cells::Flock(if let Cells::Flock(fd) = self { fd } else { -1 }),
+            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => self,
         }
     }
 
@@ -155,14 +152,14 @@ impl<'p> WorkerCells<'p> {
     /// flock, is released by the kernel when the holder's process dies.
     #[inline(always)]
     pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
-        let header = self.page.header();
+        let locks = &self.page.header().locks;
         match self.lock {
-            Cells::Pthread => mutex_lock(header.pthread.0.get(), false)?,
-            Cells::Robust => mutex_lock(header.robust.0.get(), true)?,
+            Cells::Pthread => mutex_lock(locks.pthread.0.get(), false)?,
+            Cells::Robust => mutex_lock(locks.robust.0.get(), true)?,
             Cells::Private => mutex_lock(self.page.private.get(), false)?,
-            Cells::Sem => sem_wait(&header.sem.0)?,
-            Cells::Spin => spin_lock(&header.spin.0),
-            Cells::Ticket => ticket_lock(&header.ticket.0),
+            Cells::Sem => sem_wait(&locks.sem.0)?,
+            Cells::Spin => spin_lock(&locks.spin.0),
+            Cells::Ticket => ticket_lock(&locks.ticket.0),
             Cells::Flock(fd) => record_lock(fd, libc::F_WRLCK as libc::c_short)?,
             Cells::Peterson {
                 mine,
@@ -170,7 +167,7 @@ impl<'p> WorkerCells<'p> {
                 other_index,
                 fence,
             } => {
-                let turn = &header.peterson.0.turn;
+                let turn = &locks.peterson.0.turn;
                 if fence {
                     peterson_lock::<true>(mine, other, turn, other_index);
                 } else {
@@ -204,20 +201,20 @@ impl Drop for LockGuard<'_> {
         let cells = &self.cells;
         let slot: &Slot = cells.slot;
         slot.holds_lock.store(0, Relaxed);
-        let header = cells.page.header();
+        let locks = &cells.page.header().locks;
         match cells.lock {
             // SAFETY: this guard exists only while we hold the initialised mutex.
             Cells::Pthread => unsafe {
-                libc::pthread_mutex_unlock(header.pthread.0.get());
+                libc::pthread_mutex_unlock(locks.pthread.0.get());
             },
             // SAFETY: as above.
             Cells::Robust => unsafe {
-                libc::pthread_mutex_unlock(header.robust.0.get());
+                libc::pthread_mutex_unlock(locks.robust.0.get());
             },
-            Cells::Spin => header.spin.0.store(0, Release),
+            Cells::Spin => locks.spin.0.store(0, Release),
             Cells::Ticket => {
                 // Only the holder writes `serving`.
-                let ticket = &header.ticket.0;
+                let ticket = &locks.ticket.0;
                 let now = ticket.serving.load(Relaxed);
                 ticket.serving.store(now.wrapping_add(1), Release);
             }
@@ -235,7 +232,7 @@ impl Drop for LockGuard<'_> {
 /// Releases the kinds whose release is a library call with more around it.
 #[inline(never)]
 fn release_by_call(cells: &WorkerCells<'_>) {
-    let header = cells.page.header();
+    let locks = &cells.page.header().locks;
     match cells.lock {
         // SAFETY: the guard exists only while we hold the initialised mutex; the private
         // mutex is this process's own copy.
@@ -244,14 +241,20 @@ fn release_by_call(cells: &WorkerCells<'_>) {
         },
         // SAFETY: the semaphore was initialised in `new`; we took it, we give it back.
         Cells::Sem => unsafe {
-            libc::sem_post(header.sem.0.get());
+            libc::sem_post(locks.sem.0.get());
         },
         Cells::Flock(fd) => {
             // Unlocking a lock we hold cannot block; an error leaves nothing to do here
             // (the kernel drops the lock when the process ends).
             let _ = record_lock(fd, libc::F_UNLCK as libc::c_short);
         }
-        _ => {}
+        // Released in line by the guard's `drop`.
+        Cells::Pthread
+        | Cells::Robust
+        | Cells::Spin
+        | Cells::Ticket
+        | Cells::Peterson { .. }
+        | Cells::Bakery { .. } => {}
     }
 }
 

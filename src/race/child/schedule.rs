@@ -11,37 +11,8 @@
 //! state), with no I/O, no allocation and no panic path, since it runs in forked workers. The
 //! shared page implements [`Board`] over atomics; the tests implement it over vectors.
 
-use crate::model::mode::Mode;
+use crate::model::mode::{Mode, Step};
 use crate::model::schedule::{MAX_DEPTH, PREEMPT, Strategy};
-
-/// One step of an increment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Step {
-    Read,
-    Write,
-    Lock,
-    Unlock,
-    /// One atomic fetch_add.
-    Add,
-}
-
-/// The steps of one increment in `mode`, in order.
-pub fn steps(mode: Mode) -> &'static [Step] {
-    match mode {
-        Mode::Unlocked => &[Step::Read, Step::Write],
-        Mode::PerAccess => &[
-            Step::Lock,
-            Step::Read,
-            Step::Unlock,
-            Step::Lock,
-            Step::Write,
-            Step::Unlock,
-        ],
-        Mode::Mutex => &[Step::Lock, Step::Read, Step::Write, Step::Unlock],
-        Mode::Atomic => &[Step::Add],
-    }
-}
 
 /// No worker (an empty CPU, a free lock).
 pub const NOBODY: u32 = u32::MAX;
@@ -141,7 +112,7 @@ pub struct Plan {
 
 impl Plan {
     fn steps(&self) -> &'static [Step] {
-        steps(self.mode)
+        self.mode.steps()
     }
 
     /// Total steps of the trial.

@@ -467,19 +467,8 @@ mod tests {
             iters: vec![1],
             windows: vec![Window::Busy(0)],
             trials: 1,
-            modes: Mode::ALL.to_vec(),
-            sleep_ns: 0,
-            jitter_ns: 0,
-            seed: 0,
-            pool: false,
             trace,
-            schedule: None,
-            store: crate::model::store::StoreLabel::page(),
-            load: crate::output::fixture::load(),
-            locks: vec![Lock::Pthread],
-            workers: crate::model::settings::Workers::Processes,
-            pin: crate::model::pin::Pin::None,
-            pin_cpus: Vec::new(),
+            ..Settings::default()
         }
     }
 

@@ -7,9 +7,29 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
-use super::{SharedPage, check};
+use std::cell::UnsafeCell;
+
+use super::{Line, SharedPage, check};
 use crate::model::lock::Lock;
 use crate::race::child::Cells;
+
+/// The state of every kind of lock that lives in the page, each on its own line. All-zero
+/// before [`SharedPage::init_locks`] runs, which is valid for the atomics.
+#[repr(C)]
+pub(crate) struct LockStates {
+    /// `--lock robust`: a process-shared, robust `pthread_mutex_t`.
+    pub(crate) robust: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    /// `--lock pthread`: a process-shared `pthread_mutex_t`, not robust.
+    pub(crate) pthread: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    /// `--lock sem`: an unnamed POSIX semaphore, pshared = 1.
+    pub(crate) sem: Line<UnsafeCell<libc::sem_t>>,
+    /// `--lock spin`: the spin lock's word.
+    pub(crate) spin: Line<AtomicU32>,
+    /// `--lock ticket`: next ticket and now serving.
+    pub(crate) ticket: Line<Ticket>,
+    /// `--lock peterson[-nofence]`: two flags and the turn.
+    pub(crate) peterson: Line<Peterson>,
+}
 
 /// The ticket lock: the next ticket to hand out and the ticket now served, in one line as in
 /// the Linux kernel's ticket spinlock.
@@ -31,12 +51,12 @@ pub(crate) struct Peterson {
 impl SharedPage {
     /// Initialises the two process-shared mutexes, the semaphore and the private mutex.
     pub(super) fn init_locks(&self) -> io::Result<()> {
-        let header = self.header();
-        init_mutex(header.robust.0.get(), true)?;
-        init_mutex(header.pthread.0.get(), false)?;
+        let locks = &self.header().locks;
+        init_mutex(locks.robust.0.get(), true)?;
+        init_mutex(locks.pthread.0.get(), false)?;
         // SAFETY: the semaphore lies in our mapping, suitably aligned (its own line), and no
         // worker exists yet; pshared = 1 because the workers are separate processes.
-        check_errno(unsafe { libc::sem_init(header.sem.0.get(), 1, 1) })?;
+        check_errno(unsafe { libc::sem_init(locks.sem.0.get(), 1, 1) })?;
         // SAFETY: the private mutex is ours alone (a Box nobody else sees yet), and default
         // attributes make an ordinary, process-private mutex.
         check(unsafe { libc::pthread_mutex_init(self.private.get(), std::ptr::null()) })
@@ -55,7 +75,7 @@ impl SharedPage {
             Lock::Private => Cells::Private,
             Lock::Flock => Cells::Flock(self.lock_file.as_ref()?.as_raw_fd()),
             Lock::Peterson | Lock::PetersonNofence => {
-                let flags = &self.header().peterson.0.flag;
+                let flags = &self.header().locks.peterson.0.flag;
                 let other_index = 1usize.checked_sub(index)?;
                 Cells::Peterson {
                     mine: flags.get(index)?,
