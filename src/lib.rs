@@ -20,6 +20,7 @@
 //! page's locks.
 
 #![deny(unsafe_code)]
+#![warn(unreachable_pub)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod analysis;
@@ -32,4 +33,4 @@ pub mod probe;
 pub mod race;
 mod results;
 mod run;
-pub mod store;
+pub(crate) mod store;

@@ -71,7 +71,7 @@ impl Probe {
 }
 
 /// Logical CPUs, operating system and kernel release.
-pub fn machine() -> Machine {
+pub(crate) fn machine() -> Machine {
     Machine {
         logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
         os: std::env::consts::OS.to_string(),
@@ -106,7 +106,7 @@ fn pressure_some_avg10(text: &str) -> Option<f64> {
 
 /// The CPUs this process may run on (sched_getaffinity), in order; empty when the mask cannot
 /// be read.
-pub fn allowed_cpus() -> Vec<usize> {
+pub(crate) fn allowed_cpus() -> Vec<usize> {
     use nix::sched::{CpuSet, sched_getaffinity};
     match sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
         Ok(set) => (0..CpuSet::count())
@@ -123,7 +123,7 @@ fn no_color(value: Option<std::ffi::OsString>) -> bool {
 
 /// Columns of the terminal on stdout; else COLUMNS when set; else 80. And whether it was
 /// one of the first two: only then is a table too wide for the reader stacked.
-pub fn output_width() -> (usize, bool) {
+pub(crate) fn output_width() -> (usize, bool) {
     if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(std::io::stdout()) {
         return (usize::from(w), true);
     }
@@ -154,11 +154,11 @@ impl ProcessRoom {
 }
 
 /// File descriptors the parent needs besides one pidfd per worker (stdio, pipes, slack).
-pub const FDS_BESIDES_WORKERS: u64 = 32;
+pub(crate) const FDS_BESIDES_WORKERS: u64 = 32;
 
 /// Reads the kernel's pid_max and threads-max, the tasks already running, and (for anyone
 /// but root, whom the kernel exempts) RLIMIT_NPROC less this user's tasks.
-pub fn process_room() -> ProcessRoom {
+pub(crate) fn process_room() -> ProcessRoom {
     use nix::sys::resource::{Resource, getrlimit};
     let read =
         |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };

@@ -9,7 +9,7 @@ use crate::results::Report;
 /// What the measurements point to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Reason {
+pub(crate) enum Reason {
     /// One CPU: the workers could only take turns.
     OneCpu,
     /// Other work competed for the CPUs.
@@ -20,7 +20,7 @@ pub enum Reason {
 
 /// A racy group that lost updates in fewer than half of its trials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuietGroup {
+pub(crate) struct QuietGroup {
     /// The group's label: mode, and the swept parameters when there are several.
     pub group: String,
     pub lossy: u64,
@@ -29,7 +29,7 @@ pub struct QuietGroup {
 
 /// The note printed under the table, and carried by json.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Diagnosis {
+pub(crate) struct Diagnosis {
     pub cause: Reason,
     pub groups: Vec<QuietGroup>,
     /// The overlap of the quiet groups' workers, all their trials together.
@@ -41,7 +41,7 @@ pub struct Diagnosis {
 
 /// The diagnosis of a run, or `None` when every racy group lost updates in at least half of
 /// its trials (or ran under `--schedule`, which does not depend on the machine).
-pub fn diagnose(
+pub(crate) fn diagnose(
     report: &Report,
     label: impl Fn(&crate::results::Group) -> String,
 ) -> Option<Diagnosis> {

@@ -6,10 +6,10 @@
 //! least two were. A worker that the scheduler took off its CPU mid-way still counts as inside
 //! its span: on one CPU the spans overlap only where a worker was preempted mid-run.
 
-pub use crate::results::Overlap;
+pub(crate) use crate::results::Overlap;
 
 /// The overlap of `spans` (start, end) in ns; an end before its start counts as an empty span.
-pub fn overlap(spans: &[(u64, u64)]) -> Overlap {
+pub(crate) fn overlap(spans: &[(u64, u64)]) -> Overlap {
     // Ends sort before starts at the same instant: touching spans do not overlap.
     let mut events: Vec<(u64, i8)> = Vec::with_capacity(spans.len() * 2);
     for &(start, end) in spans {

@@ -8,7 +8,7 @@ use clap_complete::Shell;
 use crate::command::cli::{ModeChoice, Options};
 
 /// The completion script for `shell`.
-pub fn script(shell: Shell) -> Vec<u8> {
+pub(crate) fn script(shell: Shell) -> Vec<u8> {
     let mut command = Options::command();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "racecount", &mut script);

@@ -20,20 +20,20 @@ use crate::store::Target;
 /// Everything a run needs, validated: what the trials are, and how to run and show them.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub settings: Settings,
-    pub format: Format,
-    pub check: bool,
+    pub(crate) settings: Settings,
+    pub(crate) format: Format,
+    pub(crate) check: bool,
     /// Longest a trial may take, from gate release.
-    pub timeout: Option<Duration>,
-    pub color: bool,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) color: bool,
     /// Show a progress bar on stderr for long runs (stderr is a terminal, no --quiet).
-    pub progress: bool,
+    pub(crate) progress: bool,
     /// Extra files to write after the run (`--trace-svg`, `--export-*`).
-    pub exports: Vec<Export>,
+    pub(crate) exports: Vec<Export>,
     /// Where the counter lives (`--store`, `--isolation`), with its connection details.
-    pub store: Target,
+    pub(crate) store: Target,
     /// Options given that this run cannot use, each said on stderr before it starts.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Config {
@@ -111,7 +111,7 @@ impl Config {
     }
 
     /// What the format and every extra file need kept of each trial.
-    pub fn keep(&self) -> Keep {
+    pub(crate) fn keep(&self) -> Keep {
         self.exports
             .iter()
             .fold(self.format.keep(), |keep, export| {

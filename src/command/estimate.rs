@@ -8,10 +8,10 @@ use std::time::Duration;
 use crate::model::settings::Settings;
 
 /// Runs that will last longer than this are announced on stderr.
-pub const LONG: Duration = Duration::from_secs(600);
+pub(crate) const LONG: Duration = Duration::from_secs(600);
 
 /// The least time every trial of `settings` takes on `cpus` CPUs.
-pub fn least_duration(settings: &Settings, cpus: u64) -> Duration {
+pub(crate) fn least_duration(settings: &Settings, cpus: u64) -> Duration {
     let cpus = u128::from(cpus.max(1));
     let mut total: u128 = 0;
     for params in settings.combinations() {
@@ -35,7 +35,7 @@ pub fn least_duration(settings: &Settings, cpus: u64) -> Duration {
 }
 
 /// The warning for a run of at least `least`, or `None` when it is shorter than [`LONG`].
-pub fn long_run_warning(least: Duration) -> Option<String> {
+pub(crate) fn long_run_warning(least: Duration) -> Option<String> {
     (least > LONG).then(|| {
         let minutes = least.as_secs() / 60;
         format!(

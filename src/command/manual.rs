@@ -72,7 +72,7 @@ The report on the screen, every trial in runs.csv.
 ";
 
 /// Writes the man page (roff).
-pub fn write(out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write) -> io::Result<()> {
     // clap_mangen shows an option hidden from -h only by its long help: give every option
     // one, so that --man, --sleep and the others keep their description.
     let command =

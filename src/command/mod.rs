@@ -3,8 +3,8 @@
 
 mod checks;
 pub mod cli;
-pub mod completion;
+pub(crate) mod completion;
 pub mod config;
 pub mod error;
-pub mod estimate;
-pub mod manual;
+pub(crate) mod estimate;
+pub(crate) mod manual;

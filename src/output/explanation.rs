@@ -7,10 +7,10 @@ use crate::analysis::explain::{Collision, Explanation, Tally};
 use crate::model::units::format_nanos;
 
 /// Lines listed per kind of loss; the rest are counted in one line.
-pub const MAX_LINES: usize = 10;
+pub(crate) const MAX_LINES: usize = 10;
 
 /// Writes the explanation of a trial that ended at `total` out of `expected`.
-pub fn write_explanation(
+pub(crate) fn write_explanation(
     x: &Explanation,
     expected: u64,
     total: u64,
@@ -102,7 +102,7 @@ fn runs(collisions: &[Collision]) -> Vec<Vec<&Collision>> {
 }
 
 /// One line for a trial not shown in full.
-pub fn write_tally(
+pub(crate) fn write_tally(
     label: &str,
     t: &Tally,
     expected: u64,

@@ -14,7 +14,7 @@ use crate::results::{Keep, Report};
 
 /// What an extra file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportKind {
+pub(crate) enum ExportKind {
     /// The traced timeline drawn as SVG.
     TraceSvg,
     /// What `--format json` prints.
@@ -27,7 +27,7 @@ pub enum ExportKind {
 
 impl ExportKind {
     /// The option that asks for it, for error messages.
-    pub fn option(self) -> &'static str {
+    pub(crate) fn option(self) -> &'static str {
         match self {
             ExportKind::TraceSvg => "--trace-svg",
             ExportKind::Json => "--export-json",
@@ -37,7 +37,7 @@ impl ExportKind {
     }
 
     /// What the file needs kept of every trial.
-    pub fn keep(self) -> Keep {
+    pub(crate) fn keep(self) -> Keep {
         Keep {
             trials: self != ExportKind::TraceSvg,
             workers: self == ExportKind::Json,
@@ -45,7 +45,7 @@ impl ExportKind {
     }
 
     /// The file's bytes.
-    pub fn render(self, report: &Report, machine: &Machine) -> Vec<u8> {
+    pub(crate) fn render(self, report: &Report, machine: &Machine) -> Vec<u8> {
         let mut bytes = Vec::new();
         let written = match self {
             ExportKind::TraceSvg => {
@@ -67,14 +67,14 @@ impl ExportKind {
 
 /// One extra file to write after the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
+pub(crate) struct Export {
     pub kind: ExportKind,
     pub path: PathBuf,
 }
 
 impl Export {
     /// Writes the file.
-    pub fn write(&self, report: &Report, machine: &Machine) -> Result<(), ExportError> {
+    pub(crate) fn write(&self, report: &Report, machine: &Machine) -> Result<(), ExportError> {
         std::fs::write(&self.path, self.kind.render(report, machine)).map_err(|source| {
             ExportError {
                 option: self.kind.option(),

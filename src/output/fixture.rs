@@ -8,12 +8,12 @@ use crate::model::window::Window;
 use crate::results::{Group, Keep, Report, Seen, Trial};
 
 /// Keeps everything, as json does.
-pub const ALL: Keep = Keep {
+pub(crate) const ALL: Keep = Keep {
     trials: true,
     workers: true,
 };
 
-pub fn params(procs: u32) -> Params {
+pub(crate) fn params(procs: u32) -> Params {
     Params {
         procs,
         iters: 3,
@@ -23,7 +23,7 @@ pub fn params(procs: u32) -> Params {
 
 /// A group of `mode` whose trials end at `totals`; trial i takes (i + 1) × 6 µs from gate
 /// release and 1 ms in all, and worker w completes every increment.
-pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
+pub(crate) fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
     let mut g = Group::new(mode, params);
     for (i, &total) in totals.iter().enumerate() {
         let trial = Trial {
@@ -40,7 +40,7 @@ pub fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
     g
 }
 
-pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
+pub(crate) fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
     Settings {
         procs: procs.to_vec(),
         iters: vec![3],
@@ -53,7 +53,7 @@ pub fn settings(modes: &[Mode], procs: &[u32], trials: u64) -> Settings {
 }
 
 /// Two CPUs, idle: what the fixed reports were run on.
-pub fn load() -> Load {
+pub(crate) fn load() -> Load {
     Load {
         cpus: 2,
         cpu_pressure_pct: Some(0.0),
@@ -62,7 +62,7 @@ pub fn load() -> Load {
 }
 
 /// unlocked loses in two of three trials, atomic in none: 2 procs × 3 increments.
-pub fn two_modes() -> Report {
+pub(crate) fn two_modes() -> Report {
     Report {
         settings: settings(&[Mode::Unlocked, Mode::Atomic], &[2], 3),
         groups: vec![

@@ -28,7 +28,7 @@ pub(crate) fn span(entries: &[TraceEntry]) -> u64 {
 /// the rebuilt `order` was stamped later. Clock times are read after the write, outside any
 /// lock, and two writes can carry them reversed by microseconds; drawn this way, the writes
 /// never appear out of their real order.
-pub fn write_times(entries: &[TraceEntry], order: &[usize]) -> Vec<u64> {
+pub(crate) fn write_times(entries: &[TraceEntry], order: &[usize]) -> Vec<u64> {
     let mut times: Vec<u64> = entries.iter().map(|e| e.t_write_ns).collect();
     let mut latest = 0;
     for &i in order {

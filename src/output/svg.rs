@@ -12,9 +12,9 @@ use crate::model::units::format_nanos;
 use crate::results::{Report, TracedTrial};
 
 /// Panels with more increments than this are not drawn (the file would be unwieldy).
-pub const MAX_ENTRIES: usize = 100_000;
+pub(crate) const MAX_ENTRIES: usize = 100_000;
 /// Lost updates circled per panel at most; a note counts the rest.
-pub const MAX_MARKS: usize = 20_000;
+pub(crate) const MAX_MARKS: usize = 20_000;
 
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 80.0;
@@ -26,7 +26,7 @@ const GAP: f64 = 24.0;
 const LEGEND: f64 = 40.0;
 
 /// The SVG document for every traced group of `report`.
-pub fn svg(report: &Report) -> String {
+pub(crate) fn svg(report: &Report) -> String {
     let panels: Vec<(String, u32, &TracedTrial)> = report
         .groups
         .iter()
@@ -325,7 +325,7 @@ fn pretty(ns: u64) -> String {
 }
 
 /// Escapes text for XML.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

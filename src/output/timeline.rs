@@ -8,8 +8,8 @@ use crate::analysis::explain::TraceEntry;
 use crate::model::units::format_nanos;
 
 /// Largest run drawn: more lanes or bars than this would not be readable.
-pub const MAX_PROCS: u32 = 10;
-pub const MAX_ITERS: u64 = 20;
+pub(crate) const MAX_PROCS: u32 = 10;
+pub(crate) const MAX_ITERS: u64 = 20;
 
 /// Columns of the time axis (the lane label takes 6 more).
 const WIDTH: usize = 72;
@@ -47,7 +47,7 @@ impl Kind {
 }
 
 /// Whether a run of `procs` × `iters` gets a timeline.
-pub fn fits(procs: u32, iters: u64) -> bool {
+pub(crate) fn fits(procs: u32, iters: u64) -> bool {
     procs <= MAX_PROCS && iters <= MAX_ITERS
 }
 
@@ -61,7 +61,7 @@ fn at(scale: &Scale, t: u64) -> usize {
 }
 
 /// Draws the lanes of `procs` workers, writes placed in their rebuilt `order`.
-pub fn write_timeline(
+pub(crate) fn write_timeline(
     entries: &[TraceEntry],
     order: &[usize],
     procs: u32,

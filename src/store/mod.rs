@@ -31,17 +31,61 @@ pub(crate) mod runner;
 mod sqlite;
 pub(crate) mod url;
 
-pub(crate) use url::Kind;
-use url::{Secret, kind_of, mask};
+use url::{Secret, mask};
 
 const MISSING: &str = "this racecount was built without database stores";
 
 /// How long a connection may take when `--timeout` is not given.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The stores `--store` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Page,
+    Sqlite,
+    Postgres,
+    Redis,
+}
+
+impl Kind {
+    /// The name used in every output format.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Page => "page",
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgres",
+            Kind::Redis => "redis",
+        }
+    }
+
+    /// The cargo feature that builds this store in.
+    pub(crate) fn feature(self) -> &'static str {
+        match self {
+            Kind::Page => "",
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgres",
+            Kind::Redis => "redis",
+        }
+    }
+}
+
+/// The store a URL names, from its scheme; `None` for an unknown scheme.
+pub(crate) fn kind_of(url: &str) -> Option<Kind> {
+    if url == "page" {
+        return Some(Kind::Page);
+    }
+    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+    match scheme.as_str() {
+        "sqlite" => Some(Kind::Sqlite),
+        "postgres" | "postgresql" => Some(Kind::Postgres),
+        "redis" | "rediss" | "redis+unix" | "unix" => Some(Kind::Redis),
+        _ => None,
+    }
+}
 
 /// Where the counter lives.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     /// The shared page (today's default).
     Page,
     /// A database.
@@ -50,7 +94,7 @@ pub enum Target {
 
 /// A database store, validated, and the name of this run's counter in it.
 #[derive(Debug, Clone)]
-pub struct Db {
+pub(crate) struct Db {
     pub kind: Kind,
     /// The URL with its password masked: the only form ever shown.
     pub shown: String,
@@ -87,7 +131,7 @@ trait Admin {
 
 impl Target {
     /// Validates `--store`, `--isolation` and the connect timeout. Creates nothing.
-    pub fn parse(
+    pub(crate) fn parse(
         url: &str,
         isolation: Option<Isolation>,
         timeout: Option<Duration>,
@@ -120,24 +164,8 @@ impl Target {
         })))
     }
 
-    /// Refuses, before anything is forked, the options a database store cannot honour.
-    pub fn refuse(&self, trace: bool) -> Result<(), String> {
-        let Target::Db(db) = self else {
-            return Ok(());
-        };
-        if trace {
-            return Err(format!(
-                "--trace records every increment in the shared page; with --store {} the \
-                 reads and writes happen inside the database, where racecount cannot see which \
-                 write each one replaced",
-                db.kind.name()
-            ));
-        }
-        Ok(())
-    }
-
     /// The database, if any.
-    pub fn db(&self) -> Option<&Db> {
+    pub(crate) fn db(&self) -> Option<&Db> {
         match self {
             Target::Page => None,
             Target::Db(db) => Some(db),
@@ -189,7 +217,7 @@ fn run_name() -> String {
 
 impl Db {
     /// E.g. "table racecount_1_00ab in sqlite:/tmp/l.db": where this run's counter lives.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let thing = if self.kind == Kind::Redis {
             "key"
         } else {
@@ -228,7 +256,7 @@ impl Connect for Db {
 }
 
 /// The run's counter, from the parent. Dropping it removes it, whatever stopped the run.
-pub struct Counter {
+pub(crate) struct Counter {
     db: Db,
     admin: Box<dyn Admin>,
     removed: bool,
@@ -237,7 +265,7 @@ pub struct Counter {
 impl Counter {
     /// Creates this run's counter (and, for SQLite, the file if it was missing). Fails with
     /// one line naming the store and the error, the password scrubbed.
-    pub fn create(db: &Db) -> Result<Counter, String> {
+    pub(crate) fn create(db: &Db) -> Result<Counter, String> {
         let mut db = db.clone();
         let admin: Result<Box<dyn Admin>, String> = match &mut db.backend {
             #[cfg(feature = "sqlite")]
@@ -259,22 +287,22 @@ impl Counter {
     }
 
     /// The store as the workers connect to it (host names already resolved).
-    pub fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 
     /// Sets the counter to 0 before a trial.
-    pub fn reset(&mut self) -> Result<(), String> {
+    pub(crate) fn reset(&mut self) -> Result<(), String> {
         self.admin.reset().map_err(|e| self.db.secret.scrub(&e))
     }
 
     /// The counter's value after a trial: the real total.
-    pub fn read_total(&mut self) -> Result<u64, String> {
+    pub(crate) fn read_total(&mut self) -> Result<u64, String> {
         self.admin.read().map_err(|e| self.db.secret.scrub(&e))
     }
 
     /// Removes the counter (and a SQLite file racecount created). Idempotent.
-    pub fn remove(&mut self) -> Result<(), String> {
+    pub(crate) fn remove(&mut self) -> Result<(), String> {
         if self.removed {
             return Ok(());
         }
@@ -291,7 +319,7 @@ impl Drop for Counter {
 
 impl Target {
     /// The store as the renderers show it (the password masked).
-    pub fn label(&self) -> StoreLabel {
+    pub(crate) fn label(&self) -> StoreLabel {
         match self {
             Target::Page => StoreLabel::page(),
             Target::Db(db) => StoreLabel {
@@ -301,5 +329,21 @@ impl Target {
                 isolation: db.isolation,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_name_their_store() {
+        assert_eq!(kind_of("page"), Some(Kind::Page));
+        assert_eq!(kind_of("sqlite:/tmp/x.db"), Some(Kind::Sqlite));
+        assert_eq!(kind_of("postgres://u@h/db"), Some(Kind::Postgres));
+        assert_eq!(kind_of("postgresql://h"), Some(Kind::Postgres));
+        assert_eq!(kind_of("redis://127.0.0.1:6379/0"), Some(Kind::Redis));
+        assert_eq!(kind_of("mysql://h"), None);
+        assert_eq!(kind_of("lesson.db"), None);
     }
 }

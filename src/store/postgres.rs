@@ -31,11 +31,11 @@ use crate::model::mode::InDatabase;
 
 /// A parsed PostgreSQL URL.
 #[derive(Debug, Clone)]
-pub struct Place {
+pub(super) struct Place {
     config: postgres::Config,
 }
 
-pub fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
     let config: postgres::Config = libpq_hosts(url)
         .parse()
         .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
@@ -142,7 +142,7 @@ fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
 }
 
 /// Resolves, probes, connects and creates the run's table.
-pub fn create(
+pub(super) fn create(
     place: &mut Place,
     name: &str,
     timeout: Duration,
@@ -225,7 +225,7 @@ struct PostgresClient {
     add: Statement,
 }
 
-pub fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
+pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
     let mut client = place
         .config
         .clone()

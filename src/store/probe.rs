@@ -9,14 +9,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where a server listens.
-pub enum Addr {
+pub(super) enum Addr {
     Tcp(String, u16),
     Ip(SocketAddr),
     Unix(PathBuf),
 }
 
 /// Sends `request` and waits for the first byte of the answer, each step within `timeout`.
-pub fn ask(addr: &Addr, request: &[u8], timeout: Duration) -> Result<(), String> {
+pub(super) fn ask(addr: &Addr, request: &[u8], timeout: Duration) -> Result<(), String> {
     let exchange = |stream: &mut dyn ReadWrite| -> std::io::Result<()> {
         stream.write_all(request)?;
         let mut byte = [0u8; 1];

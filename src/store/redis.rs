@@ -21,11 +21,11 @@ use crate::model::mode::InDatabase;
 
 /// A parsed Redis URL.
 #[derive(Debug, Clone)]
-pub struct Place {
+pub(super) struct Place {
     info: ConnectionInfo,
 }
 
-pub fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
     let info = url
         .into_connection_info()
         .map_err(|e| secret.scrub(&format!("--store {shown}: {e}")))?;
@@ -38,7 +38,11 @@ fn open(place: &Place, timeout: Duration) -> Result<Connection, RedisError> {
 }
 
 /// Connects and creates the run's key (`SET … NX`: never overwrites a key of someone else's).
-pub fn create(place: &Place, name: &str, timeout: Duration) -> Result<Box<dyn Admin>, String> {
+pub(super) fn create(
+    place: &Place,
+    name: &str,
+    timeout: Duration,
+) -> Result<Box<dyn Admin>, String> {
     let at = place.info.addr().to_string();
     let addr = match place.info.addr() {
         ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
@@ -114,7 +118,7 @@ struct RedisClient {
     key: String,
 }
 
-pub fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
+pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
     let mut conn = open(place, db.connect_timeout).map_err(|e| e.to_string())?;
     // Named, so that CLIENT LIST shows whose connection this is.
     redis::cmd("CLIENT")

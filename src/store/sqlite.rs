@@ -29,13 +29,13 @@ use crate::model::mode::InDatabase;
 
 /// A validated SQLite path.
 #[derive(Debug, Clone)]
-pub struct Place {
+pub(super) struct Place {
     path: PathBuf,
 }
 
 /// Checks `sqlite:PATH` without creating anything: PATH must be an existing SQLite database
 /// (or an empty file), or a new name in an existing directory.
-pub fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, String> {
+pub(super) fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, String> {
     let path = url.split_once(':').map_or("", |(_, p)| p);
     if path.is_empty() {
         return Err("--store sqlite: needs a file name, e.g. sqlite:/tmp/lesson.db".into());
@@ -98,7 +98,7 @@ fn check_header(path: &Path) -> Result<(), String> {
 }
 
 /// Creates the file if needed, and the run's table.
-pub fn create(place: &Place, name: &str) -> Result<Box<dyn Admin>, String> {
+pub(super) fn create(place: &Place, name: &str) -> Result<Box<dyn Admin>, String> {
     let created = !place.path.exists();
     let admin = SqliteAdmin {
         path: place.path.clone(),
@@ -190,7 +190,7 @@ struct SqliteClient {
     add: String,
 }
 
-pub fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
+pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
     let mut conn = Connection::open_with_flags(&place.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| e.to_string())?;
     conn.busy_handler(Some(|count: i32| {

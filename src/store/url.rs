@@ -1,63 +1,18 @@
-//! `--store URL`: which store a URL names, and how to show it without its password.
+//! `--store URL`: how to show it without its password.
 //!
-//! Only the scheme is read here; each store's own client parses the rest (so that racecount
-//! accepts exactly what `psql` and `redis-cli` users write). Masking happens before anything
+//! Each store's own client parses the URL (so that racecount accepts exactly what `psql` and
+//! `redis-cli` users write). Masking happens before anything
 //! is shown: the password in the user part (`user:secret@host`) and a `password=` query
 //! parameter become `***`, and [`Secret::scrub`] removes the password from any message a
 //! client library writes.
 
-/// The stores `--store` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Page,
-    Sqlite,
-    Postgres,
-    Redis,
-}
-
-impl Kind {
-    /// The name used in every output format.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Page => "page",
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-        }
-    }
-
-    /// The cargo feature that builds this store in.
-    pub fn feature(self) -> &'static str {
-        match self {
-            Kind::Page => "",
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-        }
-    }
-}
-
-/// The store a URL names, from its scheme; `None` for an unknown scheme.
-pub fn kind_of(url: &str) -> Option<Kind> {
-    if url == "page" {
-        return Some(Kind::Page);
-    }
-    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
-    match scheme.as_str() {
-        "sqlite" => Some(Kind::Sqlite),
-        "postgres" | "postgresql" => Some(Kind::Postgres),
-        "redis" | "rediss" | "redis+unix" | "unix" => Some(Kind::Redis),
-        _ => None,
-    }
-}
-
 /// A password taken out of a URL, to scrub from messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Secret(Option<String>);
+pub(crate) struct Secret(Option<String>);
 
 impl Secret {
     /// Replaces every occurrence of the password (raw and percent-encoded) with `***`.
-    pub fn scrub(&self, message: &str) -> String {
+    pub(crate) fn scrub(&self, message: &str) -> String {
         let mut out = message.to_string();
         if let Some(secret) = self.0.as_deref().filter(|s| !s.is_empty()) {
             out = out.replace(secret, "***");
@@ -71,7 +26,7 @@ impl Secret {
 }
 
 /// The URL as it may be shown, and the password it held.
-pub fn mask(url: &str) -> (String, Secret) {
+pub(crate) fn mask(url: &str) -> (String, Secret) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return (url.to_string(), Secret(None));
     };
@@ -132,17 +87,6 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schemes_name_their_store() {
-        assert_eq!(kind_of("page"), Some(Kind::Page));
-        assert_eq!(kind_of("sqlite:/tmp/x.db"), Some(Kind::Sqlite));
-        assert_eq!(kind_of("postgres://u@h/db"), Some(Kind::Postgres));
-        assert_eq!(kind_of("postgresql://h"), Some(Kind::Postgres));
-        assert_eq!(kind_of("redis://127.0.0.1:6379/0"), Some(Kind::Redis));
-        assert_eq!(kind_of("mysql://h"), None);
-        assert_eq!(kind_of("lesson.db"), None);
-    }
 
     #[test]
     fn passwords_never_show() {

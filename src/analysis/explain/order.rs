@@ -34,7 +34,7 @@ use crate::analysis::explain::TraceEntry;
 
 /// Most placements the search may undo before it gives up. Measured on 2 cores over 820 real
 /// traces (`benches/trace_check.py`), the most undone was 6,126, at 2 × 20000 with no window.
-pub const MAX_UNDONE: u64 = 1_000_000;
+pub(super) const MAX_UNDONE: u64 = 1_000_000;
 
 /// Why no order was found: the trace is corrupted (or, for [`Unordered::GaveUp`], too
 /// ambiguous to settle within the search's bound).
@@ -162,7 +162,7 @@ impl Search<'_> {
 
 /// One order of `entries` (as indices into it) that fits the chain of values, or why none
 /// was found.
-pub fn rebuild(entries: &[TraceEntry]) -> Result<Vec<usize>, Unordered> {
+pub(super) fn rebuild(entries: &[TraceEntry]) -> Result<Vec<usize>, Unordered> {
     let mut by_worker: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
     for (i, e) in entries.iter().enumerate() {
         by_worker.entry(e.worker).or_default().push(i);

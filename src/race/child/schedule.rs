@@ -15,11 +15,11 @@ use crate::model::mode::{Mode, Step};
 use crate::model::schedule::{MAX_DEPTH, PREEMPT, Strategy};
 
 /// No worker (an empty CPU, a free lock).
-pub const NOBODY: u32 = u32::MAX;
+pub(crate) const NOBODY: u32 = u32::MAX;
 
 /// The scheduler's own state, one per trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct State {
+pub(crate) struct State {
     /// splitmix64 state, from the seed and the trial.
     pub rng: u64,
     /// Steps taken so far in this trial.
@@ -37,7 +37,7 @@ pub struct State {
 
 impl State {
     /// A fresh state for a trial; [`start`] fills in the rest.
-    pub fn new(seed: u64, trial: u64) -> State {
+    pub(crate) fn new(seed: u64, trial: u64) -> State {
         State {
             rng: seed ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D,
             steps: 0,
@@ -88,7 +88,7 @@ impl State {
 
 /// Where the scheduler keeps what it knows about each worker. Indices are below
 /// [`procs`](Board::procs); an implementation returns 0 for any other and ignores writes to it.
-pub trait Board {
+pub(crate) trait Board {
     fn procs(&self) -> u32;
     /// Increments worker `w` has completed.
     fn done(&self, w: u32) -> u64;
@@ -104,7 +104,7 @@ pub trait Board {
 /// The schedule of one trial: the mode's steps, the increments each worker makes, the
 /// strategy.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub strategy: Strategy,
     pub mode: Mode,
     pub iters: u64,
@@ -123,7 +123,7 @@ impl Plan {
     }
 
     /// Worker `w`'s next step, or `None` when it has finished.
-    pub fn next_step(&self, board: &impl Board, w: u32) -> Option<Step> {
+    pub(crate) fn next_step(&self, board: &impl Board, w: u32) -> Option<Step> {
         if board.done(w) >= self.iters {
             return None;
         }
@@ -137,7 +137,7 @@ impl Plan {
     /// Whether `w` may step now: it has steps left and, if its next step takes the lock, the
     /// lock is free. The lock holder is always runnable (no mode locks twice), so while any
     /// worker has steps left some worker is runnable: no schedule can deadlock.
-    pub fn runnable(&self, state: &State, board: &impl Board, w: u32) -> bool {
+    pub(crate) fn runnable(&self, state: &State, board: &impl Board, w: u32) -> bool {
         match self.next_step(board, w) {
             None => false,
             Some(Step::Lock) => state.holder == NOBODY || state.holder == w,
@@ -154,7 +154,7 @@ impl Plan {
     }
 
     /// Sets up a trial's state and names the first worker to step (`None`: nothing to do).
-    pub fn start(&self, state: &mut State, board: &mut impl Board) -> Option<u32> {
+    pub(crate) fn start(&self, state: &mut State, board: &mut impl Board) -> Option<u32> {
         let procs = board.procs();
         for w in 0..procs {
             board.set_done(w, 0);
@@ -196,7 +196,12 @@ impl Plan {
     }
 
     /// Records that `w` took its next step and names who steps next (`None`: all finished).
-    pub fn after_step(&self, state: &mut State, board: &mut impl Board, w: u32) -> Option<u32> {
+    pub(crate) fn after_step(
+        &self,
+        state: &mut State,
+        board: &mut impl Board,
+        w: u32,
+    ) -> Option<u32> {
         let Some(step) = self.next_step(board, w) else {
             return self.choose(state, board, w);
         };

@@ -150,34 +150,34 @@ fn by_mode<R: Recorder, H: Hold, T: Turns>(
     turns: T,
 ) -> Result<(), LockError> {
     let (iters, pause) = (job.params.iters, &mut pause);
-    let how = How { rec, window, turns };
+    let method = Method { rec, window, turns };
     match job.mode {
-        Mode::Unlocked => count(iters, cells, pause, how, unlocked),
-        Mode::PerAccess => by_lock!(cells, count(iters, cells, pause, how, per_access)),
-        Mode::Mutex => by_lock!(cells, count(iters, cells, pause, how, mutex)),
-        Mode::Atomic => count(iters, cells, pause, how, atomic),
+        Mode::Unlocked => count(iters, cells, pause, method, unlocked),
+        Mode::PerAccess => by_lock!(cells, count(iters, cells, pause, method, per_access)),
+        Mode::Mutex => by_lock!(cells, count(iters, cells, pause, method, mutex)),
+        Mode::Atomic => count(iters, cells, pause, method, atomic),
     }
 }
 
-/// How each increment is made: where it is recorded, the window held between read and
+/// Method each increment is made: where it is recorded, the window held between read and
 /// write, and who decides when each step is taken.
-struct How<'r, R, H, T> {
+struct Method<'r, R, H, T> {
     rec: &'r R,
     window: H,
     turns: T,
 }
 
-impl<R, H: Copy, T: Copy> Clone for How<'_, R, H, T> {
+impl<R, H: Copy, T: Copy> Clone for Method<'_, R, H, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<R, H: Copy, T: Copy> Copy for How<'_, R, H, T> {}
+impl<R, H: Copy, T: Copy> Copy for Method<'_, R, H, T> {}
 
 /// The race window between read and write.
 trait Hold: Copy {
-    /// How often the worker's slot records its progress, in increments. Every increment,
+    /// Method often the worker's slot records its progress, in increments. Every increment,
     /// except with no window, where the store would cost a quarter of an atomic increment
     /// (measured); the slot is always exact at the end.
     const PROGRESS_EVERY: u64 = 1;
@@ -188,7 +188,7 @@ trait Hold: Copy {
 /// end), so a count read mid-trial is a lower bound by up to this much less one.
 pub(crate) const PROGRESS_EVERY_WITHOUT_WINDOW: u64 = 1024;
 
-/// How often a worker with this window records its progress in its slot, in increments: a
+/// Method often a worker with this window records its progress in its slot, in increments: a
 /// count read mid-trial may lag the worker by up to this much less one.
 pub(crate) fn progress_every(window: Window) -> u64 {
     match window {
@@ -306,22 +306,22 @@ pub(crate) fn monotonic_ns() -> u64 {
 #[inline(always)]
 fn unlocked<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    how: How<'_, R, H, T>,
+    method: Method<'_, R, H, T>,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
-    let (read, t_read) = turn(how.turns, || (counter.load(Relaxed), how.rec.now()));
+    let (read, t_read) = turn(method.turns, || (counter.load(Relaxed), method.rec.now()));
     // Keeps the read and the write two instructions, as in C (it emits no code): without
     // it the compiler fuses them into one unlocked `inc` of memory, a narrower race.
     compiler_fence(SeqCst);
-    how.window.hold();
-    let ((prev, t_write), order) = counted_turn(how.turns, || {
+    method.window.hold();
+    let ((prev, t_write), order) = counted_turn(method.turns, || {
         let prev = if R::ON {
             counter.swap(read.wrapping_add(1), Relaxed)
         } else {
             counter.store(read.wrapping_add(1), Relaxed);
             read
         };
-        (prev, how.rec.now())
+        (prev, method.rec.now())
     });
     Ok(Step {
         read,
@@ -336,24 +336,24 @@ fn unlocked<R: Recorder, H: Hold, T: Turns>(
 #[inline(always)]
 fn per_access<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    how: How<'_, R, H, T>,
+    method: Method<'_, R, H, T>,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
     let (read, t_read) = {
-        let lock = turn(how.turns, || cells.lock())?;
-        let read = turn(how.turns, || (counter.load(Relaxed), how.rec.now()));
-        turn(how.turns, || drop(lock));
+        let lock = turn(method.turns, || cells.lock())?;
+        let read = turn(method.turns, || (counter.load(Relaxed), method.rec.now()));
+        turn(method.turns, || drop(lock));
         read
     };
-    how.window.hold();
-    let lock = turn(how.turns, || cells.lock())?;
+    method.window.hold();
+    let lock = turn(method.turns, || cells.lock())?;
     // Under the lock nobody else writes: the load is the value this store replaces.
-    let ((prev, t_write), order) = counted_turn(how.turns, || {
+    let ((prev, t_write), order) = counted_turn(method.turns, || {
         let prev = if R::ON { counter.load(Relaxed) } else { read };
         counter.store(read.wrapping_add(1), Relaxed);
-        (prev, how.rec.now())
+        (prev, method.rec.now())
     });
-    turn(how.turns, || drop(lock));
+    turn(method.turns, || drop(lock));
     Ok(Step {
         read,
         prev,
@@ -367,19 +367,19 @@ fn per_access<R: Recorder, H: Hold, T: Turns>(
 #[inline(always)]
 fn mutex<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    how: How<'_, R, H, T>,
+    method: Method<'_, R, H, T>,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
-    let lock = turn(how.turns, || cells.lock())?;
-    let (read, t_read) = turn(how.turns, || (counter.load(Relaxed), how.rec.now()));
-    how.window.hold();
+    let lock = turn(method.turns, || cells.lock())?;
+    let (read, t_read) = turn(method.turns, || (counter.load(Relaxed), method.rec.now()));
+    method.window.hold();
     // Loaded again rather than assumed: the trace shows that nothing moved.
-    let ((prev, t_write), order) = counted_turn(how.turns, || {
+    let ((prev, t_write), order) = counted_turn(method.turns, || {
         let prev = if R::ON { counter.load(Relaxed) } else { read };
         counter.store(read.wrapping_add(1), Relaxed);
-        (prev, how.rec.now())
+        (prev, method.rec.now())
     });
-    turn(how.turns, || drop(lock));
+    turn(method.turns, || drop(lock));
     Ok(Step {
         read,
         prev,
@@ -393,12 +393,12 @@ fn mutex<R: Recorder, H: Hold, T: Turns>(
 #[inline(always)]
 fn atomic<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
-    how: How<'_, R, H, T>,
+    method: Method<'_, R, H, T>,
 ) -> Result<Step, LockError> {
-    how.window.hold();
+    method.window.hold();
     // One indivisible read-modify-write: what it read is what it replaced.
-    let ((read, t), order) = counted_turn(how.turns, || {
-        (cells.counter().fetch_add(1, Relaxed), how.rec.now())
+    let ((read, t), order) = counted_turn(method.turns, || {
+        (cells.counter().fetch_add(1, Relaxed), method.rec.now())
     });
     Ok(Step {
         read,
@@ -410,7 +410,7 @@ fn atomic<R: Recorder, H: Hold, T: Turns>(
 }
 
 /// One mode's increment function.
-type Increment<R, H, T> = fn(WorkerCells<'_>, How<'_, R, H, T>) -> Result<Step, LockError>;
+type Increment<R, H, T> = fn(WorkerCells<'_>, Method<'_, R, H, T>) -> Result<Step, LockError>;
 
 /// The loop shared by every mode: pause if asked, increment, record progress in the slot.
 ///
@@ -422,7 +422,7 @@ fn count<R, H, T>(
     iters: u64,
     cells: WorkerCells<'_>,
     pause: &mut Pause,
-    how: How<'_, R, H, T>,
+    method: Method<'_, R, H, T>,
     step: Increment<R, H, T>,
 ) -> Result<(), LockError>
 where
@@ -433,7 +433,9 @@ where
     let completed: &AtomicU64 = cells.completed();
     if pause.is_none() {
         for done in 1..=iters {
-            how.rec.record(done.wrapping_sub(1), step(cells, how)?);
+            method
+                .rec
+                .record(done.wrapping_sub(1), step(cells, method)?);
             if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
@@ -441,7 +443,9 @@ where
     } else {
         for done in 1..=iters {
             pause.wait();
-            how.rec.record(done.wrapping_sub(1), step(cells, how)?);
+            method
+                .rec
+                .record(done.wrapping_sub(1), step(cells, method)?);
             if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }

@@ -27,7 +27,7 @@ impl Runner<'static> for Threaded {
 ///
 /// After a timeout the threads are left running (a thread cannot be killed): the caller must
 /// end the run, and `page` and `job` are `'static` so that nothing they read is freed.
-pub fn run_threads(
+pub(crate) fn run_threads(
     page: &'static SharedPage,
     job: &Job<'static>,
     trial: u64,
