@@ -117,12 +117,12 @@ fn a_stopped_pooled_worker_is_bounded_by_the_timeout_too() {
 }
 
 fn stopped_worker(extra: &str) {
-    // Each worker sleeps 500ms, then makes its one increment: the other worker needs about
-    // 500ms and almost no CPU, so it finishes long before the 5s timeout (10x) even on a busy
-    // or one-CPU machine, and the test has 500ms after seeing both workers asleep to stop one
-    // before it is done.
+    // Each worker sleeps 400ms, then makes its one increment: the other worker needs about
+    // 400ms and almost no CPU, so it finishes 1.6s before the 2s timeout even on a busy or
+    // one-CPU machine (a woken sleeper waits milliseconds for a CPU, not seconds), and the
+    // test has 400ms after seeing both workers asleep to stop one before it is done.
     let run = Running::start(&format!(
-        "-m unlocked -p 2 -i 1 -w 0 --sleep 500ms -t 1 --timeout 5s {extra}"
+        "-m unlocked -p 2 -i 1 -w 0 --sleep 400ms -t 1 --timeout 2s {extra}"
     ));
     // Stopped before it passes the start gate, a worker would keep its copy of the gate
     // pipe's write end open and hold the other worker at the gate too: wait for both to be
@@ -141,7 +141,7 @@ fn stopped_worker(extra: &str) {
     let end = run.end();
     let err = &end.stderr;
     assert_eq!(end.code, Some(3), "{err}");
-    assert!(err.contains("not finished after --timeout 5s"), "{err}");
+    assert!(err.contains("not finished after --timeout 2s"), "{err}");
     assert!(err.contains(&format!("(pid {stopped}, ")), "{err}");
     assert!(!err.contains(&format!("(pid {other}, ")), "{err}");
 }

@@ -45,7 +45,7 @@ fn sqlite_unlocked_loses_per_access_is_refused_and_retried_mutex_and_atomic_are_
     assert_refusals("per-access", &per_access);
     assert_exact("mutex", &mode(&doc, "mutex"));
     assert_exact("atomic", &mode(&doc, "atomic"));
-    assert_eq!(mode(&doc, "unlocked").retries, vec![0; 10]);
+    assert_eq!(mode(&doc, "unlocked").retries, vec![0; TRIALS]);
     assert_eq!(doc["parameters"]["store"], "sqlite");
     // racecount created the file, so the file is racecount's and goes with it.
     assert!(!std::path::Path::new(&path).exists(), "{path} left behind");

@@ -1,5 +1,5 @@
 //! The machine a run happened on: what `json` records, and what the diagnosis of a quiet run
-//! is built from. Plain data; [`crate::probe`] reads it off the machine, once.
+//! is built from. Plain data; the `probe` layer reads it off the machine, once.
 
 use serde::Serialize;
 
