@@ -63,8 +63,8 @@ pub(crate) fn run(
     };
     let page = match set_up(settings) {
         Ok(page) => page,
-        Err(message) => {
-            report.stop = Some(Stop::SetupFailed(message));
+        Err(e) => {
+            report.stop = Some(Stop::SetupFailed(e.to_string()));
             return Ok(report);
         }
     };
@@ -275,19 +275,36 @@ fn tally(
     Ok(explanation.tally())
 }
 
+/// Why a run could not start: no trial ran.
+#[derive(Debug)]
+enum SetupError {
+    FdLimit(nix::Error),
+    Page(io::Error),
+    LockFile(io::Error),
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::FdLimit(e) => write!(f, "cannot raise the open-file limit: {e}"),
+            SetupError::Page(e) => write!(f, "cannot map the shared page: {e}"),
+            SetupError::LockFile(e) => {
+                write!(f, "cannot create the file for --lock flock: {e}")
+            }
+        }
+    }
+}
+
 /// The shared page sized for the largest trial (with the file of `--lock flock`), after room
 /// for the workers' pidfds.
-fn set_up(settings: &Settings) -> Result<SharedPage, String> {
-    fork::make_fd_room(settings.max_procs())
-        .map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+fn set_up(settings: &Settings) -> Result<SharedPage, SetupError> {
+    fork::make_fd_room(settings.max_procs()).map_err(SetupError::FdLimit)?;
     let mut page = SharedPage::new(settings.max_procs() as usize, settings.trace_len() as usize)
-        .map_err(|e| format!("cannot map the shared page: {e}"))?;
+        .map_err(SetupError::Page)?;
     let flock =
         settings.locks.contains(&Lock::Flock) && settings.modes.iter().any(|m| m.takes_lock());
     if flock {
-        page = page
-            .with_lock_file()
-            .map_err(|e| format!("cannot create the file for --lock flock: {e}"))?;
+        page = page.with_lock_file().map_err(SetupError::LockFile)?;
     }
     Ok(page)
 }

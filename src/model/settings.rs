@@ -41,9 +41,9 @@ impl Params {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workers {
     /// Forked processes (the default).
-    Processes,
+    Processes = 0,
     /// Threads of racecount (`--threads`).
-    Threads,
+    Threads = 1,
 }
 
 impl Workers {
