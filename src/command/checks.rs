@@ -12,11 +12,15 @@ use crate::model::settings::{DEFAULT_WINDOW, Workers};
 use crate::model::store::Isolation;
 use crate::model::window::Window;
 use crate::probe::ProcessRoom;
-use crate::race::page::{LINE, TRACE_CELL, trace_row_bytes};
+use crate::race::page::{LINE, TRACE_CELL, VALUE_MASK, trace_row_bytes};
 use crate::store::Target;
 
 /// Most shared memory `--trace` may take for its rows: 256 MiB.
 pub(crate) const TRACE_CAP_BYTES: u64 = 256 << 20;
+
+// Under the cap a traced trial has fewer increments than 2^32, so every value and every
+// write's tag fits the 32 bits the tagged counter word gives it (`race::page::tagged`).
+const _: () = assert!(TRACE_CAP_BYTES / TRACE_CELL as u64 <= VALUE_MASK);
 
 /// Refuses a file that could not be written after the run: a directory, a missing or
 /// read-only directory, a read-only file. Creates nothing.

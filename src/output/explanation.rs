@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::analysis::explain::{Collision, Explanation, Tally};
+use crate::analysis::explain::{Collision, Explanation, Tally, WriteKind};
 use crate::model::units::format_nanos;
 
 /// Lines listed per kind of loss; the rest are counted in one line.
@@ -63,13 +63,19 @@ pub(crate) fn write_explanation(
     }
     more(out, x.stale.len(), "stale writes", t.stale_lost, "lost")?;
     for r in x.restores.iter().take(MAX_LINES) {
+        let what = match r.overwrote_kind {
+            WriteKind::Stale => "stale write",
+            WriteKind::Restore => "restore",
+            WriteKind::Clean | WriteKind::Collision => "write",
+        };
         writeln!(
             out,
-            "  worker {} read {} and wrote {} over {}, left by a stale write: {} restored",
+            "  worker {} read {} and wrote {} over {}, left by worker {}'s {what}: {} restored",
             r.worker,
             r.read,
             r.read + 1,
             r.prev,
+            r.overwrote.worker,
             r.restored()
         )?;
     }
@@ -224,12 +230,15 @@ mod tests {
                 prev: 25,
                 waited_ns: 8_100,
                 overwrote: w(0, 9),
+                read_from: Some(w(0, 1)),
             }],
             restores: vec![Restore {
                 worker: 1,
                 seq: 9,
                 read: 24,
                 prev: 18,
+                overwrote: w(2, 4),
+                overwrote_kind: WriteKind::Stale,
             }],
             order: vec![],
         };
@@ -240,7 +249,8 @@ mod tests {
             "  workers 3 and 7 both read 41 and wrote 42: 1 lost\n\
              \x20 workers 0, 1 and 2 all read 5 and wrote 6: 2 lost\n\
              \x20 worker 2 read 17, waited 8.10us, wrote 18 over the 25 worker 0 wrote: 8 lost\n\
-             \x20 worker 1 read 24 and wrote 25 over 18, left by a stale write: 6 restored\n\
+             \x20 worker 1 read 24 and wrote 25 over 18, left by worker 2's stale write: 6 \
+             restored\n\
              \x20 2 collisions (3 lost), 1 stale write (8 lost), 1 restore (6 restored)\n\
              \x20 explained: 3 + 8 - 6 = 5 lost = 40 - 35 (procs x iters - final total)\n"
         );

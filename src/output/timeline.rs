@@ -132,6 +132,8 @@ mod tests {
             read,
             wrote: read + 1,
             prev,
+            read_from: None,
+            overwrote: None,
             t_read_ns,
             t_write_ns,
             step: None,

@@ -89,9 +89,10 @@ const HEADER: usize = std::mem::size_of::<Header>();
 #[repr(C)]
 #[derive(Debug, Default)]
 pub(crate) struct TraceCell {
-    /// The value the worker read.
+    /// The counter's word as the worker read it: the value and the tag of the write that
+    /// stored it (see [`tagged`]).
     pub read: AtomicU64,
-    /// The value its write replaced.
+    /// The word its write replaced: the value and the tag of the write it overwrote.
     pub prev: AtomicU64,
     /// CLOCK_MONOTONIC just after the read, in ns.
     pub t_read_ns: AtomicU64,
@@ -103,6 +104,32 @@ pub(crate) struct TraceCell {
 
 /// Bytes of one [`TraceCell`].
 pub(crate) const TRACE_CELL: usize = std::mem::size_of::<TraceCell>();
+
+/// Under `--trace` the counter's word holds, beside the value (its low 32 bits), the tag of
+/// the write that stored it (its high 32 bits): 0 for the initial 0, else 1 + the write's
+/// number, `worker × iters + seq`. A read records the word it saw (reads-from); a write swaps
+/// its own word in and records the word it replaced (its exact predecessor), so the writes
+/// form one chain that no clock and no search has to rebuild. The trace's shared-memory cap
+/// keeps every value and tag within 32 bits (checked below).
+pub(crate) const VALUE_MASK: u64 = u32::MAX as u64;
+
+/// The word for `value` written by the write tagged `tag`.
+#[inline(always)]
+pub(crate) fn tagged(value: u64, tag: u64) -> u64 {
+    (tag.wrapping_shl(32)) | (value & VALUE_MASK)
+}
+
+/// The tag of the write that stored `word` (0: the initial value).
+#[inline(always)]
+pub(crate) fn tag_of(word: u64) -> u64 {
+    word.wrapping_shr(32)
+}
+
+/// The counter's value in a tagged word.
+#[inline(always)]
+pub(crate) fn value_of(word: u64) -> u64 {
+    word & VALUE_MASK
+}
 
 /// Bytes of one worker's trace row of `entries` cells, rounded up to whole cache lines.
 /// `None` on overflow.
@@ -207,6 +234,13 @@ impl SharedPage {
     /// The shared counter.
     pub(crate) fn counter(&self) -> &AtomicU64 {
         &self.header().counter.0
+    }
+
+    /// The counter's value: the low 32 bits of its word when the workers tag their writes
+    /// (`--trace`), else the whole word.
+    pub(crate) fn total(&self, traced: bool) -> u64 {
+        let word = self.counter().load(Ordering::Acquire);
+        if traced { value_of(word) } else { word }
     }
 
     /// The start gate's generation: workers wait while it still has the value they saw.

@@ -1,230 +1,173 @@
-//! The real order of a trial's writes, rebuilt from the values they replaced.
+//! The real order of a trial's writes, as the counter recorded it.
 //!
-//! A traced write's clock time is read after its swap (or store under the lock), outside any
-//! lock: two writes a few hundred ns apart can carry reversed times, so the clock is no order.
-//! The values are. Every write is one step of a single chain on the counter:
+//! Under `--trace` every write put its own tag in the counter's word beside the value and
+//! swapped it in; the swap returned the word it replaced, so each write knows its exact
+//! predecessor (`overwrote`), and each read the write it saw (`read_from`). The writes form one
+//! chain from the initial 0: [`chain`] follows it. No clock and no search are involved — clocks
+//! cannot order writes a few hundred ns apart, and values alone leave several orders open once
+//! stale writes and restores repeat a value (measured on the values-only search this replaced:
+//! in traces of `-p 3 -i 5 -w yield` up to 16 orders fitted the values).
 //!
-//! - the first write replaced 0, and each later one replaced (`prev`) the value the write
-//!   right before it wrote;
-//! - each worker's writes come in its own `seq` order;
-//! - what a worker read (`read`) was on the counter at some point between its own previous
-//!   write (or the start) and this write: a load cannot see an older value than its own last
-//!   write, nor a newer one than the write that follows it (cache coherence; with a lock,
-//!   the lock's order).
-//!
-//! [`rebuild`] finds an order that satisfies all three by a depth-first search. At each step
-//! the candidates are the workers whose next write fits the counter's current value; the one
-//! stamped earliest by the clock is tried first (then the lowest-numbered worker), the others
-//! kept to try if that leads to a dead end. A greedy pick can dead-end: after a stale write
-//! knocks the counter back, values repeat, and a write that fits by its value can be one that
-//! really came later, stranding another. The clock decides nothing the values decide; where
-//! they leave a choice (two collision writes of one value, say, or two writes of one value in
-//! two episodes), it picks the order nearest to the stamps, which without it would be
-//! arbitrary (measured with lowest-worker-first instead: in traces whose clock order itself
-//! fits the values, the order found put writes up to 0.76 ms away from it).
-//!
-//! States proven to lead nowhere are remembered and not searched twice, and the search undoes
-//! at most [`MAX_UNDONE`] steps in all, so it always ends. The order found is the same every
-//! time for the same trace: the first in that order of preference.
+//! What the chain must satisfy, and is checked here, since a corrupted trace must not be
+//! explained: exactly one write replaced the initial value; no two writes replaced the same
+//! one; every write replaced a write of the trace, and the value it recorded replacing is the
+//! value that write wrote; every read saw a write of the trace, and the value it recorded is
+//! that write's; each worker's writes come in its own `seq` order; and the chain, followed
+//! from the start, reaches every write.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 
-use crate::analysis::explain::TraceEntry;
+use crate::model::trace::{TraceEntry, WriteRef};
 
-/// Most placements the search may undo before it gives up. Measured on 2 cores over 820 real
-/// traces (`benches/trace_check.py`), the most undone was 6,126, at 2 × 20000 with no window.
-pub(super) const MAX_UNDONE: u64 = 1_000_000;
-
-/// Why no order was found: the trace is corrupted (or, for [`Unordered::GaveUp`], too
-/// ambiguous to settle within the search's bound).
+/// Why the recorded links do not form one chain: the trace is corrupted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unordered {
-    /// No order fits: at best `placed` of `writes` writes chain up, leaving the counter at
-    /// `value`, which no remaining write replaced.
-    Inconsistent {
-        placed: usize,
-        writes: usize,
-        value: u64,
-    },
-    /// The search undid [`MAX_UNDONE`] steps without finding an order.
-    GaveUp { writes: usize },
+    /// Not exactly one write replaced the initial value (`starts` did).
+    Starts { starts: usize },
+    /// Two writes both replaced `write`.
+    Forked { write: WriteRef },
+    /// A write (`by`) names one (`missing`) that is not in the trace.
+    Missing { by: WriteRef, missing: WriteRef },
+    /// A write or read recorded a value that is not what the write it names wrote.
+    Mismatch { by: WriteRef, names: WriteRef },
+    /// A worker's writes are out of its own order, at `write`.
+    OutOfOrder { write: WriteRef },
+    /// Followed from the start, the chain reaches `reached` of `writes` writes.
+    Broken { reached: usize, writes: usize },
+    /// The first write read a value no write had stored yet.
+    ReadAhead { write: WriteRef },
 }
 
 impl fmt::Display for Unordered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = |r: &WriteRef| format!("worker {} seq {}", r.worker, r.seq);
         match self {
-            Unordered::Inconsistent {
-                placed,
-                writes,
-                value,
-            } => write!(
+            Unordered::Starts { starts } => write!(
                 f,
-                "the trace is inconsistent: its writes chain up to {placed} of {writes} at best, \
-                 and no remaining write replaced the value {value} left there"
+                "{starts} writes replaced the counter's initial 0, where exactly one did"
             ),
-            Unordered::GaveUp { writes } => write!(
+            Unordered::Forked { write } => {
+                write!(f, "two writes both replaced the write of {}", w(write))
+            }
+            Unordered::Missing { by, missing } => write!(
                 f,
-                "no order of the trace's {writes} writes found within {MAX_UNDONE} search steps"
+                "the write of {} names a write of {} that is not in the trace",
+                w(by),
+                w(missing)
+            ),
+            Unordered::Mismatch { by, names } => write!(
+                f,
+                "the write of {} recorded a value that the write of {} did not write",
+                w(by),
+                w(names)
+            ),
+            Unordered::OutOfOrder { write } => {
+                write!(
+                    f,
+                    "the write of {} comes before its worker's earlier one",
+                    w(write)
+                )
+            }
+            Unordered::Broken { reached, writes } => write!(
+                f,
+                "the chain of writes from the start reaches {reached} of {writes} writes"
+            ),
+            Unordered::ReadAhead { write } => write!(
+                f,
+                "the first write, of {}, read a value no write had stored yet",
+                w(write)
             ),
         }
     }
 }
 
-/// One placed write: what to restore when it is undone, and the other candidates left.
-struct Frame {
-    lane: usize,
-    since: usize,
-    value: u64,
-    others: Vec<usize>,
-}
-
-struct Search<'e> {
-    entries: &'e [TraceEntry],
-    /// Entry indices of each worker, in `seq` order; lanes by ascending worker number.
-    lanes: Vec<Vec<usize>>,
-    /// Next unplaced write of each lane.
-    next: Vec<usize>,
-    /// Position (1-based) of each lane's last placed write; 0 before its first.
-    since: Vec<usize>,
-    order: Vec<usize>,
-    value: u64,
-    /// For each value, the positions at which the counter took it (0: the start, for 0).
-    taken: HashMap<u64, Vec<usize>>,
-    frames: Vec<Frame>,
-}
-
-impl Search<'_> {
-    fn head(&self, lane: usize) -> Option<&TraceEntry> {
-        self.lanes[lane]
-            .get(self.next[lane])
-            .map(|&i| &self.entries[i])
+/// The writes in the order the counter took them, as indices into `entries` (in any order),
+/// or why the recorded links do not form one chain.
+pub(super) fn chain(entries: &[TraceEntry]) -> Result<Vec<usize>, Unordered> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
     }
-
-    /// Whether `read` was on the counter since the lane's previous write.
-    fn seen(&self, lane: usize, read: u64) -> bool {
-        self.taken
-            .get(&read)
-            .and_then(|at| at.last())
-            .is_some_and(|&at| at >= self.since[lane])
-    }
-
-    fn candidates(&self) -> Vec<usize> {
-        (0..self.lanes.len())
-            .filter(|&lane| {
-                self.head(lane)
-                    .is_some_and(|e| e.prev == self.value && self.seen(lane, e.read))
-            })
-            .collect()
-    }
-
-    fn place(&mut self, lane: usize, others: Vec<usize>) {
-        let index = self.lanes[lane][self.next[lane]];
-        self.frames.push(Frame {
-            lane,
-            since: self.since[lane],
-            value: self.value,
-            others,
-        });
-        self.order.push(index);
-        self.next[lane] += 1;
-        self.since[lane] = self.order.len();
-        self.value = self.entries[index].wrote;
-        self.taken
-            .entry(self.value)
-            .or_default()
-            .push(self.order.len());
-    }
-
-    fn undo(&mut self, frame: &Frame) {
-        if let Some(at) = self.taken.get_mut(&self.value) {
-            at.pop();
-        }
-        self.order.pop();
-        self.next[frame.lane] -= 1;
-        self.since[frame.lane] = frame.since;
-        self.value = frame.value;
-    }
-
-    /// What decides the rest of the search: where each lane stands, the counter, and which
-    /// lanes' next reads have already been on the counter.
-    fn state(&self) -> Vec<u64> {
-        let mut key: Vec<u64> = self.next.iter().map(|&n| n as u64).collect();
-        key.push(self.value);
-        for lane in 0..self.lanes.len() {
-            key.push(u64::from(
-                self.head(lane).is_some_and(|e| self.seen(lane, e.read)),
-            ));
-        }
-        key
-    }
-}
-
-/// One order of `entries` (as indices into it) that fits the chain of values, or why none
-/// was found.
-pub(super) fn rebuild(entries: &[TraceEntry]) -> Result<Vec<usize>, Unordered> {
-    let mut by_worker: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    let index: HashMap<WriteRef, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (WriteRef::of(e), i))
+        .collect();
+    let mut next: HashMap<usize, usize> = HashMap::with_capacity(entries.len());
+    let mut starts = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        by_worker.entry(e.worker).or_default().push(i);
+        let me = WriteRef::of(e);
+        check_source(entries, &index, me, e.read_from, e.read)?;
+        match e.overwrote {
+            None => {
+                check_source(entries, &index, me, None, e.prev)?;
+                starts.push(i);
+            }
+            Some(p) => {
+                let before = check_source(entries, &index, me, Some(p), e.prev)?;
+                if let Some(before) = before
+                    && next.insert(before, i).is_some()
+                {
+                    return Err(Unordered::Forked { write: p });
+                }
+            }
+        }
     }
-    let mut lanes: Vec<Vec<usize>> = by_worker.into_values().collect();
-    for lane in &mut lanes {
-        lane.sort_by_key(|&i| entries[i].seq);
-    }
-    let count = lanes.len();
-    let mut search = Search {
-        entries,
-        lanes,
-        next: vec![0; count],
-        since: vec![0; count],
-        order: Vec::with_capacity(entries.len()),
-        value: 0,
-        taken: HashMap::from([(0, vec![0])]),
-        frames: Vec::with_capacity(entries.len()),
+    let [start] = starts[..] else {
+        return Err(Unordered::Starts {
+            starts: starts.len(),
+        });
     };
-    let mut dead: HashSet<Vec<u64>> = HashSet::new();
-    let mut undone = 0u64;
-    let (mut best, mut best_value) = (0, 0);
-    while search.order.len() < entries.len() {
-        let mut candidates = if !dead.is_empty() && dead.contains(&search.state()) {
-            Vec::new()
-        } else {
-            search.candidates()
-        };
-        if !candidates.is_empty() {
-            candidates.sort_by_key(|&lane| search.head(lane).map(|e| (e.t_write_ns, e.worker)));
-            let first = candidates.remove(0);
-            search.place(first, candidates);
-            continue;
-        }
-        if search.order.len() >= best {
-            (best, best_value) = (search.order.len(), search.value);
-        }
-        // A dead end: undo placements back to the last one with an untried alternative.
-        dead.insert(search.state());
-        loop {
-            let Some(mut frame) = search.frames.pop() else {
-                return Err(Unordered::Inconsistent {
-                    placed: best,
-                    writes: entries.len(),
-                    value: best_value,
-                });
-            };
-            search.undo(&frame);
-            undone += 1;
-            if undone > MAX_UNDONE {
-                return Err(Unordered::GaveUp {
-                    writes: entries.len(),
-                });
-            }
-            if frame.others.is_empty() {
-                dead.insert(search.state());
-                continue;
-            }
-            let lane = frame.others.remove(0);
-            search.place(lane, std::mem::take(&mut frame.others));
+    let mut order = Vec::with_capacity(entries.len());
+    let mut at = Some(start);
+    let mut done: HashMap<u32, u64> = HashMap::new();
+    while let Some(i) = at {
+        let e = &entries[i];
+        if order.len() == entries.len() {
             break;
         }
+        if done.get(&e.worker).is_some_and(|&last| last >= e.seq) {
+            return Err(Unordered::OutOfOrder {
+                write: WriteRef::of(e),
+            });
+        }
+        done.insert(e.worker, e.seq);
+        order.push(i);
+        at = next.get(&i).copied();
     }
-    Ok(search.order)
+    if order.len() != entries.len() {
+        return Err(Unordered::Broken {
+            reached: order.len(),
+            writes: entries.len(),
+        });
+    }
+    Ok(order)
+}
+
+/// Checks that `source` (a write, or the initial value for `None`) is in the trace and wrote
+/// `value`; returns its index.
+fn check_source(
+    entries: &[TraceEntry],
+    index: &HashMap<WriteRef, usize>,
+    by: WriteRef,
+    source: Option<WriteRef>,
+    value: u64,
+) -> Result<Option<usize>, Unordered> {
+    let Some(source) = source else {
+        return if value == 0 {
+            Ok(None)
+        } else {
+            Err(Unordered::Mismatch { by, names: by })
+        };
+    };
+    let Some(&at) = index.get(&source) else {
+        return Err(Unordered::Missing {
+            by,
+            missing: source,
+        });
+    };
+    if entries[at].wrote != value {
+        return Err(Unordered::Mismatch { by, names: source });
+    }
+    Ok(Some(at))
 }

@@ -4,12 +4,14 @@
 //! is a relaxed atomic load and a separate relaxed atomic store: the same machine code as a
 //! plain `+=` on x86 and ARM, without the undefined behaviour of a data race in Rust.
 //!
-//! With `--trace` the loop also records each increment in the worker's row of the shared page
-//! (read, written, replaced value, and the monotonic times of read and write). The loop is
-//! generic over a [`Recorder`]: with [`NoTrace`] it compiles to the untraced loop. When
-//! tracing, the unlocked write becomes an atomic `swap(v + 1)`: still a blind write of the
-//! stale value + 1, so the race is the same in kind, but it returns the value it replaced and
-//! puts every write in one order, which makes the accounting of lost updates exact.
+//! With `--trace` the loop also records each increment in the worker's row of the shared page:
+//! the counter's word it read and the word its write replaced, and the monotonic times just
+//! after the read and just after the write (in per-access and mutex both under the lock). The
+//! loop is generic over a [`Recorder`]: with [`NoTrace`] it compiles to the untraced loop.
+//! When tracing, the counter's word carries the tag of the write that stored it
+//! ([`tagged`]), and every write is a `swap` of the worker's own word: still a blind write of
+//! the value read + 1, so the race is the same in kind, but it returns the exact word it
+//! replaced. The writes then form one chain, and every read names the write it saw.
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, compiler_fence};
@@ -22,7 +24,7 @@ use crate::model::lock::Lock;
 use crate::model::mode::Mode;
 use crate::model::window::Window;
 use crate::race::job::Job;
-use crate::race::page::TraceCell;
+use crate::race::page::{TraceCell, tagged, value_of};
 
 /// Exit status of a worker whose lock failed (the mutex was unusable).
 pub(crate) const EXIT_LOCK_FAILED: i32 = 70;
@@ -37,15 +39,17 @@ pub(crate) const EXIT_PIN_FAILED: i32 = 72;
 pub(crate) fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) -> i32 {
     let pause = Pause::new(job.settings, trial, index);
     cells.mark_start(monotonic_ns());
+    let trace = Trace {
+        row: cells.trace_row(),
+        // Increment `seq` of this worker is tagged 1 + index × iters + seq (0: the initial).
+        first_tag: u64::from(index)
+            .wrapping_mul(job.params.iters)
+            .wrapping_add(1),
+    };
     let result = match (job.settings.trace, job.plan()) {
-        (true, None) => {
-            let trace = Trace {
-                row: cells.trace_row(),
-            };
-            by_window(cells, job, pause, &trace)
-        }
+        (true, None) => by_window(cells, job, pause, &trace),
         (false, None) => by_window(cells, job, pause, &NoTrace),
-        (trace, Some(plan)) => {
+        (traced, Some(plan)) => {
             // Under a schedule the turns decide the interleaving: no window is held.
             let turns = Scheduled {
                 cells,
@@ -53,10 +57,7 @@ pub(crate) fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) ->
                 procs: job.params.procs,
                 index,
             };
-            if trace {
-                let trace = Trace {
-                    row: cells.trace_row(),
-                };
+            if traced {
                 by_mode(cells, job, pause, &trace, NoWindow, turns)
             } else {
                 by_mode(cells, job, pause, &NoTrace, NoWindow, turns)
@@ -233,8 +234,8 @@ impl Hold for Yield {
     }
 }
 
-/// What happened in one increment: the value read, the value the write replaced, and the
-/// times just after the read and just after the write (0 when not tracing).
+/// What happened in one increment: the word read, the word the write replaced, and the times
+/// just after the read and just after the write (all 0 or meaningless when not tracing).
 #[derive(Clone, Copy)]
 struct Step {
     read: u64,
@@ -245,39 +246,76 @@ struct Step {
     order: u64,
 }
 
-/// Where a worker's increments are recorded, if anywhere.
+/// Where a worker's increments are recorded, if anywhere, and so how it writes the counter.
 trait Recorder {
-    /// Whether anything is recorded: decides at compile time how the write is done.
-    const ON: bool;
     /// The monotonic clock in ns (0 when not recording).
     fn now(&self) -> u64;
+    /// Writes the value of `read` (a word loaded from the counter) + 1 as this worker's
+    /// increment number `seq`; returns the word it replaced (`read` when not recording,
+    /// where nobody looks at it).
+    fn write(&self, counter: &AtomicU64, read: u64, seq: u64) -> u64;
+    /// Adds 1 to the counter in one indivisible step as increment `seq`; returns the word it
+    /// replaced.
+    fn add(&self, counter: &AtomicU64, seq: u64) -> u64;
     /// Records increment number `i` (0-based).
     fn record(&self, i: u64, step: Step);
 }
 
-/// Records nothing; the loop compiles to what it is without tracing.
+/// Records nothing; the loop compiles to what it is without tracing: a plain store of the
+/// value read + 1, and `fetch_add`.
 struct NoTrace;
 
 impl Recorder for NoTrace {
-    const ON: bool = false;
     #[inline(always)]
     fn now(&self) -> u64 {
         0
     }
     #[inline(always)]
+    fn write(&self, counter: &AtomicU64, read: u64, _: u64) -> u64 {
+        counter.store(read.wrapping_add(1), Relaxed);
+        read
+    }
+    #[inline(always)]
+    fn add(&self, counter: &AtomicU64, _: u64) -> u64 {
+        counter.fetch_add(1, Relaxed)
+    }
+    #[inline(always)]
     fn record(&self, _: u64, _: Step) {}
 }
 
-/// Records into this worker's trace row in the shared page.
+/// Records into this worker's trace row in the shared page, and tags every write.
 struct Trace<'p> {
     row: &'p [TraceCell],
+    /// The tag of this worker's increment 0.
+    first_tag: u64,
 }
 
 impl Recorder for Trace<'_> {
-    const ON: bool = true;
     #[inline(always)]
     fn now(&self) -> u64 {
         monotonic_ns()
+    }
+    #[inline(always)]
+    fn write(&self, counter: &AtomicU64, read: u64, seq: u64) -> u64 {
+        let mine = tagged(
+            value_of(read).wrapping_add(1),
+            self.first_tag.wrapping_add(seq),
+        );
+        counter.swap(mine, Relaxed)
+    }
+    #[inline(always)]
+    fn add(&self, counter: &AtomicU64, seq: u64) -> u64 {
+        // A compare-and-swap loop: still one indivisible increment, which also puts this
+        // write's tag beside the value.
+        let tag = self.first_tag.wrapping_add(seq);
+        let mut seen = counter.load(Relaxed);
+        loop {
+            let mine = tagged(value_of(seen).wrapping_add(1), tag);
+            match counter.compare_exchange_weak(seen, mine, Relaxed, Relaxed) {
+                Ok(replaced) => return replaced,
+                Err(now) => seen = now,
+            }
+        }
     }
     #[inline(always)]
     fn record(&self, i: u64, step: Step) {
@@ -307,6 +345,7 @@ pub(crate) fn monotonic_ns() -> u64 {
 fn unlocked<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
     method: Method<'_, R, H, T>,
+    seq: u64,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
     let (read, t_read) = turn(method.turns, || (counter.load(Relaxed), method.rec.now()));
@@ -315,13 +354,7 @@ fn unlocked<R: Recorder, H: Hold, T: Turns>(
     compiler_fence(SeqCst);
     method.window.hold();
     let ((prev, t_write), order) = counted_turn(method.turns, || {
-        let prev = if R::ON {
-            counter.swap(read.wrapping_add(1), Relaxed)
-        } else {
-            counter.store(read.wrapping_add(1), Relaxed);
-            read
-        };
-        (prev, method.rec.now())
+        (method.rec.write(counter, read, seq), method.rec.now())
     });
     Ok(Step {
         read,
@@ -337,6 +370,7 @@ fn unlocked<R: Recorder, H: Hold, T: Turns>(
 fn per_access<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
     method: Method<'_, R, H, T>,
+    seq: u64,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
     let (read, t_read) = {
@@ -347,11 +381,8 @@ fn per_access<R: Recorder, H: Hold, T: Turns>(
     };
     method.window.hold();
     let lock = turn(method.turns, || cells.lock())?;
-    // Under the lock nobody else writes: the load is the value this store replaces.
     let ((prev, t_write), order) = counted_turn(method.turns, || {
-        let prev = if R::ON { counter.load(Relaxed) } else { read };
-        counter.store(read.wrapping_add(1), Relaxed);
-        (prev, method.rec.now())
+        (method.rec.write(counter, read, seq), method.rec.now())
     });
     turn(method.turns, || drop(lock));
     Ok(Step {
@@ -368,16 +399,16 @@ fn per_access<R: Recorder, H: Hold, T: Turns>(
 fn mutex<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
     method: Method<'_, R, H, T>,
+    seq: u64,
 ) -> Result<Step, LockError> {
     let counter = cells.counter();
     let lock = turn(method.turns, || cells.lock())?;
     let (read, t_read) = turn(method.turns, || (counter.load(Relaxed), method.rec.now()));
     method.window.hold();
-    // Loaded again rather than assumed: the trace shows that nothing moved.
+    // The replaced word is the write's own report, not assumed: the trace shows whether
+    // anything moved while the lock was held.
     let ((prev, t_write), order) = counted_turn(method.turns, || {
-        let prev = if R::ON { counter.load(Relaxed) } else { read };
-        counter.store(read.wrapping_add(1), Relaxed);
-        (prev, method.rec.now())
+        (method.rec.write(counter, read, seq), method.rec.now())
     });
     turn(method.turns, || drop(lock));
     Ok(Step {
@@ -394,11 +425,12 @@ fn mutex<R: Recorder, H: Hold, T: Turns>(
 fn atomic<R: Recorder, H: Hold, T: Turns>(
     cells: WorkerCells<'_>,
     method: Method<'_, R, H, T>,
+    seq: u64,
 ) -> Result<Step, LockError> {
     method.window.hold();
     // One indivisible read-modify-write: what it read is what it replaced.
     let ((read, t), order) = counted_turn(method.turns, || {
-        (cells.counter().fetch_add(1, Relaxed), method.rec.now())
+        (method.rec.add(cells.counter(), seq), method.rec.now())
     });
     Ok(Step {
         read,
@@ -410,7 +442,7 @@ fn atomic<R: Recorder, H: Hold, T: Turns>(
 }
 
 /// One mode's increment function.
-type Increment<R, H, T> = fn(WorkerCells<'_>, Method<'_, R, H, T>) -> Result<Step, LockError>;
+type Increment<R, H, T> = fn(WorkerCells<'_>, Method<'_, R, H, T>, u64) -> Result<Step, LockError>;
 
 /// The loop shared by every mode: pause if asked, increment, record progress in the slot.
 ///
@@ -433,9 +465,8 @@ where
     let completed: &AtomicU64 = cells.completed();
     if pause.is_none() {
         for done in 1..=iters {
-            method
-                .rec
-                .record(done.wrapping_sub(1), step(cells, method)?);
+            let seq = done.wrapping_sub(1);
+            method.rec.record(seq, step(cells, method, seq)?);
             if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
@@ -443,9 +474,8 @@ where
     } else {
         for done in 1..=iters {
             pause.wait();
-            method
-                .rec
-                .record(done.wrapping_sub(1), step(cells, method)?);
+            let seq = done.wrapping_sub(1);
+            method.rec.record(seq, step(cells, method, seq)?);
             if done.is_multiple_of(H::PROGRESS_EVERY) {
                 completed.store(done, Relaxed);
             }
@@ -516,12 +546,17 @@ mod tests {
                 .worker_cells(1, 2, job.traced_iters(), job.lock_kind())
                 .unwrap();
             assert_eq!(work(cells, 1, &job, 0), 0);
-            assert_eq!(page.counter().load(Relaxed), 50, "{mode}");
+            assert_eq!(page.total(true), 50, "{mode}");
             let mut last = 0;
             for (i, cell) in page.trace_row(1).unwrap().iter().enumerate() {
                 let i = i as u64;
-                assert_eq!(cell.read.load(Relaxed), i, "{mode}");
-                assert_eq!(cell.prev.load(Relaxed), i, "{mode}");
+                // The word read and the word replaced: value i, written by this worker's
+                // previous increment (tag 1 + 1 x 50 + i - 1), or the initial 0.
+                let (read, prev) = (cell.read.load(Relaxed), cell.prev.load(Relaxed));
+                assert_eq!(value_of(read), i, "{mode}");
+                assert_eq!(read, prev, "{mode}");
+                let tag = if i == 0 { 0 } else { 50 + i };
+                assert_eq!(crate::race::page::tag_of(read), tag, "{mode}");
                 let (r, w) = (cell.t_read_ns.load(Relaxed), cell.t_write_ns.load(Relaxed));
                 assert!(last <= r && r <= w, "{mode}: times out of order");
                 last = w;

@@ -3,7 +3,6 @@
 //! way that overlaps them more than a futex: loss in 290-296 of 300 trials, like the C
 //! baseline, against 248-275), opens it, waits for them and reads what they left on the page.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{
@@ -82,7 +81,7 @@ fn after_holder_died(
     let grace = deadline.unwrap_or(died + HOLDER_GRACE);
     match crew.wait_exits(Some(grace)) {
         Ok(()) => Ok(Some(AfterHolderDied::Finished {
-            total: page.counter().load(Ordering::Acquire),
+            total: page.total(job.settings.trace),
         })),
         Err(WaitError::Interrupted(s)) => Err(TrialError::Interrupted(signal(s))),
         Err(_) => Ok(Some(AfterHolderDied::Waited {

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use nix::sched::CpuSet;
 
-use crate::model::trace::TraceEntry;
+use crate::model::trace::{TraceEntry, WriteRef};
 use crate::race::child::{self, EXIT_LOCK_FAILED, EXIT_PIN_FAILED, WorkerCells, progress_every};
 use crate::race::fork::{EXIT_ORPHANED, Exit, SpawnError, WaitError};
 use crate::race::job::Job;
-use crate::race::page::SharedPage;
+use crate::race::page::{SharedPage, tag_of, value_of};
 use crate::results::{Cause, Completed, Signal, Trial, Unfinished, WorkerEnd};
 
 /// Runs the trials of each group of a run (`'s`: the settings the jobs borrow). `run` calls [`Runner::begin`] before a group's
@@ -131,7 +131,7 @@ pub(crate) fn read_trial(
     end: Instant,
 ) -> Result<Trial, TrialError> {
     let (procs, iters) = (job.params.procs, job.params.iters);
-    let total = page.counter().load(Ordering::Acquire);
+    let total = page.total(job.settings.trace);
     let completed = accounted(page, job, total)?;
     let trace = job
         .settings
@@ -149,7 +149,8 @@ pub(crate) fn read_trial(
     })
 }
 
-/// Copies the workers' trace rows out of the page, times made relative to the first read.
+/// Copies the workers' trace rows out of the page: values and the writes their tags name,
+/// times made relative to the first read.
 fn read_trace(page: &SharedPage, procs: u32, iters: u64, scheduled: bool) -> Vec<TraceEntry> {
     std::sync::atomic::fence(Ordering::Acquire);
     let mut entries = Vec::with_capacity((u64::from(procs) * iters) as usize);
@@ -159,13 +160,17 @@ fn read_trace(page: &SharedPage, procs: u32, iters: u64, scheduled: bool) -> Vec
             .and_then(|row| row.get(..iters as usize))
             .unwrap_or_default();
         for (seq, cell) in row.iter().enumerate() {
+            let read = cell.read.load(Ordering::Relaxed);
+            let prev = cell.prev.load(Ordering::Relaxed);
             entries.push(TraceEntry {
                 worker,
                 seq: seq as u64,
-                read: cell.read.load(Ordering::Relaxed),
+                read: value_of(read),
                 // Every write stores what it read + 1 (the cell keeps no copy of it).
-                wrote: cell.read.load(Ordering::Relaxed).wrapping_add(1),
-                prev: cell.prev.load(Ordering::Relaxed),
+                wrote: value_of(read) + 1,
+                prev: value_of(prev),
+                read_from: WriteRef::from_tag(tag_of(read), iters),
+                overwrote: WriteRef::from_tag(tag_of(prev), iters),
                 t_read_ns: cell.t_read_ns.load(Ordering::Relaxed),
                 t_write_ns: cell.t_write_ns.load(Ordering::Relaxed),
                 step: scheduled.then(|| cell.step.load(Ordering::Relaxed)),
