@@ -1,224 +1,262 @@
 #!/usr/bin/env python3
-"""Checks racecount --trace's collision groups against the raw trace, independently.
+"""Checks racecount --trace independently: every worker it names is the one the trace proves.
 
-Runs `racecount ARGS -t 1 --trace --format json` many times; for every traced trial it takes
-the raw `entries` only, rebuilds the real order of the writes itself, replays it on a model
-counter and classifies every write from the counter. Then it checks racecount's own
-`explanation`:
+For each configuration of a sweep (procs 2-16, iters 5-2000, windows 0/1us/yield, processes
+and threads, unlocked and per-access, free and scheduled) it runs
 
-- every collision write's partner (the write right before it in the real order) is named in
-  the same group as the write;
-- no group names a worker (or a write) that took no part in that episode;
-- no group has one worker;
-- every stale write names the write right before it.
+    racecount ARGS -t 1 --trace --export-json FILE        (human text on stdout)
 
-Where several orders fit the values, it picks the one README documents (of the writes that
-fit, the earliest-stamped first, then the lowest-numbered worker, backtracking from dead
-ends), so it needs racecount's code for nothing. Python 3.11, standard library only.
+then, from the raw `entries` of FILE alone (no racecount code):
 
-    benches/trace_check.py [--runs N] [--bin PATH]
+- follows the recorded links (`overwrote`: the write each write replaced) into one chain and
+  checks it: one write replaced the initial 0, none replaced the same write twice, every write
+  is reached, each write replaced the value its predecessor wrote, each read's value is what
+  its `read_from` wrote, and each worker's read comes at or after its own previous write (and
+  its write after what it read) in the chain — cache coherence;
+- under --schedule, checks the chain is the order of the writes' step numbers;
+- replays the chain on a model counter and derives every collision group, every stale
+  write's victim, every restore's source and that source's kind;
+- checks racecount's json explanation names exactly those, and every loss line of its human
+  text (collision, stale write, restore) states only what the model derived;
+- replays the run with `racecount --replay FILE --format json` and checks the same total, the
+  same explanation (times aside) and `differing_writes` 0.
 
-prints one line per configuration and a total; exit 1 if anything failed. Each line also
-says in how many traces sorting the writes by their clock times would break the chain of
-values, and the largest time by which a write was stamped before one that preceded it.
+Python 3.11, standard library only.
+
+    benches/trace_check.py [--bin PATH] [--repeat N]
+
+prints one line per configuration and a total; exit 1 if anything failed.
 """
 
 import argparse
 import json
+import os
+import re
 import subprocess
 import sys
+import tempfile
 
-CONFIGS = [
-    ("unlocked", "-p 3 -i 50 -w yield"),
-    ("unlocked", "-p 10 -i 20"),
-    ("unlocked", "-p 4 -i 2000 -w 1us"),
-    ("unlocked", "-p 2 -i 20000 -w 0"),
-    ("per-access", "-p 3 -i 50 -w yield"),
-    ("per-access", "-p 10 -i 20"),
-    ("per-access", "-p 4 -i 2000 -w 1us"),
-    ("per-access", "-p 2 -i 20000 -w 0"),
-    ("mutex", "-p 3 -i 50 -w yield"),
-    ("mutex", "-p 4 -i 2000 -w 1us"),
-    ("atomic", "-p 3 -i 50 -w yield"),
-    ("atomic", "-p 2 -i 20000 -w 0"),
-]
-FEW = 5  # runs of the modes that lose nothing
+WINDOWS = ["0", "1us", "yield"]
+SIZES = [(2, 2000), (3, 50), (4, 300), (10, 20), (16, 5), (8, 100)]
 
 
-def rebuild(entries, undone):
-    """One order of the writes that chains their values (indices into entries); counts the
-    steps it undid in undone[0]."""
-    lanes = {}
-    for i, e in enumerate(entries):
-        lanes.setdefault(e["worker"], []).append(i)
-    lanes = [sorted(v, key=lambda i: entries[i]["seq"]) for _, v in sorted(lanes.items())]
-    n = len(entries)
-    nxt = [0] * len(lanes)
-    since = [0] * len(lanes)  # position of the lane's last write (0: the start)
-    history = [0]  # counter value after each position
-    where = {0: [0]}  # value -> positions at which the counter took it
-    order = []
-    stack = []  # (lane, old since, untried lanes)
+def configs():
+    """(label, args) for every configuration: each racy mode at each size and window, as
+    processes and as threads; and each mode under three schedules."""
+    for mode in ["unlocked", "per-access"]:
+        for procs, iters in SIZES:
+            for window in WINDOWS:
+                for threads in ["", " --threads"]:
+                    yield f"-m {mode} -p {procs} -i {iters} -w {window}{threads}"
+        for procs, iters in [(3, 50), (10, 20), (16, 5)]:
+            for schedule in ["random --seed 1", "pct:3 --seed 2", "lockstep"]:
+                yield f"-m {mode} -p {procs} -i {iters} --schedule {schedule}"
 
-    def head(l):
-        return entries[lanes[l][nxt[l]]] if nxt[l] < len(lanes[l]) else None
 
-    def fits(l):
-        e = head(l)
-        if e is None or e["prev"] != history[-1]:
-            return False
-        at = where.get(e["read"])
-        return bool(at) and at[-1] >= since[l]
+class Fail(Exception):
+    pass
 
-    def place(l, rest):
-        stack.append((l, since[l], rest))
-        i = lanes[l][nxt[l]]
-        order.append(i)
-        nxt[l] += 1
-        history.append(entries[i]["wrote"])
-        since[l] = len(history) - 1
-        where.setdefault(entries[i]["wrote"], []).append(len(history) - 1)
 
-    def undo():
-        l, old, rest = stack.pop()
-        where[history[-1]].pop()
-        history.pop()
-        order.pop()
-        nxt[l] -= 1
-        since[l] = old
-        return rest
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
 
-    steps = 0
-    while len(order) < n:
-        steps += 1
-        if steps > 10 * n + 1_000_000:
-            raise RuntimeError("search too long")
-        cands = sorted((l for l in range(len(lanes)) if fits(l)),
-                       key=lambda l: (head(l)["t_write_ns"], head(l)["worker"]))
-        if cands:
-            place(cands[0], cands[1:])
-        else:
-            while True:
-                if not stack:
-                    raise RuntimeError("no order fits")
-                rest = undo()
-                undone[0] += 1
-                if rest:
-                    place(rest[0], rest[1:])
-                    break
+
+def wid(w):
+    return None if w is None else (w["worker"], w["seq"])
+
+
+def chain(entries):
+    """The writes in the order their links record, checked; a list of entries."""
+    by_id = {(e["worker"], e["seq"]): e for e in entries}
+    check(len(by_id) == len(entries), "a write twice")
+    nxt = {}
+    for e in entries:
+        before = wid(e["overwrote"])
+        check(before not in nxt, f"two writes replaced {before}")
+        check(before is None or before in by_id, f"{before} is not in the trace")
+        nxt[before] = (e["worker"], e["seq"])
+        src = wid(e["read_from"])
+        check(src is None or src in by_id, f"read source {src} is not in the trace")
+        check(e["read"] == (0 if src is None else by_id[src]["wrote"]), "a read's value")
+        check(e["wrote"] == e["read"] + 1, "a write of read + 1")
+    order, at = [], None
+    while at in nxt:
+        at = nxt[at]
+        order.append(by_id[at])
+    check(len(order) == len(entries), f"the chain reaches {len(order)} of {len(entries)}")
+    pos = {(e["worker"], e["seq"]): i for i, e in enumerate(order)}
+    last = {}
+    for i, e in enumerate(order):
+        prev_value = 0 if i == 0 else order[i - 1]["wrote"]
+        check(e["prev"] == prev_value, "a write replaced a value its predecessor did not write")
+        src = wid(e["read_from"])
+        src_at = -1 if src is None else pos[src]
+        mine = last.get(e["worker"], -1)
+        check(src_at >= mine, "a read older than its worker's previous write")
+        check(src_at < i, "a write before the write it read")
+        check(e["seq"] == (0 if e["worker"] not in last else order[mine]["seq"] + 1),
+              "a worker's writes out of order")
+        last[e["worker"]] = i
     return order
 
 
-def check(entries, explanation):
-    """(collision writes checked, failure messages) for one traced trial."""
-    undone = [0]
-    order = rebuild(entries, undone)
-    key = lambda e: (e["worker"], e["seq"])
-    failures = []
-    # The model: the counter before each write decides its class.
-    counter = 0
-    partner_of = {}  # collision write -> partner
-    episode = {}  # write -> episode number, for collision writes and their first writer
-    stale_before = {}
-    episodes = 0
-    prev_write = None
-    prev_was_collision = False
-    for i in order:
-        e = entries[i]
-        if e["prev"] != counter:
-            failures.append(f"order broken at {key(e)}")
-        if counter == e["read"] + 1:
-            partner_of[key(e)] = prev_write
-            if not prev_was_collision:
-                episodes += 1
-                episode[prev_write] = episodes
-            episode[key(e)] = episodes
-            prev_was_collision = True
+def model(order):
+    """Collision groups, stale (write, victim), restores (write, source, source kind)."""
+    groups, stale, restores, kinds = [], [], [], {}
+    episode = False
+    clean = 0
+    for i, e in enumerate(order):
+        me = (e["worker"], e["seq"])
+        before = None if i == 0 else (order[i - 1]["worker"], order[i - 1]["seq"])
+        if e["prev"] == e["read"]:
+            kind = "clean"
+            clean += 1
+        elif e["prev"] == e["read"] + 1:
+            kind = "collision"
+            if not episode:
+                groups.append({"read": e["read"], "writes": [before]})
+            groups[-1]["writes"].append(me)
+        elif e["prev"] > e["read"]:
+            kind = "stale"
+            stale.append((me, before))
         else:
-            if counter > e["read"]:
-                stale_before[key(e)] = prev_write
-            prev_was_collision = False
-        counter = e["wrote"]
-        prev_write = key(e)
-    # racecount's groups, by write.
-    group_of = {}
-    for g, c in enumerate(explanation["collisions"]):
-        writes = [(w["worker"], w["seq"]) for w in c["writes"]]
-        named = set(c["workers"])
-        if len(named) < 2:
-            failures.append(f"group of one worker: {c}")
-        if named != {w for w, _ in writes}:
-            failures.append(f"workers {sorted(named)} are not the writers {writes}")
-        for w in writes:
-            group_of[w] = g
-            if w not in episode:
-                failures.append(f"{w} named in a group but took part in no collision")
-        if len({episode.get(w) for w in writes}) != 1:
-            failures.append(f"group {writes} mixes episodes")
-    for w, p in partner_of.items():
-        if w not in group_of:
-            failures.append(f"collision write {w} is in no group")
-        elif group_of.get(p) != group_of[w]:
-            failures.append(f"collision write {w}: partner {p} not named in its group")
-    stale = {(s["worker"], s["seq"]): (s["overwrote"]["worker"], s["overwrote"]["seq"])
-             for s in explanation["stale"]}
-    if stale != stale_before:
-        failures.append("stale writes do not name the write before them")
-    # How far the clock is from that order: places where sorting by write time breaks the
-    # chain of values, and the largest time by which a later write was stamped earlier.
-    by_time = sorted(range(len(entries)), key=lambda i: (entries[i]["t_write_ns"], *key(entries[i])))
-    breaks, value = 0, 0
-    for i in by_time:
-        breaks += entries[i]["prev"] != value
-        value = entries[i]["wrote"]
-    latest, reversed_ns = 0, 0
-    for i in order:
-        latest = max(latest, entries[i]["t_write_ns"])
-        reversed_ns = max(reversed_ns, latest - entries[i]["t_write_ns"])
-    return len(partner_of), failures, breaks, reversed_ns, undone[0]
+            kind = "restore"
+            restores.append((me, before, kinds[before]))
+        episode = kind == "collision"
+        kinds[me] = kind
+    return clean, groups, stale, restores
+
+
+def check_json(x, clean, groups, stale, restores):
+    check(x["clean"] == clean, "clean count")
+    named = [[wid(w) for w in c["writes"]] for c in x["collisions"]]
+    check(named == [g["writes"] for g in groups], "collision groups")
+    for c, g in zip(x["collisions"], groups):
+        check(len(set(w[0] for w in g["writes"])) >= 2, "a group of one worker")
+        check(c["workers"] == sorted(set(w[0] for w in g["writes"])), "a group's workers")
+        check(c["lost"] == len(g["writes"]) - 1, "a group's losses")
+    check([((s["worker"], s["seq"]), wid(s["overwrote"])) for s in x["stale"]] == stale,
+          "stale writes' victims")
+    check([((r["worker"], r["seq"]), wid(r["overwrote"]), r["overwrote_kind"])
+           for r in x["restores"]] == restores, "restores' sources")
+    return sum(len(g["writes"]) for g in groups) + len(stale) + len(restores)
+
+
+def check_text(text, groups, stale, restores, order):
+    """Every loss line says only what the model derived. Returns the lines checked."""
+    facts_groups = {}
+    for g in groups:
+        facts_groups.setdefault(g["read"], []).append(sorted(set(w[0] for w in g["writes"])))
+    value = {(e["worker"], e["seq"]): e for e in order}
+    stale_facts = {(w[0], value[w]["read"], value[w]["prev"], v[0]) for w, v in stale}
+    restore_facts = {(w[0], value[w]["read"], value[w]["prev"], s[0], k)
+                     for w, s, k in restores}
+    kind_words = {"stale write": "stale", "restore": "restore", "write": None}
+    lines = 0
+    for line in text.splitlines():
+        m = re.match(r"  workers ([\d, and]+) (?:both|all) read (\d+) and wrote", line)
+        if m:
+            workers = sorted(int(w) for w in re.findall(r"\d+", m.group(1)))
+            check(workers in facts_groups.get(int(m.group(2)), []), f"unproven: {line}")
+            lines += 1
+            continue
+        m = re.match(r"  workers ([\d, and]+) (?:both|all) read v and wrote v\+1, for every v "
+                     r"from (\d+) to (\d+)", line)
+        if m:
+            workers = sorted(int(w) for w in re.findall(r"\d+", m.group(1)))
+            for v in range(int(m.group(2)), int(m.group(3)) + 1):
+                check(workers in facts_groups.get(v, []), f"unproven at {v}: {line}")
+            lines += 1
+            continue
+        m = re.match(r"  worker (\d+) read (\d+), waited \S+, wrote \d+ over the (\d+) "
+                     r"worker (\d+) wrote", line)
+        if m:
+            fact = tuple(int(x) for x in m.groups())
+            check(fact in stale_facts, f"unproven: {line}")
+            lines += 1
+            continue
+        m = re.match(r"  worker (\d+) read (\d+) and wrote \d+ over (\d+), left by worker "
+                     r"(\d+)'s (stale write|restore|write):", line)
+        if m:
+            a, r, p, b, what = m.groups()
+            fact = (int(a), int(r), int(p), int(b))
+            kinds = {k for (x, y, z, w, k) in restore_facts if (x, y, z, w) == fact}
+            check(kinds, f"unproven: {line}")
+            expected = kind_words[what]
+            check(expected is None and kinds & {"clean", "collision"} or expected in kinds,
+                  f"wrong kind: {line}")
+            lines += 1
+    return lines
+
+
+def without_times(x):
+    x = json.loads(json.dumps(x))
+    for s in x["stale"]:
+        s["waited_ns"] = None
+    return x
+
+
+def one(binary, args, scheduled, tmp):
+    path = os.path.join(tmp, "trace.json")
+    cmd = [binary] + args.split() + ["-t", "1", "--trace", "--export-json", path, "-q",
+                                     "--color", "never"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ,
+                                                                   "COLUMNS": "200"})
+    check(out.returncode == 0, f"racecount exited {out.returncode}: {out.stderr.strip()}")
+    doc = json.load(open(path))
+    result = doc["results"][0]
+    traced = result["traced"]
+    order = chain(traced["entries"])
+    check(order[-1]["wrote"] == traced["total"], "the chain ends at the total")
+    if scheduled:
+        steps = [e["step"] for e in order]
+        check(steps == sorted(steps), "the chain is not the schedule's order")
+    clean, groups, stale, restores = model(order)
+    named = check_json(traced["explanation"], clean, groups, stale, restores)
+    lines = check_text(out.stdout, groups, stale, restores, order)
+    again = subprocess.run([binary, "--replay", path, "--format", "json"], capture_output=True,
+                           text=True)
+    check(again.returncode == 0, f"--replay exited {again.returncode}: {again.stderr.strip()}")
+    replayed = json.loads(again.stdout)["results"][0]
+    check(replayed["replay"]["differing_writes"] == 0, "the replay differs")
+    check(replayed["traced"]["total"] == traced["total"], "the replay's total")
+    check(without_times(replayed["traced"]["explanation"])
+          == without_times(traced["explanation"]), "the replay's explanation")
+    lost = result["expected"] - traced["total"]
+    return named, lines, lost
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=100)
-    ap.add_argument("--bin", default="target/x86_64-unknown-linux-gnu/release/racecount")
-    args = ap.parse_args()
-    totals = [0, 0, 0, 0]  # runs, collision writes, groups, failures
-    for mode, params in CONFIGS:
-        runs = args.runs if mode in ("unlocked", "per-access") else FEW
-        figures = [0, 0, 0, 0]
-        # traces the clock misorders, places, largest reversal (ns), most steps undone
-        clock = [0, 0, 0, 0]
-        for run in range(runs):
-            cmd = [args.bin, "-m", mode, *params.split(), "-t", "1", "--seed", str(run),
-                   "--trace", "--format", "json"]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            if out.returncode != 0:
-                print(f"{' '.join(cmd)}: exit {out.returncode}: {out.stderr.strip()}")
-                figures[3] += 1
-                continue
-            for result in json.loads(out.stdout)["results"]:
-                traced = result["traced"]
-                checked, failures, breaks, reversed_ns, undone = check(
-                    traced["entries"], traced["explanation"])
-                clock[0] += breaks > 0
-                clock[1] += breaks
-                clock[2] = max(clock[2], reversed_ns)
-                clock[3] = max(clock[3], undone)
-                figures[0] += 1
-                figures[1] += checked
-                figures[2] += len(traced["explanation"]["collisions"])
-                figures[3] += len(failures)
-                for f in failures[:3]:
-                    print(f"{' '.join(cmd)}: {f}")
-        print(f"{mode:10} {params:22} runs {figures[0]:4}  collision writes {figures[1]:8}  "
-              f"groups {figures[2]:7}  failures {figures[3]}  "
-              f"clock misorders {clock[0]} traces ({clock[1]} places, up to {clock[2]} ns)  "
-              f"search undid at most {clock[3]}")
-        totals = [a + b for a, b in zip(totals, figures)]
-    print(f"{'all':33} runs {totals[0]:4}  collision writes {totals[1]:8}  "
-          f"groups {totals[2]:7}  failures {totals[3]}")
-    return 1 if totals[3] else 0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default="target/release/racecount")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration")
+    a = parser.parse_args()
+    runs = failures = named = lines = lossy = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for args in configs():
+            scheduled = "--schedule" in args
+            cfg = [0, 0, 0, 0, 0]
+            for _ in range(a.repeat):
+                try:
+                    n, l, lost = one(a.bin, args, scheduled, tmp)
+                    cfg[1] += n
+                    cfg[2] += l
+                    cfg[3] += lost > 0
+                except Fail as e:
+                    cfg[4] += 1
+                    print(f"FAIL {args}: {e}", file=sys.stderr)
+                cfg[0] += 1
+            runs += cfg[0]
+            named += cfg[1]
+            lines += cfg[2]
+            lossy += cfg[3]
+            failures += cfg[4]
+            print(f"{args:55} runs {cfg[0]:3}  lossy {cfg[3]:3}  named writes {cfg[1]:6}  "
+                  f"loss lines {cfg[2]:4}  failures {cfg[4]}")
+    print(f"total: {runs} traced runs ({lossy} lost updates), {named} named writes and "
+          f"{lines} text lines checked, {runs} replays, {failures} failures")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

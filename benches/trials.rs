@@ -38,6 +38,7 @@ fn job(mode: Mode, procs: u32, iters: u64, window: Window) -> Job<'static> {
             window,
         },
         settings: &SETTINGS,
+        replay: None,
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::analysis::explain::explain;
 use crate::analysis::overlap::overlap;
+use crate::analysis::replay::differences;
 use crate::model::lock::Lock;
 use crate::model::settings::{Settings, Workers};
 use crate::race::fork::{self, interrupt};
@@ -19,7 +20,7 @@ use crate::race::runner::pooled::Pooled;
 use crate::race::runner::threaded::Threaded;
 use crate::race::runner::{Ground, Runner, TrialError, signal};
 use crate::results::{
-    Cause, Failure, Group, Keep, Observer, Report, Seen, Stage, Stop, Tally, Trial,
+    Cause, Failure, Group, Keep, Observer, Replayed, Report, Seen, Stage, Stop, Tally, Trial,
 };
 use crate::store::runner::StoreRunner;
 use crate::store::{Counter, Target};
@@ -189,26 +190,16 @@ impl All<'_> {
         settings: &'s Settings,
         runner: &mut dyn Runner<'s>,
     ) -> io::Result<()> {
-        for params in settings.combinations() {
-            for &mode in &settings.modes {
-                for lock in settings.locks_for(mode) {
-                    let job = Job {
-                        mode,
-                        lock,
-                        params,
-                        settings,
-                    };
-                    let mut group = Group::new(mode, params).with_lock(lock);
-                    let end = self.group(runner, &job, &mut group);
-                    self.report.groups.push(group);
-                    match end {
-                        Ok(()) => {}
-                        Err(Halt::Write(e)) => return Err(e),
-                        Err(Halt::Stop(stop)) => {
-                            self.report.stop = Some(*stop);
-                            return Ok(());
-                        }
-                    }
+        for job in jobs(settings) {
+            let mut group = Group::new(job.mode, job.params).with_lock(job.lock);
+            let end = self.group(runner, &job, &mut group);
+            self.report.groups.push(group);
+            match end {
+                Ok(()) => {}
+                Err(Halt::Write(e)) => return Err(e),
+                Err(Halt::Stop(stop)) => {
+                    self.report.stop = Some(*stop);
+                    return Ok(());
                 }
             }
         }
@@ -233,6 +224,14 @@ impl All<'_> {
                 .map_err(|e| halt(Stage::Trial(index), e))?;
             let seen = see(&trial, group.expected()).map_err(|e| halt(Stage::Trial(index), e))?;
             group.add(&trial, seen, self.keep);
+            if let (Some(replay), Some(entries)) = (job.replay, &trial.trace) {
+                group.replayed = Some(Replayed {
+                    file: replay.file.clone(),
+                    trial: replay.trial,
+                    recorded_total: replay.total,
+                    differing: differences(&replay.entries, entries),
+                });
+            }
             self.finished.fetch_add(group.expected(), Ordering::AcqRel);
             self.observer
                 .trial(group, &trial, &seen)
@@ -240,6 +239,39 @@ impl All<'_> {
         }
         runner.end(job).map_err(|e| halt(Stage::PoolFinish, e))
     }
+}
+
+/// Every group's job, in run order: each combination of parameters, each mode and, for the
+/// modes that take a lock, each lock kind; or, under `--replay`, each recorded trial.
+fn jobs(settings: &Settings) -> Vec<Job<'_>> {
+    if !settings.replays.is_empty() {
+        return settings
+            .replays
+            .iter()
+            .map(|r| Job {
+                mode: r.mode,
+                lock: r.lock.filter(|_| r.mode.takes_lock()),
+                params: r.params,
+                settings,
+                replay: Some(r),
+            })
+            .collect();
+    }
+    let mut jobs = Vec::new();
+    for params in settings.combinations() {
+        for &mode in &settings.modes {
+            for lock in settings.locks_for(mode) {
+                jobs.push(Job {
+                    mode,
+                    lock,
+                    params,
+                    settings,
+                    replay: None,
+                });
+            }
+        }
+    }
+    jobs
 }
 
 /// What the run makes of a finished trial: its workers' overlap and, when traced, the tally of
@@ -305,6 +337,10 @@ fn set_up(settings: &Settings) -> Result<SharedPage, SetupError> {
         settings.locks.contains(&Lock::Flock) && settings.modes.iter().any(|m| m.takes_lock());
     if flock {
         page = page.with_lock_file().map_err(SetupError::LockFile)?;
+    }
+    let script = settings.replays.iter().map(|r| r.script.len()).max();
+    if let Some(steps) = script {
+        page = page.with_script(steps).map_err(SetupError::Page)?;
     }
     Ok(page)
 }

@@ -4,4 +4,5 @@
 pub(crate) mod diagnosis;
 pub mod explain;
 pub(crate) mod overlap;
+pub mod replay;
 pub(crate) mod stats;

@@ -148,6 +148,27 @@ pub struct Options {
     #[arg(hide_short_help = true)]
     pub schedule: Option<Strategy>,
 
+    /// Run a recorded trace's interleaving again: FILE[:TRIAL] from --format json --trace
+    ///
+    /// FILE is the json of a traced run (--format json --trace, or --export-json with
+    /// --trace); TRIAL is the number of a trial kept in full there (the first traced trial of
+    /// each mode), every one of them when left out. The same workers take the same steps in
+    /// the same order on the shared page, one at a time, as --schedule does: the same final
+    /// total and the same lost updates on any machine, traced and explained beside the
+    /// recorded total. Takes the mode, procs, iters and lock from the file.
+    #[arg(
+        help_heading = "Schedule",
+        long,
+        value_name = "FILE[:TRIAL]",
+        value_hint = ValueHint::FilePath,
+        conflicts_with_all = [
+            "mode", "procs", "iters", "window", "trials", "schedule", "switch", "lock",
+            "store", "isolation", "threads", "pool", "seed", "sleep", "jitter", "pin",
+        ]
+    )]
+    #[arg(hide_short_help = true)]
+    pub replay: Option<String>,
+
     /// With --schedule random: chance of handing the turn over mid-increment [default: 0.1]
     ///
     /// After a worker's read (before its write) the turn passes to the other running worker

@@ -9,8 +9,11 @@ use super::checks::{
 };
 use super::cli::{ColorArg, ModeChoice, Options};
 use super::error::ConfigError;
+use super::replay::replays;
 use crate::model::mode::Mode;
+use crate::model::schedule::Strategy;
 use crate::model::settings::{Settings, Workers};
+use crate::model::window::Window;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
 use crate::probe::Probe;
@@ -79,7 +82,7 @@ impl Config {
             ColorArg::Never => false,
             ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
         };
-        Ok(Config {
+        Config {
             warnings,
             settings: Settings {
                 procs,
@@ -99,6 +102,7 @@ impl Config {
                 workers,
                 pin: options.pin,
                 pin_cpus,
+                replays: Vec::new(),
             },
             format: options.format,
             check: options.check,
@@ -107,7 +111,31 @@ impl Config {
             progress: !options.quiet && probe.stderr_terminal,
             exports,
             store,
-        })
+        }
+        .replaying(options.replay.as_deref())
+    }
+
+    /// With `--replay`: the file's trials, each a group of one trial of its own mode, procs,
+    /// iters and lock, run under the replay's schedule and traced.
+    fn replaying(mut self, replay: Option<&str>) -> Result<Config, ConfigError> {
+        let Some(arg) = replay else {
+            return Ok(self);
+        };
+        let replays = replays(arg).map_err(ConfigError::Replay)?;
+        let s = &mut self.settings;
+        s.procs = dedup(replays.iter().map(|r| r.params.procs).collect());
+        s.iters = dedup(replays.iter().map(|r| r.params.iters).collect());
+        s.modes = dedup(replays.iter().map(|r| r.mode).collect());
+        let locks = dedup(replays.iter().filter_map(|r| r.lock).collect());
+        if !locks.is_empty() {
+            s.locks = locks;
+        }
+        s.windows = vec![Window::Busy(0)];
+        s.trials = 1;
+        s.trace = true;
+        s.schedule = Some(Strategy::Replay);
+        s.replays = replays;
+        Ok(self)
     }
 
     /// What the format and every extra file need kept of each trial.

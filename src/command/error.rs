@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::replay::ReplayError;
 use crate::model::lock::Lock;
 
 /// Why the options were refused.
@@ -58,6 +59,8 @@ pub enum ConfigError {
         procs: u32,
     },
     FlockWithThreads,
+    /// `--replay`'s file.
+    Replay(ReplayError),
 }
 
 impl fmt::Display for ConfigError {
@@ -133,6 +136,7 @@ impl fmt::Display for ConfigError {
                 "--lock {lock} works with exactly {only} procs (the algorithm is for two \
                  workers), not --procs {procs}; use bakery for any number"
             ),
+            ConfigError::Replay(e) => write!(f, "{e}"),
             ConfigError::FlockWithThreads => f.write_str(
                 "--lock flock with --threads: fcntl record locks belong to the process, so \
                  threads of one process never exclude each other",

@@ -8,3 +8,4 @@ pub mod config;
 pub mod error;
 pub(crate) mod estimate;
 pub(crate) mod manual;
+pub(crate) mod replay;

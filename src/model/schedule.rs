@@ -23,6 +23,9 @@ pub enum Strategy {
     Worst,
     /// One worker after another, each to the end.
     Serial,
+    /// The interleaving of a recorded trace, step by step (`--replay`; the steps are the
+    /// run's [`Replay`](super::trace::Replay)s').
+    Replay,
 }
 
 /// The default `--switch`: chosen so that 10 × 20 `unlocked` looks like the Python lesson
@@ -45,6 +48,7 @@ impl Strategy {
             Strategy::Lockstep => "lockstep".into(),
             Strategy::Worst => "worst".into(),
             Strategy::Serial => "serial".into(),
+            Strategy::Replay => "replay".into(),
         }
     }
 
@@ -78,7 +82,7 @@ impl Strategy {
     pub fn is_random(&self) -> bool {
         match self {
             Strategy::Random { .. } | Strategy::Pct { .. } => true,
-            Strategy::Lockstep | Strategy::Worst | Strategy::Serial => false,
+            Strategy::Lockstep | Strategy::Worst | Strategy::Serial | Strategy::Replay => false,
         }
     }
 
@@ -86,7 +90,11 @@ impl Strategy {
     pub fn switch(&self) -> Option<f64> {
         match self {
             Strategy::Random { switch } => Some(*switch),
-            Strategy::Pct { .. } | Strategy::Lockstep | Strategy::Worst | Strategy::Serial => None,
+            Strategy::Pct { .. }
+            | Strategy::Lockstep
+            | Strategy::Worst
+            | Strategy::Serial
+            | Strategy::Replay => None,
         }
     }
 }

@@ -8,6 +8,7 @@ use super::mode::Mode;
 use super::pin::Pin;
 use super::schedule::{DEFAULT_SWITCH, Strategy};
 use super::store::StoreLabel;
+use super::trace::Replay;
 use super::units::format_exact;
 use super::window::Window;
 
@@ -86,6 +87,9 @@ pub struct Settings {
     /// The CPUs the workers go round robin over (worker i on `pin_cpus[i % len]`); empty when
     /// not pinned. Checked to be CPUs racecount may use.
     pub pin_cpus: Vec<usize>,
+    /// `--replay`: the recorded trials to run again, each a group of one trial (the groups of
+    /// the run are then these, not the combinations of the swept parameters).
+    pub replays: Vec<Replay>,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             workers: Workers::Processes,
             pin: Pin::None,
             pin_cpus: Vec::new(),
+            replays: Vec::new(),
         }
     }
 }
@@ -180,6 +185,9 @@ impl Settings {
 
     /// How many trials the whole run makes: combinations × (modes and their locks) × trials.
     pub fn total_trials(&self) -> u64 {
+        if !self.replays.is_empty() {
+            return self.replays.len() as u64;
+        }
         let kinds: usize = self.modes.iter().map(|&m| self.locks_for(m).len()).sum();
         let groups = (self.procs.len() * self.iters.len() * self.windows.len() * kinds) as u64;
         groups.saturating_mul(self.trials)

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lock::Lock;
+use super::mode::Mode;
+use super::settings::Params;
+
 /// One traced increment, as the worker recorded it. Times are ns since the trial's first read.
 ///
 /// `read_from` and `overwrote` are what the counter itself said: each write carried its own
@@ -55,6 +59,24 @@ impl WriteRef {
             seq: number % iters.max(1),
         })
     }
+}
+
+/// A recorded traced trial to run again (`--replay FILE[:TRIAL]`): what ran, what it ended at,
+/// every write as recorded, and the steps that replay it, worker by worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    /// The file it came from, as given.
+    pub file: String,
+    /// Its 1-based trial number in that run.
+    pub trial: u64,
+    pub mode: Mode,
+    pub lock: Option<Lock>,
+    pub params: Params,
+    /// The counter's final value in the recorded trial.
+    pub total: u64,
+    pub entries: Vec<TraceEntry>,
+    /// Which worker takes each step of the replay, in order.
+    pub script: Vec<u32>,
 }
 
 #[cfg(test)]

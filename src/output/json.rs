@@ -19,7 +19,7 @@ use crate::model::window::Window;
 use crate::results::{Group, Report, Stop, TracedTrial};
 
 /// The version of the document's layout.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// JSON output.
 pub(crate) struct Json {
@@ -172,6 +172,19 @@ struct GroupOut<'r> {
     /// With `--trace`: the first trial in full, every increment and its explanation.
     #[serde(skip_serializing_if = "Option::is_none")]
     traced: Option<TracedOut>,
+    /// With `--replay`: the recorded trial this group ran again, and how it compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replay: Option<ReplayOut>,
+}
+
+/// A recorded trial run again.
+#[derive(Serialize)]
+struct ReplayOut {
+    file: String,
+    trial: u64,
+    recorded_total: u64,
+    /// Writes that read, wrote or replaced other than recorded: 0 for the same interleaving.
+    differing_writes: u64,
 }
 
 /// A group's kept trials, serialized one by one: a million trials are not copied first.
@@ -303,6 +316,12 @@ fn group_out(group: &Group, workers: Workers) -> GroupOut<'_> {
         summary: summarize(group).map(|s| summary(&s, group.retries_total)),
         overlap: group.overlap.into(),
         traced: group.traced.as_ref().and_then(TracedOut::of),
+        replay: group.replayed.as_ref().map(|r| ReplayOut {
+            file: r.file.clone(),
+            trial: r.trial,
+            recorded_total: r.recorded_total,
+            differing_writes: r.differing,
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::model::lock::Lock;
 use crate::model::mode::Mode;
 use crate::model::settings::{Params, Settings};
+use crate::model::trace::Replay;
 use crate::race::child::schedule::Plan;
 
 /// What every worker of a group's trials does: the mode, the combination of parameters, and
@@ -15,6 +16,8 @@ pub struct Job<'s> {
     pub lock: Option<Lock>,
     pub params: Params,
     pub settings: &'s Settings,
+    /// `--replay`: the recorded trial this group runs again.
+    pub replay: Option<&'s Replay>,
 }
 
 impl Job<'_> {
@@ -25,6 +28,11 @@ impl Job<'_> {
             mode: self.mode,
             iters: self.params.iters,
         })
+    }
+
+    /// Under `--replay`, which worker takes each step of the recorded interleaving.
+    pub(crate) fn script(&self) -> &[u32] {
+        self.replay.map_or(&[], |r| &r.script)
     }
 
     /// Increments each worker traces, when tracing.

@@ -156,6 +156,8 @@ pub struct SharedPage {
     /// Byte offset of the first trace row, and bytes per row.
     trace_at: usize,
     trace_stride: usize,
+    /// `--replay`: a second shared mapping, one u32 per step: the worker who takes it.
+    script: Option<MmapMut>,
 }
 
 // SAFETY: every field that several processes or threads touch is an atomic, a pthread mutex,
@@ -209,9 +211,39 @@ impl SharedPage {
             trace_len,
             trace_at,
             trace_stride,
+            script: None,
         };
         page.init_locks()?;
         Ok(page)
+    }
+
+    /// Room for a `--replay` script of up to `steps` steps, in a shared mapping of its own.
+    pub fn with_script(mut self, steps: usize) -> io::Result<SharedPage> {
+        let len = steps
+            .checked_mul(4)
+            .ok_or_else(|| io::Error::other("the replay's script is too long"))?
+            .max(4);
+        let fd =
+            memfd_create(c"racecount-script", MFdFlags::MFD_CLOEXEC).map_err(io::Error::from)?;
+        let len_off = libc::off_t::try_from(len).map_err(io::Error::other)?;
+        nix::unistd::ftruncate(&fd, len_off).map_err(io::Error::from)?;
+        // SAFETY: as for the page in `new`: a fresh memfd of ours, sized to `len`, never
+        // truncated while mapped; MAP_SHARED, so the workers see what the parent writes.
+        self.script = Some(unsafe { MmapOptions::new().len(len).populate().map_mut(&fd)? });
+        Ok(self)
+    }
+
+    /// The script's steps: the worker who takes each (empty without `--replay`).
+    pub(crate) fn script(&self) -> &[AtomicU32] {
+        match &self.script {
+            None => &[],
+            // SAFETY: the mapping is page-aligned, `len / 4` u32s long, zero-filled (a valid
+            // AtomicU32), and lives as long as the page; atomics may be shared between
+            // processes.
+            Some(map) => unsafe {
+                std::slice::from_raw_parts(map.as_ptr() as *const AtomicU32, map.len() / 4)
+            },
+        }
     }
 
     /// Creates the unnamed file that `--lock flock` locks: open with O_TMPFILE in $TMPDIR (or

@@ -151,6 +151,20 @@ pub struct Group {
     /// Every trial's overlap of the workers taken together, and each kept trial's own.
     pub overlap: Overlap,
     pub overlaps: Vec<Overlap>,
+    /// `--replay`: the recorded trial the group ran again, and how the replay compared.
+    pub replayed: Option<Replayed>,
+}
+
+/// A recorded trial run again (`--replay`), and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    pub file: String,
+    /// The trial's number in the recorded run.
+    pub trial: u64,
+    /// The total the recorded trial ended at.
+    pub recorded_total: u64,
+    /// Writes that read, wrote or replaced other than recorded (0: the same interleaving).
+    pub differing: u64,
 }
 
 impl Group {
@@ -171,6 +185,7 @@ impl Group {
             traced: None,
             overlap: Overlap::default(),
             overlaps: Vec::new(),
+            replayed: None,
         }
     }
 

@@ -185,21 +185,38 @@ pub(super) fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) ->
         return Ok(());
     };
     let p = &group.params;
-    let heading = format!(
-        "trace of {} trial {}: total {} of {} ({} x {}, window {})",
-        label(settings, group),
-        t.trial,
-        t.total,
-        group.expected(),
-        counted(u64::from(p.procs), "proc", "procs"),
-        counted(p.iters, "iter", "iters"),
-        window_words(&p.window),
-    );
-    writeln!(
-        out,
-        "\n{}",
-        crate::output::explanation::fit(&heading, crate::output::explanation::WIDTH)
-    )?;
+    let heading = match &group.replayed {
+        None => format!(
+            "trace of {} trial {}: total {} of {} ({} x {}, window {})",
+            label(settings, group),
+            t.trial,
+            t.total,
+            group.expected(),
+            counted(u64::from(p.procs), "proc", "procs"),
+            counted(p.iters, "iter", "iters"),
+            window_words(&p.window),
+        ),
+        Some(r) => format!(
+            "replay of {} trial {} of {}: total {} of {}; recorded: total {} ({} x {})",
+            label(settings, group),
+            r.trial,
+            r.file,
+            t.total,
+            group.expected(),
+            r.recorded_total,
+            counted(u64::from(p.procs), "proc", "procs"),
+            counted(p.iters, "iter", "iters"),
+        ),
+    };
+    let fit = |text: &str| crate::output::explanation::fit(text, crate::output::explanation::WIDTH);
+    writeln!(out, "\n{}", fit(&heading))?;
+    if let Some(r) = &group.replayed {
+        let how = match r.differing {
+            0 => "every write read, wrote and replaced what the recording says".to_string(),
+            n => format!("{n} writes read, wrote or replaced other than recorded"),
+        };
+        writeln!(out, "{}", fit(&format!("  {how}")))?;
+    }
     write_explanation(&trace.explanation, group.expected(), t.total, out)?;
     if timeline::fits(p.procs, p.iters) {
         timeline::write_timeline(&trace.entries, &trace.explanation.order, p.procs, out)?;

@@ -99,6 +99,9 @@ pub(crate) trait Board {
     /// A number the strategy keeps per worker: `pct`'s priority, `random`'s time of queueing.
     fn mark(&self, w: u32) -> u64;
     fn set_mark(&mut self, w: u32, mark: u64);
+    /// `--replay`: the worker who takes step number `step` (from 0) of the recorded
+    /// interleaving; `None` past its end.
+    fn script(&self, step: u64) -> Option<u32>;
 }
 
 /// The schedule of one trial: the mode's steps, the increments each worker makes, the
@@ -189,7 +192,7 @@ impl Plan {
                     }
                 }
             }
-            Strategy::Lockstep | Strategy::Worst | Strategy::Serial => {}
+            Strategy::Lockstep | Strategy::Worst | Strategy::Serial | Strategy::Replay => {}
         }
         // As if the last worker had just stepped: lockstep begins with worker 0.
         self.choose(state, board, procs.saturating_sub(1))
@@ -251,7 +254,7 @@ impl Plan {
                     }
                 }
             }
-            Strategy::Lockstep | Strategy::Serial => {}
+            Strategy::Lockstep | Strategy::Serial | Strategy::Replay => {}
             Strategy::Worst => self.advance_worst(state, board),
         }
     }
@@ -275,6 +278,7 @@ impl Plan {
             Strategy::Lockstep => self.first_runnable(state, board, last.wrapping_add(1)),
             Strategy::Serial => self.first_runnable(state, board, 0),
             Strategy::Worst => self.choose_worst(state, board),
+            Strategy::Replay => board.script(state.steps),
         };
         // Whatever the strategy prefers, someone runnable steps while anyone has steps left.
         pick.filter(|&w| self.runnable(state, board, w))
@@ -383,59 +387,85 @@ impl Plan {
     }
 }
 
+/// A board in ordinary memory: the parent checks a `--replay` script on it, the tests play
+/// whole trials on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Vecs {
+    done: Vec<u64>,
+    pos: Vec<u32>,
+    mark: Vec<u64>,
+    /// `--replay`'s steps, when checking a script.
+    script: Vec<u32>,
+}
+
+impl Vecs {
+    pub(crate) fn new(procs: u32) -> Vecs {
+        let n = procs as usize;
+        Vecs {
+            done: vec![0; n],
+            pos: vec![0; n],
+            mark: vec![0; n],
+            script: Vec::new(),
+        }
+    }
+}
+
+impl Board for Vecs {
+    fn procs(&self) -> u32 {
+        u32::try_from(self.done.len()).unwrap_or(u32::MAX)
+    }
+    fn done(&self, w: u32) -> u64 {
+        self.done.get(w as usize).copied().unwrap_or(0)
+    }
+    fn set_done(&mut self, w: u32, done: u64) {
+        if let Some(d) = self.done.get_mut(w as usize) {
+            *d = done;
+        }
+    }
+    fn pos(&self, w: u32) -> u32 {
+        self.pos.get(w as usize).copied().unwrap_or(0)
+    }
+    fn set_pos(&mut self, w: u32, pos: u32) {
+        if let Some(p) = self.pos.get_mut(w as usize) {
+            *p = pos;
+        }
+    }
+    fn mark(&self, w: u32) -> u64 {
+        self.mark.get(w as usize).copied().unwrap_or(0)
+    }
+    fn set_mark(&mut self, w: u32, mark: u64) {
+        if let Some(m) = self.mark.get_mut(w as usize) {
+            *m = mark;
+        }
+    }
+    fn script(&self, step: u64) -> Option<u32> {
+        self.script.get(usize::try_from(step).ok()?).copied()
+    }
+}
+
+/// Whether `plan` (a replay) hands out its steps exactly as `script` says, to its end, on
+/// `procs` workers: checked in the parent before any worker runs it, so a script that the
+/// schedule would have to bend (a lock step given while another holds the lock) is refused.
+pub(crate) fn follows(plan: &Plan, procs: u32, script: &[u32]) -> bool {
+    let mut board = Vecs::new(procs);
+    board.script = script.to_vec();
+    let mut state = State::new(0, 0);
+    let mut next = plan.start(&mut state, &mut board);
+    let mut taken = 0usize;
+    while let Some(w) = next {
+        if script.get(taken) != Some(&w) || !plan.runnable(&state, &board, w) {
+            return false;
+        }
+        taken = taken.saturating_add(1);
+        next = plan.after_step(&mut state, &mut board, w);
+    }
+    taken == script.len() && plan.total_steps(procs) == script.len() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::schedule::DEFAULT_SWITCH;
-
-    /// A board in ordinary memory.
-    #[derive(Debug, Clone)]
-    struct Vecs {
-        done: Vec<u64>,
-        pos: Vec<u32>,
-        mark: Vec<u64>,
-    }
-
-    impl Vecs {
-        fn new(procs: u32) -> Vecs {
-            let n = procs as usize;
-            Vecs {
-                done: vec![0; n],
-                pos: vec![0; n],
-                mark: vec![0; n],
-            }
-        }
-    }
-
-    impl Board for Vecs {
-        fn procs(&self) -> u32 {
-            self.done.len() as u32
-        }
-        fn done(&self, w: u32) -> u64 {
-            self.done.get(w as usize).copied().unwrap_or(0)
-        }
-        fn set_done(&mut self, w: u32, done: u64) {
-            if let Some(d) = self.done.get_mut(w as usize) {
-                *d = done;
-            }
-        }
-        fn pos(&self, w: u32) -> u32 {
-            self.pos.get(w as usize).copied().unwrap_or(0)
-        }
-        fn set_pos(&mut self, w: u32, pos: u32) {
-            if let Some(p) = self.pos.get_mut(w as usize) {
-                *p = pos;
-            }
-        }
-        fn mark(&self, w: u32) -> u64 {
-            self.mark.get(w as usize).copied().unwrap_or(0)
-        }
-        fn set_mark(&mut self, w: u32, mark: u64) {
-            if let Some(m) = self.mark.get_mut(w as usize) {
-                *m = mark;
-            }
-        }
-    }
 
     /// Plays a whole trial on a model counter: each worker's steps do to the model what they do
     /// to the page. Returns the final total and the order of the steps (worker, step).

@@ -517,6 +517,7 @@ mod tests {
                 window: Window::Busy(0),
             },
             settings,
+            replay: None,
         }
     }
 

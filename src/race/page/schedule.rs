@@ -102,12 +102,27 @@ impl Board for PageBoard<'_> {
             s.mark.store(mark, Ordering::Relaxed);
         }
     }
+    fn script(&self, step: u64) -> Option<u32> {
+        let step = usize::try_from(step).ok()?;
+        let steps = self.page.script();
+        steps.get(step).map(|w| w.load(Ordering::Relaxed))
+    }
 }
 
 impl SharedPage {
     /// Sets up a scheduled trial of `procs` workers and gives the first turn: by the parent,
     /// after [`reset`](Self::reset) and before the gate opens.
-    pub(crate) fn start_schedule(&self, plan: &Plan, procs: u32, seed: u64, trial: u64) {
+    pub(crate) fn start_schedule(
+        &self,
+        plan: &Plan,
+        procs: u32,
+        seed: u64,
+        trial: u64,
+        script: &[u32],
+    ) {
+        for (to, &w) in self.script().iter().zip(script) {
+            to.store(w, Ordering::Relaxed);
+        }
         let mut state = schedule::State::new(seed, trial);
         let mut board = PageBoard { page: self, procs };
         for w in 0..procs {

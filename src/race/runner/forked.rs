@@ -37,7 +37,13 @@ pub fn run_forked(
     page.reset(workers.len());
     let gate = Gate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
     if let Some(plan) = job.plan() {
-        page.start_schedule(&plan, job.params.procs, job.settings.seed, trial);
+        page.start_schedule(
+            &plan,
+            job.params.procs,
+            job.settings.seed,
+            trial,
+            job.script(),
+        );
     }
     let start = Instant::now();
     let mut crew = Crew::spawn(&workers, |worker| {

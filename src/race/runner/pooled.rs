@@ -86,7 +86,7 @@ impl<'p, 's> Pool<'p, 's> {
         page.reset(procs as usize);
         if let Some(plan) = self.job.plan() {
             let seed = self.job.settings.seed;
-            page.start_schedule(&plan, procs, seed, self.trials);
+            page.start_schedule(&plan, procs, seed, self.trials, self.job.script());
         }
         self.trials += 1;
         let start = Instant::now();

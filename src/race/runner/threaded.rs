@@ -41,7 +41,13 @@ pub(crate) fn run_threads(
     // A copy the threads own: after a timeout they outlive this call.
     let job = *job;
     if let Some(plan) = job.plan() {
-        page.start_schedule(&plan, job.params.procs, job.settings.seed, trial);
+        page.start_schedule(
+            &plan,
+            job.params.procs,
+            job.settings.seed,
+            trial,
+            job.script(),
+        );
     }
     let start = Instant::now();
     let mut threads = Threads::spawn(workers, move |worker: &Recruit<'static>| {
