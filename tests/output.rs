@@ -24,7 +24,7 @@ fn json_parses_and_matches_the_run() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json parses");
-    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["schema_version"], 3);
     assert_eq!(doc["parameters"]["procs"], serde_json::json!([2]));
     assert_eq!(doc["parameters"]["window_ns"], serde_json::json!([0]));
     assert_eq!(doc["parameters"]["seed"], 7);

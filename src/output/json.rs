@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn every_field_of_the_document() {
         let doc = render(&two_modes());
-        assert_eq!(doc["schema_version"], 2);
+        assert_eq!(doc["schema_version"], 3);
         assert_eq!(doc["racecount_version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(
             doc["parameters"],
