@@ -95,7 +95,7 @@ fn human_output_shows_the_header_each_trial_and_the_summary() {
     let text = stdout(&out);
     assert!(text.starts_with("racecount "), "{text}");
     assert!(
-        text.contains("10 procs x 20 increments = 200 expected\n3 trials per mode"),
+        text.contains("10 procs x 20 increments = 200 expected, 3 trials per mode\n"),
         "{text}"
     );
     assert!(text.contains("jitter up to 1us (seed 5)"), "{text}");

@@ -149,14 +149,22 @@ fn several_modes_show_verdicts_and_relative_speed() {
     let text = stdout(&out);
     assert!(text.contains("lost updates"), "{text}");
     assert_eq!(text.matches("  Never ").count(), 2, "{text}");
-    assert!(text.contains("Relative speed"), "{text}");
-    // One comparison: a ratio, or "within the noise" when the ± covers the difference.
-    let compared =
-        text.matches(" times faster than ").count() + text.matches("    as fast as ").count();
-    assert_eq!(compared, 1, "{text}");
-    assert!(text.contains("± is one standard deviation"), "{text}");
+    let prose = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(prose.contains("speed (mean ns/incr"), "{text}");
+    // One comparison: a ratio with its ±, or "within the noise" when the ± covers the
+    // difference.
+    let ratio = prose.matches(" times faster than ").count();
+    let alike = prose
+        .matches("both modes as fast as each other, within the noise")
+        .count();
+    assert_eq!(ratio + alike, 1, "{text}");
+    assert_eq!(
+        prose.contains("± is one standard deviation"),
+        ratio == 1,
+        "{text}"
+    );
     let one = stdout(&run(&["-m", "atomic", "-p", "2", "-t", "2"]));
-    assert!(!one.contains("Relative speed"), "{one}");
+    assert!(!one.contains("speed (mean"), "{one}");
 }
 
 #[test]

@@ -89,14 +89,16 @@ fn a_replay_prints_the_recorded_total_beside_its_own() {
     let out = run(&args(&format!("--replay {file}:1")));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
+    // Prose is wrapped to the width: read it as one line.
+    let prose = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        text.contains(&format!(
+        prose.contains(&format!(
             "replay of unlocked trial 1 of {file}: total 2 of 12; recorded:"
         )),
         "{text}"
     );
     assert!(
-        text.contains("every write read, wrote and replaced what the recording says"),
+        prose.contains("every write read, wrote and replaced what the recording says"),
         "{text}"
     );
 }

@@ -45,7 +45,9 @@ pub(crate) fn diagnose(
     report: &Report,
     label: impl Fn(&crate::results::Group) -> String,
 ) -> Option<Diagnosis> {
-    if report.settings.schedule.is_some() {
+    // Under a schedule the outcome does not depend on the machine; in a database the
+    // workers' overlap is not measured and the database, not the CPUs, decides.
+    if report.settings.schedule.is_some() || report.settings.store.is_db() {
         return None;
     }
     let quiet: Vec<_> = report
@@ -81,12 +83,15 @@ pub(crate) fn diagnose(
         .map(|q| format!("{} in {}/{} trials", q.group, q.lossy, q.trials))
         .collect::<Vec<_>>()
         .join(", ");
-    let together = format!(
-        "at most {} worker{} inside the race at once, two or more {:.0}% of the time",
-        overlap.peak,
-        if overlap.peak == 1 { "" } else { "s" },
-        overlap.share() * 100.0
-    );
+    let together = if overlap.busy_ns == 0 {
+        "how much they ran at once was not measured".to_string()
+    } else {
+        format!(
+            "at most {} in their increment loops at once, two or more {:.0}% of the time",
+            overlap.peak,
+            overlap.share() * 100.0
+        )
+    };
     let text = match cause {
         Reason::OneCpu => format!(
             "Few lost updates ({which}): racecount may use only 1 CPU here (taskset, cgroup or \
@@ -97,8 +102,8 @@ pub(crate) fn diagnose(
         ),
         Reason::BusyMachine => format!(
             "Few lost updates ({which}): the machine was busy ({}, {} CPUs), so the workers \
-             seldom ran together ({together}). Try on a quieter machine, raise --iters, \
-             --window or --trials, or use --schedule random (the same race on any machine).",
+             seldom ran together ({together}). Try a quieter machine, more --iters, --window \
+             or --trials, or --schedule random (the same on any machine).",
             load.describe(),
             load.cpus
         ),

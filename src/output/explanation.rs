@@ -3,55 +3,69 @@
 
 use std::io::{self, Write};
 
+use super::wrap::{words, write_lines};
 use crate::analysis::explain::{Collision, Explanation, Tally, WriteKind};
 use crate::model::units::format_nanos;
 
 /// Lines listed per kind of loss; the rest are counted in one line.
 pub(crate) const MAX_LINES: usize = 10;
 
-/// Writes the explanation of a trial that ended at `total` out of `expected`.
+/// Writes the explanation of a trial that ended at `total` out of `expected`, each sentence
+/// on lines of at most `width` columns.
 pub(crate) fn write_explanation(
     x: &Explanation,
     expected: u64,
     total: u64,
+    width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    for sentence in sentences(x, expected, total) {
+        write_lines(out, &words(&sentence, width, "  ", "    "))?;
+    }
+    Ok(())
+}
+
+/// The explanation's sentences, in order: the losses (collision episodes, stale writes,
+/// restores; at most [`MAX_LINES`] of each, the rest counted), the counts, and the sum.
+pub(crate) fn sentences(x: &Explanation, expected: u64, total: u64) -> Vec<String> {
     let t = x.tally();
+    let mut said = Vec::new();
     if t.collisions + t.stale + t.restores == 0 {
-        writeln!(
-            out,
-            "  nothing was lost: each of the {} writes replaced the value it had read",
+        said.push(format!(
+            "nothing was lost: each of the {} writes replaced the value it had read",
             x.writes
-        )?;
+        ));
     }
     let runs = runs(&x.collisions);
     for run in runs.iter().take(MAX_LINES) {
         let c = run[0];
         let both = if c.workers.len() == 2 { "both" } else { "all" };
         let lost: u64 = run.iter().map(|c| c.lost).sum();
-        if run.len() == 1 {
-            writeln!(
-                out,
-                "  workers {} {both} read {} and wrote {}: {lost} lost",
+        said.push(if run.len() == 1 {
+            format!(
+                "workers {} {both} read {} and wrote {}: {lost} lost",
                 list(&c.workers),
                 c.read,
                 c.read + 1,
-            )?;
+            )
         } else {
-            writeln!(
-                out,
-                "  workers {} {both} read v and wrote v+1, for every v from {} to {}: {lost} lost",
+            format!(
+                "workers {} {both} read v and wrote v+1, for every v from {} to {}: {lost} lost",
                 list(&c.workers),
                 c.read,
                 run[run.len() - 1].read,
-            )?;
-        }
+            )
+        });
     }
-    more(out, runs.len(), "collision lines", t.collision_lost, "lost")?;
+    said.extend(more(
+        runs.len(),
+        "collision lines",
+        t.collision_lost,
+        "lost",
+    ));
     for s in x.stale.iter().take(MAX_LINES) {
-        writeln!(
-            out,
-            "  worker {} read {}, waited {}, wrote {} over the {} worker {} wrote: {} lost",
+        said.push(format!(
+            "worker {} read {}, waited {}, wrote {} over the {} worker {} wrote: {} lost",
             s.worker,
             s.read,
             format_nanos(s.waited_ns),
@@ -59,33 +73,32 @@ pub(crate) fn write_explanation(
             s.prev,
             s.overwrote.worker,
             s.lost()
-        )?;
+        ));
     }
-    more(out, x.stale.len(), "stale writes", t.stale_lost, "lost")?;
+    said.extend(more(x.stale.len(), "stale writes", t.stale_lost, "lost"));
     for r in x.restores.iter().take(MAX_LINES) {
         let what = match r.overwrote_kind {
             WriteKind::Stale => "stale write",
             WriteKind::Restore => "restore",
             WriteKind::Clean | WriteKind::Collision => "write",
         };
-        writeln!(
-            out,
-            "  worker {} read {} and wrote {} over {}, left by worker {}'s {what}: {} restored",
+        said.push(format!(
+            "worker {} read {} and wrote {} over {}, left by worker {}'s {what}: {} restored",
             r.worker,
             r.read,
             r.read + 1,
             r.prev,
             r.overwrote.worker,
             r.restored()
-        )?;
+        ));
     }
-    more(out, x.restores.len(), "restores", t.restored, "restored")?;
-    writeln!(out, "  {}", counts(&t))?;
-    writeln!(
-        out,
-        "  explained: {} lost = {expected} - {total} (procs x iters - final total)",
+    said.extend(more(x.restores.len(), "restores", t.restored, "restored"));
+    said.push(counts(&t));
+    said.push(format!(
+        "explained: {} lost = {expected} - {total} (procs x iters - final total)",
         sum(&t)
-    )
+    ));
+    said
 }
 
 /// Collisions of the same workers on consecutive values, losing the same each time: workers
@@ -113,32 +126,19 @@ pub(crate) fn write_tally(
     t: &Tally,
     expected: u64,
     total: Option<u64>,
+    width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let rhs = total.map_or(String::new(), |total| format!(" = {expected} - {total}"));
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let line = format!(
-        "  {label}: explained: {} lost{rhs} ({}, {} stale, {})",
+        "{label}: explained: {} lost{rhs} ({}, {} stale, {})",
         sum(t),
         plural(t.collisions, "collision", "collisions"),
         t.stale,
         plural(t.restores, "restore", "restores"),
     );
-    writeln!(out, "{}", fit(&line, WIDTH))
-}
-
-/// Lines of the explanation stay within this many columns.
-pub(crate) const WIDTH: usize = 80;
-
-/// `line`, broken before its last " (" and the rest indented when it passes `width`.
-pub(crate) fn fit(line: &str, width: usize) -> String {
-    match line.rfind(" (") {
-        Some(at) if line.chars().count() > width => {
-            let indent = line.len() - line.trim_start().len() + 2;
-            format!("{}\n{}{}", &line[..at], " ".repeat(indent), &line[at + 1..])
-        }
-        _ => line.to_string(),
-    }
+    write_lines(out, &words(&line, width, "  ", "    "))
 }
 
 fn counts(t: &Tally) -> String {
@@ -174,15 +174,14 @@ fn sum(t: &Tally) -> String {
     format!("{s} = {}", t.lost())
 }
 
-fn more(out: &mut dyn Write, shown: usize, what: &str, amount: u64, verb: &str) -> io::Result<()> {
-    if shown > MAX_LINES {
-        writeln!(
-            out,
-            "  ... {} more {what} (all {shown} together: {amount} {verb})",
+/// "... 4 more stale writes (all 14 together: 30 lost)", when more were found than listed.
+fn more(shown: usize, what: &str, amount: u64, verb: &str) -> Option<String> {
+    (shown > MAX_LINES).then(|| {
+        format!(
+            "... {} more {what} (all {shown} together: {amount} {verb})",
             shown - MAX_LINES
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 /// `3`, `3 and 7`, `1, 3 and 7`.
@@ -243,14 +242,14 @@ mod tests {
             order: vec![],
         };
         let mut out = Vec::new();
-        write_explanation(&x, 40, 35, &mut out).unwrap();
+        write_explanation(&x, 40, 35, 80, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "  workers 3 and 7 both read 41 and wrote 42: 1 lost\n\
              \x20 workers 0, 1 and 2 all read 5 and wrote 6: 2 lost\n\
              \x20 worker 2 read 17, waited 8.10us, wrote 18 over the 25 worker 0 wrote: 8 lost\n\
-             \x20 worker 1 read 24 and wrote 25 over 18, left by worker 2's stale write: 6 \
-             restored\n\
+             \x20 worker 1 read 24 and wrote 25 over 18, left by worker 2's stale write: 6\n\
+             \x20   restored\n\
              \x20 2 collisions (3 lost), 1 stale write (8 lost), 1 restore (6 restored)\n\
              \x20 explained: 3 + 8 - 6 = 5 lost = 40 - 35 (procs x iters - final total)\n"
         );
@@ -273,7 +272,7 @@ mod tests {
             order: vec![],
         };
         let mut out = Vec::new();
-        write_explanation(&x, 40, 36, &mut out).unwrap();
+        write_explanation(&x, 40, 36, 80, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -297,7 +296,7 @@ mod tests {
             order: vec![],
         };
         let mut out = Vec::new();
-        write_explanation(&x, 40, 40, &mut out).unwrap();
+        write_explanation(&x, 40, 40, 80, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("  nothing was lost: each of the 40 writes"));
         assert!(

@@ -72,3 +72,86 @@ pub(crate) fn two_modes() -> Report {
         stop: None,
     }
 }
+
+/// A report with every section of the human output: a store's header, a sweep of locks with
+/// a broken one, 25 trials (a histogram), a traced trial with collisions, stale writes and
+/// restores, overlap figures, a quiet racy mode (the diagnosis), and an interruption that
+/// left a mode unstarted.
+pub(crate) fn everything() -> Report {
+    use crate::model::lock::Lock;
+    use crate::model::store::{Isolation, StoreLabel};
+    use crate::model::trace::{TraceEntry, WriteRef};
+    use crate::results::{Overlap, Signal, Stop};
+    let mut s = settings(&[Mode::Unlocked, Mode::Mutex, Mode::Atomic], &[4], 25);
+    s.iters = vec![3];
+    s.locks = vec![Lock::Pthread, Lock::Private];
+    s.sleep_ns = 1_500;
+    s.jitter_ns = 2_000;
+    s.store = StoreLabel {
+        kind: "postgres",
+        url: "postgres://someone:***@db.example.com:5432/a_rather_long_database_name".into(),
+        counter: Some(
+            "table racecount_123456_abcdef12 in postgres://someone:***@db.example.com:5432/\
+             a_rather_long_database_name, transactions repeatable-read"
+                .into(),
+        ),
+        isolation: Some(Isolation::RepeatableRead),
+    };
+    let p = params(4);
+    let mut totals = vec![12u64; 20];
+    totals.extend([11, 10, 9, 12, 8]);
+    let mut unlocked = group(Mode::Unlocked, p, &totals);
+    unlocked.overlap = Overlap {
+        peak: 4,
+        busy_ns: 1000,
+        shared_ns: 300,
+    };
+    // Events: worker 2 reads 0; workers 0 and 1 collide; 0 counts on; 2's stale write; 3
+    // restores over it.
+    let mut counter = (0u64, None);
+    let mut pending: std::collections::HashMap<u32, (u64, Option<WriteRef>)> = Default::default();
+    let mut seqs: std::collections::HashMap<u32, u64> = Default::default();
+    let mut entries = Vec::new();
+    for (t, w) in (0u64..).zip([2, 0, 1, 0, 1, 0, 0, 3, 2, 3, 1, 1]) {
+        match pending.remove(&w) {
+            None => {
+                pending.insert(w, counter);
+            }
+            Some((read, read_from)) => {
+                let seq = seqs.entry(w).or_default();
+                let me = WriteRef {
+                    worker: w,
+                    seq: *seq,
+                };
+                *seq += 1;
+                let (prev, overwrote) = std::mem::replace(&mut counter, (read + 1, Some(me)));
+                entries.push(TraceEntry {
+                    worker: w,
+                    seq: me.seq,
+                    read,
+                    wrote: read + 1,
+                    prev,
+                    read_from,
+                    overwrote,
+                    t_read_ns: t * 1000,
+                    t_write_ns: t * 1000 + 500,
+                    step: None,
+                });
+            }
+        }
+    }
+    unlocked.traced = Some(crate::results::TracedTrial {
+        trial: 1,
+        total: counter.0,
+        entries,
+    });
+    let mutex = |lock| group(Mode::Mutex, p, &[12; 25]).with_lock(Some(lock));
+    Report {
+        settings: s,
+        groups: vec![unlocked, mutex(Lock::Pthread), mutex(Lock::Private)],
+        stop: Some(Stop::Interrupted(Signal {
+            number: 2,
+            name: "SIGINT",
+        })),
+    }
+}

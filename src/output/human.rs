@@ -15,7 +15,8 @@ use crate::results::{Group, Observer, Report, Seen, Stop, Trial};
 mod header;
 mod notes;
 
-use header::{HEADER_WIDTH, header, write_words};
+use super::wrap::{prose_width, words, write_lines};
+use header::header;
 use notes::{interrupted, traced, why_broken, write_listed};
 
 /// A group that has a summary, with it.
@@ -69,24 +70,26 @@ impl<W: Write> Observer for HumanHeader<'_, W> {
 
 impl Render for Human {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let settings = &report.settings;
         if self.header {
-            header(&report.settings, self.width, out)?;
+            header(settings, self.width, out)?;
         }
         if let Some(Stop::Interrupted(signal)) = &report.stop {
-            interrupted(signal, report, out)?;
+            interrupted(signal, report, self.width, out)?;
         }
         // Mode by mode, so that a sweep reads as one block of rows per mode.
         let groups = by_mode(report);
-        write_listed(&report.settings, &groups, out)?;
+        write_listed(settings, &groups, self.width, out)?;
         for g in &groups {
             if g.totals.len() as u64 > MAX_LISTED_TRIALS {
-                writeln!(
-                    out,
-                    "\n{}: final totals of {} trials (expected {})",
-                    label(&report.settings, g),
+                let title = format!(
+                    "{}: final totals of {} trials (expected {})",
+                    label(settings, g),
                     g.totals.len(),
                     g.expected()
-                )?;
+                );
+                writeln!(out)?;
+                write_lines(out, &words(&title, prose_width(self.width), "", "  "))?;
                 write_histogram(out, &g.totals, g.expected(), self.width, self.color)?;
             }
         }
@@ -99,34 +102,54 @@ impl Render for Human {
             return Ok(());
         }
         writeln!(out)?;
-        self.summary_table(&report.settings, &summaries, out)?;
-        let expected = if report.settings.is_sweep() {
+        self.summary_table(settings, &summaries, out)?;
+        self.legend(settings, &summaries, out)?;
+        if settings.schedule.is_none() {
+            let combinations = by_combination(settings, &summaries);
+            write_speeds(out, &combinations, prose_width(self.width))?;
+        }
+        why_broken(report, self.width, out)?;
+        self.write_concurrency(report, &summaries, out)?;
+        for group in report.groups.iter().filter(|g| g.traced.is_some()) {
+            traced(settings, group, self.width, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl Human {
+    /// What the table's columns mean, in two or three lines (and, with a database, what the
+    /// retries are; under a schedule, what its times are).
+    fn legend(
+        &self,
+        settings: &Settings,
+        summaries: &[Summarized],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let expected = if settings.is_sweep() {
             "procs x iters".to_string()
         } else {
             summaries[0].group.expected().to_string()
         };
-        let notes = format!(
-            "lost updates: in how many trials the total ended below {expected}. lost: the \
-             share of the {expected} updates lost, averaged over every trial. ns/incr: mean \
-             over trials of (gate release to last worker done) / {expected}."
+        let mut text = format!(
+            "lost updates: trials that ended below {expected}; lost: mean share of the \
+             {expected} lost; ns/incr: gate release to last worker done / {expected}, mean \
+             over trials."
         );
+        if settings.store.is_db() {
+            text.push_str(
+                " retries: increments the database refused (serialization failure, busy, \
+                 WATCHed key changed) and the workers tried again, over all trials.",
+            );
+        }
+        if settings.schedule.is_some() {
+            text.push_str(
+                " Under a schedule the workers take turns one step at a time: ns/incr is the \
+                 cost of handing the turns over, not of the race on the hardware.",
+            );
+        }
         writeln!(out)?;
-        let words: Vec<String> = notes.split(' ').map(str::to_string).collect();
-        write_words(out, &words, self.width.clamp(20, HEADER_WIDTH))?;
-        if report.settings.store.is_db() {
-            writeln!(
-                out,
-                "retries: increments the database refused (serialization failure, busy, \
-                 WATCHed key changed) and the workers tried again, over all trials."
-            )?;
-        }
-        write_speeds(out, &by_combination(&report.settings, &summaries))?;
-        why_broken(report, out)?;
-        self.write_concurrency(report, &summaries, out)?;
-        for group in report.groups.iter().filter(|g| g.traced.is_some()) {
-            traced(&report.settings, group, out)?;
-        }
-        Ok(())
+        write_lines(out, &words(&text, prose_width(self.width), "", ""))
     }
 }
 
@@ -311,9 +334,8 @@ mod tests {
         assert_eq!(
             render(&two_modes()),
             format!(
-                "racecount {version}: 2 procs x 3 increments = 6 expected
-3 trials per mode, workers forked per trial
-window 1us busy-wait between read and write, no sleep, no jitter
+                "racecount {version}: 2 procs x 3 increments = 6 expected, 3 trials per mode
+window 1us busy-wait, workers forked per trial
 2 CPUs available to racecount, CPU pressure 0% at the start
 
 mode      final total of each trial
@@ -324,15 +346,9 @@ mode      min  median  max  lost updates      lost  ns/incr  trials/s
 unlocked    4       5    6  Sometimes (2/3)  16.7%     2000      1000
 atomic      6       6    6  Never             0.0%     2000      1000
 
-lost updates: in how many trials the total ended below 6. lost: the share of the
-6 updates lost, averaged over every trial. ns/incr: mean over trials of (gate
-release to last worker done) / 6.
-
-Relative speed, from the mean ns/incr of each mode's trials (as in the table):
-  unlocked ran
-    as fast as atomic, within the noise (1.00 ± 0.71)
-± is one standard deviation of the ratio, propagated from both modes'
-standard deviations.
+lost updates: trials that ended below 6; lost: mean share of the 6 lost;
+ns/incr: gate release to last worker done / 6, mean over trials.
+speed (mean ns/incr): both modes as fast as each other, within the noise
 "
             )
         );
@@ -357,14 +373,19 @@ standard deviations.
         }
         let text = render(&report);
         assert!(
-            text.contains("    10.00 ± 7.07 times faster than atomic\n"),
+            text.contains("unlocked ran 10.00 ± 7.07 times faster than atomic\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("± is one standard deviation of the ratio"),
             "{text}"
         );
         let text = render(&two_modes());
         assert!(
-            text.contains("as fast as atomic, within the noise (1.00 ± 0.71)"),
+            text.contains("both modes as fast as each other, within the noise"),
             "{text}"
         );
+        assert!(!text.contains("±"), "{text}");
     }
 
     #[test]
@@ -431,7 +452,54 @@ standard deviations.
             "{text}"
         );
         assert!(text.contains("unlocked      2    5"), "{text}");
-        assert!(text.contains("  procs=1: unlocked ran\n"), "{text}");
-        assert!(text.contains("  procs=2: unlocked ran\n"), "{text}");
+        assert!(text.contains("\n  procs=1: both modes as fast"), "{text}");
+        assert!(text.contains("\n  procs=2: both modes as fast"), "{text}");
+    }
+
+    #[test]
+    fn every_line_of_every_section_fits_40_80_and_120_columns() {
+        let report = crate::output::fixture::everything();
+        for width in [40, 80, 120] {
+            let text = render_at(&report, width);
+            for section in [
+                "final totals of 25 trials",
+                "counter: table",
+                "never started: atomic",
+                "private: the mutex",
+                "running at once",
+                "trace of unlocked",
+                "o clean write",
+            ] {
+                assert!(text.contains(section), "{width}: no {section:?}:\n{text}");
+            }
+            let wide: Vec<&str> = text.lines().filter(|l| l.chars().count() > width).collect();
+            assert!(
+                wide.is_empty(),
+                "{width} columns:\n{}\n\n{text}",
+                wide.join("\n")
+            );
+            // Words are never split: every word of the prose is a word of the source.
+            assert!(!text.contains("incremen\n"), "{text}");
+        }
+        // Twenty totals listed, broken between numbers under their column.
+        let mut twenty = two_modes();
+        twenty.groups[0] = group(Mode::Unlocked, params(2), &[6; 20]);
+        twenty.settings.trials = 20;
+        for width in [40, 80, 120] {
+            let text = render_at(&twenty, width);
+            assert!(text.contains("final total of each trial"), "{text}");
+            let wide: Vec<&str> = text.lines().filter(|l| l.chars().count() > width).collect();
+            assert!(
+                wide.is_empty(),
+                "{width} columns:\n{}\n\n{text}",
+                wide.join("\n")
+            );
+            let sixes = text
+                .lines()
+                .filter(|l| l.split_whitespace().all(|w| w == "6" || w == "unlocked"))
+                .map(|l| l.split_whitespace().filter(|w| *w == "6").count())
+                .sum::<usize>();
+            assert_eq!(sixes, 20, "{text}");
+        }
     }
 }

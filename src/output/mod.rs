@@ -26,6 +26,7 @@ pub(crate) mod svg;
 pub(crate) mod table;
 pub(crate) mod timeline;
 pub(crate) mod totals;
+pub(crate) mod wrap;
 
 /// One output format.
 pub trait Render {

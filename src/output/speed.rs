@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::wrap::{words, write_lines};
 use crate::analysis::stats::{Summary, speedup};
 
 /// One combination of parameters: its label ("" when nothing is swept) and its modes.
@@ -18,19 +19,16 @@ pub(crate) struct ModeSummary<'s> {
     pub summary: &'s Summary,
 }
 
-/// What the ratios are, printed above the comparisons.
-pub(crate) const TITLE: &str =
-    "Relative speed, from the mean ns/incr of each mode's trials (as in the table):";
-
-/// What the ± means, printed below them.
-pub(crate) const PLUS_MINUS: &str = "± is one standard deviation of the ratio, propagated from both modes'\n\
-                                     standard deviations.";
-
 /// Writes, for each combination (labelled, or "" when nothing is swept) with two or more
-/// modes, how many times faster the fastest mode ran than each other mode. Writes nothing when
-/// no combination has two modes with times.
-pub(crate) fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::Result<()> {
-    let mut wrote_header = false;
+/// timed modes, how many times faster the fastest mode ran than each other — in one line when
+/// every difference is within the noise — as prose within `width`. Writes nothing when no
+/// combination has two modes with times.
+pub(crate) fn write_speeds(
+    out: &mut dyn Write,
+    combos: &[Combination],
+    width: usize,
+) -> io::Result<()> {
+    let mut said = Vec::new();
     for Combination { label, modes } in combos {
         let mut timed: Vec<ModeSummary> = modes
             .iter()
@@ -48,46 +46,75 @@ pub(crate) fn write_speeds(out: &mut dyn Write, combos: &[Combination]) -> io::R
                 .ns_per_increment_mean
                 .total_cmp(&b.summary.ns_per_increment_mean)
         });
-        if !wrote_header {
-            writeln!(out, "\n{TITLE}")?;
-            wrote_header = true;
-        }
-        let ModeSummary {
-            name: fastest,
-            summary: fast,
-        } = &timed[0];
         let prefix = if label.is_empty() {
             String::new()
         } else {
             format!("{label}: ")
         };
-        writeln!(out, "  {prefix}{fastest} ran")?;
-        for ModeSummary {
-            name: mode,
-            summary: slow,
-        } in &timed[1..]
-        {
-            let Some(s) = speedup(fast, slow) else {
-                continue;
-            };
-            if s.ratio - 1.0 <= s.stddev {
-                // The difference is within one standard deviation: no order to claim.
-                writeln!(
-                    out,
-                    "    as fast as {mode}, within the noise ({:.2} ± {:.2})",
-                    s.ratio, s.stddev
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "    {:.2} ± {:.2} times faster than {mode}",
-                    s.ratio, s.stddev
-                )?;
-            }
-        }
+        said.push(format!("{prefix}{}", compare(&timed)));
     }
-    if wrote_header {
-        writeln!(out, "{PLUS_MINUS}")?;
+    if said.is_empty() {
+        return Ok(());
+    }
+    let claims = said.iter().any(|s| s.contains(" times faster "));
+    let title = if claims {
+        "speed (mean ns/incr; ± is one standard deviation of the ratio, from both modes' \
+         standard deviations):"
+    } else {
+        "speed (mean ns/incr):"
+    };
+    if said.len() == 1 {
+        let text = format!("{title} {}", said[0]);
+        return write_lines(out, &words(&text, width, "", "  "));
+    }
+    write_lines(out, &words(title, width, "", ""))?;
+    for line in said {
+        write_lines(out, &words(&line, width, "  ", "    "))?;
     }
     Ok(())
+}
+
+/// "atomic ran 1.80 ± 0.10 times faster than mutex; as fast as unlocked, within the noise",
+/// or "all 4 modes as fast as one another, within the noise", for `timed` fastest first.
+fn compare(timed: &[ModeSummary]) -> String {
+    let fast = timed[0].summary;
+    let mut faster = Vec::new();
+    let mut alike = Vec::new();
+    for m in &timed[1..] {
+        let Some(s) = speedup(fast, m.summary) else {
+            continue;
+        };
+        if s.ratio - 1.0 <= s.stddev {
+            // The difference is within one standard deviation: no order to claim.
+            alike.push(m.name.clone());
+        } else {
+            faster.push(format!(
+                "{:.2} ± {:.2} times faster than {}",
+                s.ratio, s.stddev, m.name
+            ));
+        }
+    }
+    if faster.is_empty() {
+        return match timed.len() {
+            2 => "both modes as fast as each other, within the noise".to_string(),
+            n => format!("all {n} modes as fast as one another, within the noise"),
+        };
+    }
+    let mut text = format!("{} ran {}", timed[0].name, faster.join(", "));
+    if !alike.is_empty() {
+        text.push_str(&format!(
+            "; as fast as {}, within the noise",
+            and_list(&alike)
+        ));
+    }
+    text
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(names: &[String]) -> String {
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }

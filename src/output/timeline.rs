@@ -1,9 +1,11 @@
 //! The traced trial as a text timeline: one lane per worker, each increment a bar from its
-//! read to its write, the writes that lost updates marked. Fits 80 columns, needs no colour.
+//! read to its write, the writes that lost updates marked. Fits the width it is given (80 at
+//! most), needs no colour.
 
 use std::io::{self, Write};
 
 use super::scale::{Scale, write_times};
+use super::wrap::{words, write_lines};
 use crate::analysis::explain::TraceEntry;
 use crate::model::units::format_nanos;
 
@@ -11,8 +13,11 @@ use crate::model::units::format_nanos;
 pub(crate) const MAX_PROCS: u32 = 10;
 pub(crate) const MAX_ITERS: u64 = 20;
 
-/// Columns of the time axis (the lane label takes 6 more).
-const WIDTH: usize = 72;
+/// Most columns of the time axis (the lane label takes 8 more: 80 in all).
+const AXIS: usize = 72;
+
+/// Fewest: narrower, the bars would say nothing.
+const MIN_AXIS: usize = 12;
 
 /// What a write did, in the order marks win a shared column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,13 +56,9 @@ pub(crate) fn fits(procs: u32, iters: u64) -> bool {
     procs <= MAX_PROCS && iters <= MAX_ITERS
 }
 
-fn column(scale: &Scale, compressed: u64) -> usize {
-    ((u128::from(compressed.min(scale.length)) * (WIDTH as u128 - 1)) / u128::from(scale.length))
+fn column(scale: &Scale, axis: usize, compressed: u64) -> usize {
+    ((u128::from(compressed.min(scale.length)) * (axis as u128 - 1)) / u128::from(scale.length))
         as usize
-}
-
-fn at(scale: &Scale, t: u64) -> usize {
-    column(scale, scale.compressed(t))
 }
 
 /// Draws the lanes of `procs` workers, writes placed in their rebuilt `order`.
@@ -65,15 +66,18 @@ pub(crate) fn write_timeline(
     entries: &[TraceEntry],
     order: &[usize],
     procs: u32,
+    width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let axis = width.saturating_sub(8).clamp(MIN_AXIS, AXIS);
     let span = super::scale::span(entries);
-    let scale = Scale::new(entries, WIDTH);
+    let scale = Scale::new(entries, axis);
+    let at = |t: u64| column(&scale, axis, scale.compressed(t));
     let written = write_times(entries, order);
-    let mut lanes = vec![vec![b' '; WIDTH]; procs as usize];
+    let mut lanes = vec![vec![b' '; axis]; procs as usize];
     for (e, &t_write) in entries.iter().zip(&written) {
         let lane = &mut lanes[e.worker as usize];
-        for cell in &mut lane[at(&scale, e.t_read_ns)..at(&scale, t_write)] {
+        for cell in &mut lane[at(e.t_read_ns)..at(t_write)] {
             if *cell == b' ' {
                 *cell = b'-';
             }
@@ -82,29 +86,27 @@ pub(crate) fn write_timeline(
     let mut marks: Vec<(&TraceEntry, u64)> = entries.iter().zip(written).collect();
     marks.sort_by_key(|(e, _)| Kind::of(e));
     for (e, t_write) in marks {
-        lanes[e.worker as usize][at(&scale, t_write)] = Kind::of(e).mark();
+        lanes[e.worker as usize][at(t_write)] = Kind::of(e).mark();
     }
     let end = format_nanos(span);
     writeln!(
         out,
         "  time  0{}{end}",
-        " ".repeat(WIDTH.saturating_sub(1 + end.len()))
+        " ".repeat(axis.saturating_sub(1 + end.len()))
     )?;
     for (worker, lane) in lanes.iter().enumerate() {
         let text = String::from_utf8_lossy(lane);
         writeln!(out, "  w{worker:<4} {}", text.trim_end())?;
     }
     if !scale.cuts.is_empty() {
-        let mut row = vec![b' '; WIDTH];
+        let mut row = vec![b' '; axis];
         for &cut in &scale.cuts {
-            row[column(&scale, cut)] = b'~';
+            row[column(&scale, axis, cut)] = b'~';
         }
         writeln!(out, "  idle  {}", String::from_utf8_lossy(&row).trim_end())?;
     }
-    writeln!(
-        out,
-        "  o clean write   x collision   ! stale write   + restore   - from read to write"
-    )?;
+    let legend = "o clean write,  x collision,  ! stale write,  + restore,  - from read to write";
+    write_lines(out, &words(legend, width.min(80), "  ", "  "))?;
     let cut = if scale.cuts.is_empty() {
         String::new()
     } else {
@@ -113,12 +115,18 @@ pub(crate) fn write_timeline(
             format_nanos(span - scale.length)
         )
     };
-    writeln!(
+    let column = format_nanos((scale.length / (axis as u64 - 1)).max(1));
+    write_lines(
         out,
-        "  one column = {}{cut}",
-        format_nanos((scale.length / (WIDTH as u64 - 1)).max(1))
+        &words(
+            &format!("one column = {column}{cut}"),
+            width.min(80),
+            "  ",
+            "  ",
+        ),
     )?;
-    writeln!(out, "  where writes share a column, the worst is shown")
+    let shared = "where writes share a column, the worst is shown";
+    write_lines(out, &words(shared, width.min(80), "  ", "  "))
 }
 
 #[cfg(test)]
@@ -144,7 +152,7 @@ mod tests {
         let mut out = Vec::new();
         // These entries are listed in their real order.
         let order: Vec<usize> = (0..entries.len()).collect();
-        write_timeline(entries, &order, procs, &mut out).unwrap();
+        write_timeline(entries, &order, procs, 80, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

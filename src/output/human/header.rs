@@ -3,14 +3,63 @@
 use std::io::{self, Write};
 
 use crate::model::schedule::Strategy;
-use crate::model::settings::Settings;
+use crate::model::settings::{Settings, Workers};
 use crate::model::units::format_nanos;
 use crate::model::window::Window;
+use crate::output::wrap::{phrases, prose_width, words, write_lines};
 
-/// The run's parameters, in lines of at most `width` (and 80) columns where the words allow.
+/// The run's parameters in three lines (more with a store, pinning or other options), each
+/// within `width` columns (80 at most).
 pub(super) fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<()> {
-    let width = width.clamp(20, HEADER_WIDTH);
+    let width = prose_width(width);
     let load = &settings.load;
+    let trials = format!(
+        "{} trial{} per mode",
+        settings.trials,
+        if settings.trials == 1 { "" } else { "s" }
+    );
+    write_lines(out, &phrases(&[what_runs(settings), trials], width))?;
+    let mut race = vec![race_words(settings)];
+    if settings.sleep_ns > 0 {
+        race.push(format!("sleep {}", format_nanos(settings.sleep_ns)));
+    }
+    if settings.jitter_ns > 0 {
+        race.push(format!(
+            "jitter up to {} (seed {})",
+            format_nanos(settings.jitter_ns),
+            settings.seed
+        ));
+    }
+    race.push(
+        match (settings.workers, settings.pool) {
+            (Workers::Threads, _) => "threads of one process (--threads)",
+            (Workers::Processes, true) => "workers reused across trials (--pool)",
+            (Workers::Processes, false) => "workers forked per trial",
+        }
+        .to_string(),
+    );
+    race.extend(lock_and_pin(settings));
+    write_lines(out, &phrases(&race, width))?;
+    let cpus = format!(
+        "{} CPU{} available to racecount",
+        load.cpus,
+        if load.cpus == 1 { "" } else { "s" }
+    );
+    let machine = [cpus, format!("{} at the start", load.describe())];
+    write_lines(out, &phrases(&machine, width))?;
+    if let Some(counter) = &settings.store.counter {
+        let text = format!("counter: {counter}; each worker on its own connection");
+        write_lines(out, &words(&text, width, "", "  "))?;
+    }
+    let others = unphrased(settings);
+    if !others.is_empty() {
+        write_lines(out, &phrases(&others, width))?;
+    }
+    Ok(())
+}
+
+/// "racecount 0.1.0: 10 procs x 20 increments = 200 expected" (threads with `--threads`).
+fn what_runs(settings: &Settings) -> String {
     let list = |values: Vec<String>| values.join(",");
     let procs = list(settings.procs.iter().map(|p| p.to_string()).collect());
     let iters = list(settings.iters.iter().map(u64::to_string).collect());
@@ -18,76 +67,37 @@ pub(super) fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> 
         Some(params) => format!(" = {} expected", params.expected()),
         None => String::new(),
     };
-    let one = |list: &[u64]| list == [1];
-    let procs_list: Vec<u64> = settings.procs.iter().map(|&p| u64::from(p)).collect();
-    writeln!(
-        out,
-        "racecount {}: {procs} {} x {iters} {}{expected}",
-        env!("CARGO_PKG_VERSION"),
-        if one(&procs_list) { "proc" } else { "procs" },
-        if one(&settings.iters) {
-            "increment"
-        } else {
-            "increments"
-        },
-    )?;
-    let windows = list(settings.windows.iter().map(window_words).collect());
-    let sleep = match settings.sleep_ns {
-        0 => "no sleep".to_string(),
-        ns => format!("sleep {}", format_nanos(ns)),
+    let one = settings.procs == [1];
+    let workers = match (settings.workers, one) {
+        (Workers::Processes, true) => "proc",
+        (Workers::Processes, false) => "procs",
+        (Workers::Threads, true) => "thread",
+        (Workers::Threads, false) => "threads",
     };
-    let jitter = match settings.jitter_ns {
-        0 => "no jitter".to_string(),
-        ns => format!("jitter up to {} (seed {})", format_nanos(ns), settings.seed),
-    };
-    let workers = if settings.threads() {
-        "workers are threads of one process (--threads)"
-    } else if settings.pool {
-        "workers reused across trials (--pool)"
+    let increments = if settings.iters == [1] {
+        "increment"
     } else {
-        "workers forked per trial"
+        "increments"
     };
-    let trials = format!(
-        "{} trial{} per mode",
-        settings.trials,
-        if settings.trials == 1 { "" } else { "s" }
-    );
-    write_wrapped(out, &[trials, workers.to_string()], width)?;
-    let race = match &settings.schedule {
-        None => format!("window {windows} between read and write"),
+    format!(
+        "racecount {}: {procs} {workers} x {iters} {increments}{expected}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// What happens between read and write: the window, or the schedule.
+fn race_words(settings: &Settings) -> String {
+    let windows: Vec<String> = settings.windows.iter().map(window_words).collect();
+    match &settings.schedule {
+        None => format!("window {}", windows.join(",")),
+        Some(Strategy::Replay) => "replay: one step at a time as recorded".to_string(),
         Some(strategy) if strategy.is_random() => format!(
-            "schedule {} with seed {}: one step at a time, no window",
+            "schedule {} with seed {}: one step at a time",
             schedule_words(strategy),
             settings.seed
         ),
-        Some(strategy) => format!(
-            "schedule {}: one step at a time, no window",
-            schedule_words(strategy)
-        ),
-    };
-    write_wrapped(out, &[race, sleep, jitter], width)?;
-    let cpus = format!(
-        "{} CPU{} available to racecount",
-        load.cpus,
-        if load.cpus == 1 { "" } else { "s" }
-    );
-    write_wrapped(
-        out,
-        &[cpus, format!("{} at the start", load.describe())],
-        width,
-    )?;
-    let more = lock_and_pin(settings);
-    if !more.is_empty() {
-        write_wrapped(out, &more, width)?;
+        Some(strategy) => format!("schedule {}: one step at a time", schedule_words(strategy)),
     }
-    if let Some(counter) = &settings.store.counter {
-        writeln!(out, "counter: {counter}; each worker on its own connection")?;
-    }
-    let others = unphrased(settings);
-    if !others.is_empty() {
-        write_wrapped(out, &others, width)?;
-    }
-    Ok(())
 }
 
 /// Any other parameter not at its default, as its option: a parameter added to the settings
@@ -136,7 +146,9 @@ pub(super) fn lock_and_pin(settings: &Settings) -> Vec<String> {
             crate::model::pin::Pin::Same => {
                 format!("every worker pinned to CPU {cpus} (--pin same)")
             }
-            _ => format!(
+            crate::model::pin::Pin::None
+            | crate::model::pin::Pin::Spread
+            | crate::model::pin::Pin::List(_) => format!(
                 "workers pinned round robin to CPUs {cpus} (--pin {})",
                 settings.pin
             ),
@@ -151,45 +163,6 @@ pub(super) fn schedule_words(strategy: &Strategy) -> String {
         Strategy::Random { switch } => format!("random (switch {switch})"),
         other => other.name(),
     }
-}
-
-/// The header's lines stay within this many columns.
-pub(crate) const HEADER_WIDTH: usize = 80;
-
-/// `words` joined by spaces, a line broken before a word that would pass `width`.
-pub(super) fn write_words(out: &mut dyn Write, words: &[String], width: usize) -> io::Result<()> {
-    let mut line = String::new();
-    for word in words {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            writeln!(out, "{line}")?;
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    writeln!(out, "{line}")
-}
-
-/// `phrases` joined by ", ", a line broken between two phrases before it passes `width`.
-pub(super) fn write_wrapped(
-    out: &mut dyn Write,
-    phrases: &[String],
-    width: usize,
-) -> io::Result<()> {
-    let mut line = String::new();
-    for phrase in phrases {
-        if !line.is_empty() && line.chars().count() + 2 + phrase.chars().count() > width {
-            writeln!(out, "{line}")?;
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push_str(", ");
-        }
-        line.push_str(phrase);
-    }
-    writeln!(out, "{line}")
 }
 
 pub(super) fn window_words(window: &Window) -> String {

@@ -1,5 +1,5 @@
-//! The prose under the tables: listed totals, lock notes, concurrency, interruptions and
-//! traces.
+//! The prose under the tables — listed totals, lock notes, concurrency, interruptions and
+//! traces — every line made by `output::wrap` within the width.
 
 use super::header::window_words;
 use super::{Human, MAX_LISTED_TRIALS, Summarized, counted, label};
@@ -10,15 +10,17 @@ use crate::analysis::diagnosis::diagnose;
 use crate::analysis::explain::TrialTrace;
 use crate::model::settings::Settings;
 use crate::output::explanation::{write_explanation, write_tally};
-use crate::output::table::{Align, Cell, write_table};
 use crate::output::timeline;
+use crate::output::wrap::{items, prose_width, words, write_lines};
 use crate::results::{Group, Report, Signal};
 
 /// Each group's total of every trial, up to [`MAX_LISTED_TRIALS`], one row per group (and,
-/// with a database, the retries under it).
+/// with a database, the retries under it), a row broken between two totals where it would
+/// pass `width`.
 pub(super) fn write_listed(
     settings: &Settings,
     groups: &[&Group],
+    width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let listed: Vec<&Group> = groups
@@ -26,42 +28,55 @@ pub(super) fn write_listed(
         .copied()
         .filter(|g| g.count > 0 && g.count <= MAX_LISTED_TRIALS)
         .collect();
-    if !listed.is_empty() {
-        writeln!(out)?;
-        let rows: Vec<Vec<Cell>> = listed
-            .iter()
-            .flat_map(|g| {
-                let totals: Vec<String> = g.totals.iter().map(u64::to_string).collect();
-                let mut rows = vec![vec![
-                    Cell::plain(label(settings, g)),
-                    Cell::plain(totals.join(" ")),
-                ]];
-                // With a database: the refusals each trial's workers retried, under it.
-                if settings.store.is_db() {
-                    let retries: Vec<String> = g.retries.iter().map(u64::to_string).collect();
-                    rows.push(vec![
-                        Cell::plain("  retries"),
-                        Cell::plain(retries.join(" ")),
-                    ]);
-                }
-                rows
-            })
-            .collect();
-        write_table(
-            out,
-            &[
-                ("mode", Align::Left),
-                ("final total of each trial", Align::Left),
-            ],
-            &rows,
-            false,
-        )?;
+    if listed.is_empty() {
+        return Ok(());
+    }
+    let db = settings.store.is_db();
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for g in &listed {
+        rows.push((
+            label(settings, g),
+            g.totals.iter().map(u64::to_string).collect(),
+        ));
+        // With a database: the refusals each trial's workers retried, under it.
+        if db {
+            rows.push((
+                "  retries".into(),
+                g.retries.iter().map(u64::to_string).collect(),
+            ));
+        }
+    }
+    let label_width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4)
+        + 2;
+    writeln!(out)?;
+    // Labels too long to leave room beside them (a sweep's, in a narrow terminal): each on
+    // its own line, its totals under it.
+    if label_width + 12 > width {
+        writeln!(out, "final total of each trial, by mode")?;
+        for (name, values) in rows {
+            write_lines(out, &words(&name, width, "", "  "))?;
+            write_lines(out, &items("", 2, &values, width))?;
+        }
+        return Ok(());
+    }
+    write_lines(
+        out,
+        &[format!("{:<label_width$}final total of each trial", "mode")],
+    )?;
+    for (name, values) in rows {
+        write_lines(out, &items(&name, label_width, &values, width))?;
     }
     Ok(())
 }
 
-/// One line for each lock kind that ran and protects nothing, or not always: why it loses.
-pub(super) fn why_broken(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// One paragraph for each lock kind that ran and protects nothing, or not always: why it
+/// loses.
+pub(super) fn why_broken(report: &Report, width: usize, out: &mut dyn Write) -> io::Result<()> {
     let workers = report.settings.workers;
     let mut said: Vec<&str> = Vec::new();
     for group in &report.groups {
@@ -71,7 +86,7 @@ pub(super) fn why_broken(report: &Report, out: &mut dyn Write) -> io::Result<()>
             if said.is_empty() {
                 writeln!(out)?;
             }
-            writeln!(out, "{why}.")?;
+            write_lines(out, &words(&format!("{why}."), prose_width(width), "", ""))?;
             said.push(why);
         }
     }
@@ -86,30 +101,33 @@ impl Human {
         summaries: &[Summarized],
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let width = self.width.clamp(40, 80);
-        // Under a schedule the workers wait mid-increment for their turns: their spans all
-        // overlap by design, so the figure says nothing about the machine.
-        if report.settings.schedule.is_none() {
+        let width = prose_width(self.width);
+        // How many workers ran at once is said where it explains something: beside a trace,
+        // and in the note on a racy mode that lost little (the diagnosis says it). Under a
+        // schedule the workers wait mid-increment for their turns: their spans all overlap
+        // by design, so the figure says nothing about the machine.
+        let traced = report.groups.iter().any(|g| g.traced.is_some());
+        if report.settings.schedule.is_none() && traced {
             write_overlap(&report.settings, summaries, width, out)?;
         }
         if let Some(d) = diagnose(report, |g| label(&report.settings, g)) {
             writeln!(out)?;
-            write_indented(out, "", &d.text, width)?;
+            write_lines(out, &words(&d.text, width, "", ""))?;
         }
         Ok(())
     }
 }
 
-/// How much the workers ran at once, per group: the peak and the share of the racing time
-/// during which two or more were inside it. Indented prose, so that no line starts with a
-/// mode's name (scripts pick the summary rows by it).
+/// How much the workers ran at once, per group: the most inside their increment loops at one
+/// moment, and the share of that time with two or more. Indented after its first line, so
+/// that no line starts with a mode's name (scripts pick the summary rows by it).
 pub(super) fn write_overlap(
     settings: &Settings,
     summaries: &[Summarized],
     width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let items: Vec<String> = summaries
+    let each: Vec<String> = summaries
         .iter()
         .filter(|s| s.group.overlap.busy_ns > 0)
         .map(|s| {
@@ -123,67 +141,72 @@ pub(super) fn write_overlap(
             )
         })
         .collect();
-    if items.is_empty() {
+    if each.is_empty() {
         return Ok(());
     }
-    writeln!(
-        out,
-        "\nworkers at once: the peak, and the share of the racing time with 2 or more:"
-    )?;
-    write_indented(out, "  ", &items.join("; "), width)
+    let text = format!(
+        "running at once (the most workers inside their increment loops at one moment, and \
+         the share of that time with two or more): {}",
+        each.join("; ")
+    );
+    writeln!(out)?;
+    write_lines(out, &words(&text, width, "", "  "))
 }
 
-/// Writes `text` as lines of at most `width` columns, each starting with `indent`, broken at
-/// spaces.
-pub(super) fn write_indented(
-    out: &mut dyn Write,
-    indent: &str,
-    text: &str,
+/// What an interrupted run can still show, and which groups never ran.
+pub(super) fn interrupted(
+    signal: &Signal,
+    report: &Report,
     width: usize,
+    out: &mut dyn Write,
 ) -> io::Result<()> {
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
-            writeln!(out, "{line}")?;
-            line.clear();
-        }
-        if line.is_empty() {
-            line.push_str(indent);
-        } else {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        writeln!(out, "{line}")?;
+    let finished = match report.groups.iter().map(|g| g.count).sum::<u64>() {
+        0 => format!("interrupted by {signal}: no trial finished"),
+        1 => format!("interrupted by {signal}: only the 1 trial that finished is shown"),
+        done => format!("interrupted by {signal}: only the {done} trials that finished are shown"),
+    };
+    let width = prose_width(width);
+    write_lines(out, &words(&finished, width, "", "  "))?;
+    let started: Vec<_> = report.groups.iter().map(|g| (g.mode, g.lock)).collect();
+    let never: Vec<String> = report
+        .settings
+        .modes
+        .iter()
+        .flat_map(|&m| {
+            report
+                .settings
+                .locks_for(m)
+                .into_iter()
+                .map(move |l| (m, l))
+        })
+        .filter(|k| !started.contains(k))
+        .map(|(m, l)| match l {
+            Some(lock) if report.settings.sweeps_locks() => format!("{m}/{lock}"),
+            _ => m.name().to_string(),
+        })
+        .collect();
+    if !never.is_empty() {
+        let text = format!("never started: {}", never.join(", "));
+        write_lines(out, &words(&text, width, "", "  "))?;
     }
     Ok(())
 }
 
-/// What an interrupted run can still show.
-pub(super) fn interrupted(signal: &Signal, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    match report.groups.iter().map(|g| g.count).sum::<u64>() {
-        0 => writeln!(out, "interrupted by {signal}: no trial finished"),
-        1 => writeln!(
-            out,
-            "interrupted by {signal}: only the 1 trial that finished is shown"
-        ),
-        done => writeln!(
-            out,
-            "interrupted by {signal}: only the {done} trials that finished are shown"
-        ),
-    }
-}
-
 /// With `--trace`: the first trial of the group in full (explanation and timeline), the
 /// others one line each, up to [`MAX_LISTED_TRIALS`].
-pub(super) fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn traced(
+    settings: &Settings,
+    group: &Group,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Some(t) = &group.traced else {
         return Ok(());
     };
     let Some(trace) = TrialTrace::of(&t.entries) else {
         return Ok(());
     };
+    let width = prose_width(width);
     let p = &group.params;
     let heading = match &group.replayed {
         None => format!(
@@ -208,47 +231,41 @@ pub(super) fn traced(settings: &Settings, group: &Group, out: &mut dyn Write) ->
             counted(p.iters, "iter", "iters"),
         ),
     };
-    let fit = |text: &str| crate::output::explanation::fit(text, crate::output::explanation::WIDTH);
-    writeln!(out, "\n{}", fit(&heading))?;
+    writeln!(out)?;
+    write_lines(out, &words(&heading, width, "", "  "))?;
     if let Some(r) = &group.replayed {
         let how = match r.differing {
             0 => "every write read, wrote and replaced what the recording says".to_string(),
             n => format!("{n} writes read, wrote or replaced other than recorded"),
         };
-        writeln!(out, "{}", fit(&format!("  {how}")))?;
+        write_lines(out, &words(&how, width, "  ", "    "))?;
     }
-    write_explanation(&trace.explanation, group.expected(), t.total, out)?;
+    write_explanation(&trace.explanation, group.expected(), t.total, width, out)?;
     if timeline::fits(p.procs, p.iters) {
-        timeline::write_timeline(&trace.entries, &trace.explanation.order, p.procs, out)?;
+        let order = &trace.explanation.order;
+        timeline::write_timeline(&trace.entries, order, p.procs, width, out)?;
     } else {
-        writeln!(
-            out,
-            "  (no timeline: {} x {} is too large to draw in text, at most {} procs x {} iters; \
+        let text = format!(
+            "(no timeline: {} x {} is too large to draw in text, at most {} procs x {} iters; \
              --trace-svg draws up to {} increments)",
             p.procs,
             p.iters,
             timeline::MAX_PROCS,
             timeline::MAX_ITERS,
             crate::output::svg::MAX_ENTRIES
-        )?;
+        );
+        write_lines(out, &words(&text, width, "  ", "   "))?;
     }
     let others = group.tallies.iter().enumerate().skip(1);
     for (i, tally) in others.clone().take(MAX_LISTED_TRIALS as usize) {
         let total = group.totals.get(i).copied();
-        write_tally(
-            &format!("trial {}", i + 1),
-            tally,
-            group.expected(),
-            total,
-            out,
-        )?;
+        let label = format!("trial {}", i + 1);
+        write_tally(&label, tally, group.expected(), total, width, out)?;
     }
     let hidden = others.count().saturating_sub(MAX_LISTED_TRIALS as usize);
     if hidden > 0 {
-        writeln!(
-            out,
-            "  ... {hidden} more traced trials, each explained the same way"
-        )?;
+        let text = format!("... {hidden} more traced trials, each explained the same way");
+        write_lines(out, &words(&text, width, "  ", "    "))?;
     }
     Ok(())
 }
