@@ -1,6 +1,6 @@
 //! The program: options → config → trials → results → renderer.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -13,6 +13,7 @@ use crate::exit::Status;
 use crate::output::Surroundings;
 use crate::output::export::ExportError;
 use crate::output::progress::Progress;
+use crate::output::wrap::{words, write_lines};
 use crate::probe::Probe;
 use crate::race::fork::interrupt;
 use crate::results::{NoLiveOutput, Observer, Report, Stop};
@@ -275,5 +276,14 @@ fn hint(error: &clap::Error, args: &[String]) -> Option<String> {
 /// One diagnostic line on stderr. A closed or full stderr is ignored: there is nobody left to
 /// tell, and `eprintln!` would panic.
 fn say(message: &str) {
-    let _ = writeln!(io::stderr(), "racecount: {message}");
+    let text = format!("racecount: {message}");
+    // In a terminal, broken between words (the terminal would cut words in two); to a file
+    // or a pipe, one line.
+    let lines = match terminal_size::terminal_size_of(io::stderr()) {
+        Some((terminal_size::Width(w), _)) if io::stderr().is_terminal() => {
+            words(&text, usize::from(w).max(20), "", "  ")
+        }
+        _ => vec![text],
+    };
+    let _ = write_lines(&mut io::stderr(), &lines);
 }

@@ -226,7 +226,10 @@ fn a_schedule_too_long_for_the_timeout_is_bounded() {
 #[test]
 fn bad_schedules_are_refused_before_anything_runs() {
     for (line, says) in [
-        ("--schedule fair", "unknown schedule 'fair'"),
+        (
+            "--schedule fair",
+            "invalid value 'fair' for '--schedule <STRATEGY>': expected random",
+        ),
         ("--schedule pct:0", "pct's depth"),
         (
             "--schedule lockstep --switch 0.5",

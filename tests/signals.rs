@@ -81,7 +81,7 @@ fn ctrl_c_stops_a_shell_loop() {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
     let seed = unique_seed();
     let script = format!(
-        "while '{}' -m mutex -p 2 -i 1 -w 1ms -t 1000000 -f totals >/dev/null; do :; done",
+        "while '{}' -m mutex -p 2 -i 1 -w 1ms -t 1000000 -f totals >/dev/null 2>&1; do :; done",
         env!("CARGO_BIN_EXE_racecount")
     );
     // env resets SIGINT to its default: a non-interactive bash cannot undo an ignored SIGINT

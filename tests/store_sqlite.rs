@@ -148,7 +148,10 @@ fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
         ),
         (vec!["sqlite:".into()], "needs a file name"),
         (vec!["sqlite::memory:".into()], "need a file they all open"),
-        (vec!["mysql://ann:pw@h/db".into()], "unknown store"),
+        (
+            vec!["mongodb://ann:pw@h/db".into()],
+            "unknown scheme 'mongodb'",
+        ),
         (
             vec!["postgres://ann:pw@h:notaport/db".into()],
             "--store postgres://ann:***@h:notaport/db",

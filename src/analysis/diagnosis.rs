@@ -102,8 +102,7 @@ pub(crate) fn diagnose(
         ),
         Reason::BusyMachine => format!(
             "Few lost updates ({which}): the machine was busy ({}, {} CPUs), so the workers \
-             seldom ran together ({together}). Try a quieter machine, more --iters, --window \
-             or --trials, or --schedule random (the same on any machine).",
+             seldom ran together ({together}). Try a quieter machine, or --schedule random.",
             load.describe(),
             load.cpus
         ),

@@ -33,6 +33,11 @@ pub(super) fn check_writable(option: &'static str, path: &Path) -> Result<(), Co
             why,
         })
     };
+    if path.as_os_str() == "-" {
+        return fail(
+            "'-' is not standard output here (that is --format's); give a file name".into(),
+        );
+    }
     if path.is_dir() {
         return fail("is a directory".into());
     }

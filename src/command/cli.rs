@@ -20,22 +20,28 @@ Examples:
   racecount -m unlocked -t 1 --trace  which updates were lost, and who lost them
   racecount --schedule random         the same lesson on any machine, replayable";
 
-/// Forks worker processes that increment one counter in shared memory, with and without
-/// synchronization, and shows the updates that get lost.
 #[derive(Debug, Parser)]
-#[command(name = "racecount", version, about, after_help = EXAMPLES, max_term_width = 80)]
+#[command(
+    name = "racecount",
+    version,
+    about = "Shows updates lost when processes race on one counter",
+    long_about = "Forks worker processes that increment one counter in shared memory, \
+                  unlocked, with a lock or atomically, trial after trial, and shows the \
+                  updates that get lost without synchronization and stop with it.",
+    after_help = EXAMPLES,
+    max_term_width = 80
+)]
 // An option given twice counts once, the last time (a list too: `-p 1,2 -p 4` runs 4), so a
 // shell alias's options can be overridden on the command line.
 #[command(args_override_self = true)]
 pub struct Options {
-    /// unlocked, per-access, mutex, atomic or all (default)
+    /// unlocked, per-access, mutex, atomic, all [default: all]
     ///
-    /// Modes to run, comma-separated: unlocked, per-access, mutex, atomic, or all (the
-    /// default).
-    #[arg(hide_default_value = true)]
+    /// The modes to run; a comma-separated list runs each in turn.
     #[arg(
         short,
         long,
+        hide_default_value = true,
         value_name = "LIST",
         default_value = "all",
         value_delimiter = ',',
@@ -46,41 +52,36 @@ pub struct Options {
     )]
     pub mode: Vec<ModeChoice>,
 
-    /// Worker processes per trial (10); a list sweeps
+    /// Worker processes per trial; a list sweeps
     ///
-    /// Worker processes per trial [default: 10]; a comma-separated list (1,2,4,8) sweeps.
-    #[arg(hide_default_value = true)]
+    /// A comma-separated list (1,2,4,8) runs every value.
     #[arg(short, long, value_name = "N", default_value = "10", value_delimiter = ',',
           value_parser = parse_procs, allow_negative_numbers = true, action = ArgAction::Set,
           value_hint = ValueHint::Other)]
     pub procs: Vec<u32>,
 
-    /// Increments per worker per trial (20); a list sweeps
+    /// Increments per worker; a list sweeps
     ///
-    /// Increments per worker per trial [default: 20]; a comma-separated list sweeps.
-    #[arg(hide_default_value = true)]
+    /// Each worker's increments in every trial.
+    /// A comma-separated list runs every value.
     #[arg(short, long, value_name = "N", default_value = "20", value_delimiter = ',',
           value_parser = parse_count, allow_negative_numbers = true, action = ArgAction::Set,
           value_hint = ValueHint::Other)]
     pub iters: Vec<u64>,
 
-    /// Trials per mode (10)
-    ///
-    /// Trials per mode [default: 10].
-    #[arg(hide_default_value = true)]
+    /// Trials per mode
     #[arg(short, long, value_name = "N", default_value = "10", value_parser = parse_count,
           allow_negative_numbers = true, value_hint = ValueHint::Other)]
     pub trials: u64,
 
-    /// Read-to-write time: 0, 100ns, 1us (default), yield
+    /// Read-to-write time: 0, 100ns, 1us, yield
     ///
-    /// Time between reading and writing the counter: 0, 100ns, 1us... or yield [default:
-    /// 1us, about what CPython spends in `value += 1`]; a list sweeps. Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. With 0 only
-    /// the raw hardware race is left, which needs large --iters to show.
+    /// Spent busy-waiting on the monotonic clock; `yield` calls sched_yield instead. The
+    /// default, 1us, is about what CPython spends in `value += 1`. With 0 only the raw
+    /// hardware race is left, which needs large --iters to show. A list sweeps.
     #[arg(short, long, value_name = "DUR", default_value = "1us", value_delimiter = ',',
           value_parser = Window::parse, allow_hyphen_values = true, action = ArgAction::Set,
           value_hint = ValueHint::Other)]
-    #[arg(hide_default_value = true)]
     pub window: Vec<Window>,
 
     // The help is made from the formats' own list (src/output/format.rs), so that adding a
@@ -92,7 +93,6 @@ pub struct Options {
         long_help = Format::long_help(),
         value_name = "FORMAT",
         default_value = "human",
-        hide_default_value = true,
         hide_possible_values = true,
         ignore_case = true
     )]
@@ -104,10 +104,10 @@ pub struct Options {
 
     /// Explain every lost update, with a timeline
     ///
-    /// Record every increment and explain each lost update, with a timeline. Each worker records the value it read, the value its write replaced and the times of
-    /// both; every lost update is then shown as a collision or a stale write, and the
-    /// explanation is checked to add up to the lost total. The text timeline is drawn up to 10
-    /// procs x 20 iters.
+    /// Each read records which write it saw and each write which write it replaced (the
+    /// counter carries the name of the write that stored it), so every lost update is shown
+    /// as a collision, a stale write or a restore, naming the workers the record proves. The
+    /// text timeline is drawn up to 10 procs x 20 iters.
     #[arg(long)]
     pub trace: bool,
 
@@ -117,17 +117,17 @@ pub struct Options {
     pub trace_svg: Option<std::path::PathBuf>,
 
     /// Also write what --format json prints to FILE
-    #[arg(help_heading = "Files", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "Exports", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     #[arg(hide_short_help = true)]
     pub export_json: Option<std::path::PathBuf>,
 
     /// Also write what --format csv prints to FILE
-    #[arg(help_heading = "Files", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "Exports", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     #[arg(hide_short_help = true)]
     pub export_csv: Option<std::path::PathBuf>,
 
     /// Also write what --format markdown prints to FILE
-    #[arg(help_heading = "Files", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "Exports", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     #[arg(hide_short_help = true)]
     pub export_markdown: Option<std::path::PathBuf>,
 

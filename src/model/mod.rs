@@ -13,3 +13,4 @@ pub mod store;
 pub mod trace;
 pub mod units;
 pub mod window;
+pub mod words;

@@ -28,16 +28,17 @@ impl Pin {
                 for part in list.split(',') {
                     let number = |s: &str| {
                         s.trim().parse::<usize>().map_err(|_| {
-                            format!(
-                                "expected none, spread, same or a CPU list like 0,2-3, not {text:?}"
-                            )
+                            let words = ["none", "spread", "same"];
+                            let hint = super::words::closest(text, &words)
+                                .map_or(String::new(), |w| format!("; did you mean '{w}'?"));
+                            format!("expected none, spread, same or a CPU list like 0,2-3{hint}")
                         })
                     };
                     match part.split_once('-') {
                         Some((a, b)) => {
                             let (a, b) = (number(a)?, number(b)?);
                             if a > b {
-                                return Err(format!("the CPU range {part} runs backwards"));
+                                return Err(format!("the CPU range '{part}' runs backwards"));
                             }
                             cpus.extend(a..=b);
                         }

@@ -71,9 +71,14 @@ impl Strategy {
                         "pct's depth must be a whole number from 1 to {MAX_DEPTH}, not '{d}'"
                     )),
                 },
-                None => Err(format!(
-                    "unknown schedule '{text}': expected random, pct:D, lockstep, worst or serial"
-                )),
+                None => {
+                    let words = ["random", "pct:3", "lockstep", "worst", "serial"];
+                    let hint = super::words::closest(text, &words)
+                        .map_or(String::new(), |w| format!("; did you mean '{w}'?"));
+                    Err(format!(
+                        "expected random, pct:D, lockstep, worst or serial{hint}"
+                    ))
+                }
             },
         }
     }

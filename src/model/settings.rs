@@ -256,9 +256,16 @@ impl Settings {
             }),
             // Drawn at random when not given, and shown as an option only when it drives
             // something.
-            param("seed", Value::Number(self.seed), {
-                given(!self.seed_used(), format!("--seed {}", self.seed))
-            }),
+            // null when nothing draws from it: a number then would say nothing.
+            param(
+                "seed",
+                if self.seed_used() {
+                    Value::Number(self.seed)
+                } else {
+                    Value::Null
+                },
+                given(!self.seed_used(), format!("--seed {}", self.seed)),
+            ),
             param(
                 "pool",
                 Value::Flag(self.pool),

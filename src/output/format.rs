@@ -26,19 +26,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// `--format`'s line in `-h`: every format's name.
+    /// `--format`'s line in `-h`.
     pub fn short_help() -> String {
-        let names: Vec<String> = Format::value_variants().iter().map(|f| f.name()).collect();
-        format!("Output: {}", names.join(", "))
+        "How to print the results: see --help".to_string()
     }
 
-    /// `--format`'s text in `--help`: what each format prints.
+    /// `--format`'s text in `--help`: every format and what it prints.
     pub fn long_help() -> String {
         let each: Vec<String> = Format::value_variants()
             .iter()
             .map(|f| format!("{}: {}", f.name(), f.describe()))
             .collect();
-        format!("{}\n\n{}", Format::short_help(), each.join(" "))
+        format!("How to print the results\n\n{}", each.join(" "))
     }
 
     /// One sentence on what the format prints, for `--help`.

@@ -374,7 +374,7 @@ mod tests {
             doc["parameters"],
             json!({"modes": ["unlocked", "atomic"], "procs": [2], "iters": [3],
                    "window_ns": [1000], "window": ["1us"], "trials": 3, "sleep_ns": 0,
-                   "jitter_ns": 0, "seed": 42, "pool": false, "trace": false, "schedule": null,
+                   "jitter_ns": 0, "seed": null, "pool": false, "trace": false, "schedule": null,
                    "switch": null, "store": "page", "store_url": "page", "isolation": null,
                    "locks": ["pthread"], "workers": "processes", "pin": "none", "pin_cpus": []})
         );

@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(
             lines[0],
             json!({"type": "trial", "mode": "unlocked", "procs": 2, "iters": 3,
-                   "window_ns": 1000, "sleep_ns": 0, "jitter_ns": 0, "seed": 42,
+                   "window_ns": 1000, "sleep_ns": 0, "jitter_ns": 0, "seed": null,
                    "trial": 3, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
                    "wall_ns": 1000000, "window": "1us", "trials": 3, "pool": false,
                    "trace": false, "schedule": "", "switch": "", "store": "page",

@@ -30,6 +30,8 @@ pub(crate) enum Value {
     Flag(bool),
     /// A share from 0 to 1, three decimals in csv and tsv.
     Share(u64, u64),
+    /// Nothing: an empty cell in csv and tsv, null in jsonl.
+    Null,
 }
 
 impl std::fmt::Display for Value {
@@ -39,6 +41,7 @@ impl std::fmt::Display for Value {
             Value::Text(text) => f.write_str(text),
             Value::Flag(b) => write!(f, "{b}"),
             Value::Share(part, whole) => write!(f, "{:.3}", share(*part, *whole)),
+            Value::Null => Ok(()),
         }
     }
 }
@@ -58,6 +61,7 @@ impl serde::Serialize for Value {
             Value::Text(text) => serializer.serialize_str(text),
             Value::Flag(b) => serializer.serialize_bool(*b),
             Value::Share(part, whole) => serializer.serialize_f64(share(*part, *whole)),
+            Value::Null => serializer.serialize_none(),
         }
     }
 }
@@ -76,7 +80,14 @@ pub(crate) const FIELDS: &[Field] = &[
     }),
     ("sleep_ns", |r| Value::Number(r.settings.sleep_ns)),
     ("jitter_ns", |r| Value::Number(r.settings.jitter_ns)),
-    ("seed", |r| Value::Number(r.settings.seed)),
+    // Empty when nothing draws from the seed (no --jitter, no random schedule).
+    ("seed", |r| {
+        if r.settings.seed_used() {
+            Value::Number(r.settings.seed)
+        } else {
+            Value::Null
+        }
+    }),
     ("trial", |r| Value::Number(r.trial)),
     ("total", |r| Value::Number(r.total)),
     ("expected", |r| Value::Number(r.group.expected())),
@@ -151,7 +162,7 @@ fn field_value(value: ParamValue) -> Value {
                 .join(" "),
         ),
         ParamValue::Texts(list) => text(list.join(" ")),
-        ParamValue::Null => Value::Text(String::new()),
+        ParamValue::Null => Value::Null,
     }
 }
 

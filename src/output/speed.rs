@@ -58,8 +58,7 @@ pub(crate) fn write_speeds(
     }
     let claims = said.iter().any(|s| s.contains(" times faster "));
     let title = if claims {
-        "speed (mean ns/incr; ± is one standard deviation of the ratio, from both modes' \
-         standard deviations):"
+        "speed (mean ns/incr, ± one standard deviation):"
     } else {
         "speed (mean ns/incr):"
     };

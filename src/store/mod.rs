@@ -138,9 +138,7 @@ impl Target {
     ) -> Result<Target, String> {
         let (shown, secret) = mask(url);
         let Some(kind) = kind_of(url) else {
-            return Err(format!(
-                "--store {shown}: unknown store; use page, sqlite:PATH, postgres://… or redis://…"
-            ));
+            return Err(unknown_store(url));
         };
         if kind == Kind::Page {
             if isolation.is_some() {
@@ -202,6 +200,36 @@ fn backend(
             other.name(),
             other.feature()
         )),
+    }
+}
+
+/// Why `url` names no store, without echoing it: an unknown string may hold a password
+/// (`host=… password=…`), so only a scheme is named, and a store written without its `:`.
+fn unknown_store(url: &str) -> String {
+    const USE: &str = "use page, sqlite:PATH, postgres://…, redis://… or redis+unix://…";
+    let bare = url.trim().to_ascii_lowercase();
+    let words = ["page", "sqlite", "postgres", "postgresql", "redis"];
+    let word = words.iter().copied().find(|w| *w == bare);
+    if let Some(word) = word.or_else(|| crate::model::words::closest(&bare, &words)) {
+        let example = match word {
+            "page" => "page".to_string(),
+            "sqlite" => "sqlite:PATH, e.g. sqlite:/tmp/lesson.db".to_string(),
+            other => format!("{other}://HOST/…"),
+        };
+        return format!("--store: not a store URL; did you mean {example}? ({USE})");
+    }
+    let scheme = url.split_once("://").map(|(s, _)| s).filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    match scheme {
+        Some(scheme) => {
+            let hint = crate::model::words::closest(scheme, &words)
+                .map_or(String::new(), |w| format!("; did you mean '{w}://'?"));
+            format!("--store: unknown scheme '{scheme}'{hint} ({USE})")
+        }
+        None => format!("--store: not a store URL ({USE})"),
     }
 }
 
