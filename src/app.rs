@@ -122,7 +122,13 @@ fn run() -> Result<Status, Error> {
 /// output.
 fn execute(config: &Config, surroundings: &Surroundings) -> io::Result<Report> {
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // With extra files to write, a reader that closes stdout early (`| head -1`) does not stop
+    // the run: the files are what it is for. Without, a closed pipe ends it at once.
+    let mut out = BufWriter::new(Tolerant {
+        inner: stdout.lock(),
+        closed: false,
+        tolerate: !config.exports.is_empty(),
+    });
     let format = config.format;
     let plan = Plan {
         settings: &config.settings,
@@ -155,6 +161,42 @@ fn execute(config: &Config, surroundings: &Surroundings) -> io::Result<Report> {
     }
     out.flush()?;
     Ok(report)
+}
+
+/// Stdout that, when told to `tolerate` it, takes a closed pipe for a reader who has seen
+/// enough: later writes go nowhere and succeed.
+struct Tolerant<W> {
+    inner: W,
+    closed: bool,
+    tolerate: bool,
+}
+
+impl<W: Write> Write for Tolerant<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if self.tolerate && e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if self.tolerate && e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }
 
 /// Says on stderr why a run stopped, and picks the exit status.

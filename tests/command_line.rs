@@ -179,7 +179,12 @@ fn bash_completes_the_next_mode_of_a_list_and_no_file_after_a_number_option() {
     );
     assert_eq!(
         bash_completes("racecount -m mutex,"),
-        "mutex,all mutex,unlocked mutex,per-access mutex,mutex mutex,atomic"
+        "mutex,all mutex,unlocked mutex,per-access mutex,atomic",
+        "a mode already in the list is not offered again"
+    );
+    assert_eq!(
+        bash_completes("racecount --schedule "),
+        "random pct:2 pct:3 lockstep worst serial"
     );
     assert_eq!(
         bash_completes("racecount --mode "),

@@ -244,6 +244,26 @@ fn a_closed_pipe_ends_the_run_quietly() {
 }
 
 #[test]
+fn a_closed_pipe_still_lets_the_run_write_its_exports() {
+    // `racecount ... --export-json FILE | head -1`: the reader leaves after the first line;
+    // the run goes on and writes the file it was asked for.
+    let dir = std::env::temp_dir().join(format!("racecount-pipe-{}", unique_seed()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("e.json");
+    let mut run = Running::start(&format!(
+        "-m atomic -p 2 -i 1 -t 200 --export-json {}",
+        file.display()
+    ));
+    assert!(run.line().starts_with("racecount "));
+    run.close_stdout();
+    let end = run.end();
+    assert_eq!(end.code, Some(0), "{}", end.stderr);
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(doc["results"][0]["summary"]["trials"], 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_full_device_is_one_line_and_a_failure() {
     let full = std::fs::OpenOptions::new()
         .write(true)

@@ -85,7 +85,7 @@ fn the_bar_appears_and_moves_during_the_first_trial_and_ctrl_c_clears_it() {
     let text = run.text();
     assert!(ticking, "no bar ticking to 2s: {text:?}");
     assert!(run.running(), "the trial ended first: {text:?}");
-    assert!(text.contains("0/1 trials"), "{text:?}");
+    assert!(text.contains("trial 0/1, 0/1 in all"), "{text:?}");
     assert!(text.contains("1s elapsed"), "{text:?}");
     assert!(
         !text.contains("lost updates"),

@@ -144,7 +144,8 @@ pub struct Options {
     /// probabilistic concurrency testing, D - 1 priority changes. lockstep: one step each in
     /// turn. worst: the interleaving that ends at the smallest total possible. serial: one
     /// worker after another. No window is held under a schedule.
-    #[arg(help_heading = "Schedule", long, value_name = "STRATEGY", value_parser = Strategy::parse)]
+    #[arg(help_heading = "Schedule", long, value_name = "STRATEGY", value_parser = Strategy::parse,
+          value_hint = ValueHint::Other)]
     #[arg(hide_short_help = true)]
     pub schedule: Option<Strategy>,
 
@@ -174,7 +175,8 @@ pub struct Options {
     /// After a worker's read (before its write) the turn passes to the other running worker
     /// with this chance; after a write, with 1/2. 0 never splits an increment (nothing is
     /// lost); 1 splits every one. 0.1 makes 10 x 20 unlocked look like the Python lesson.
-    #[arg(help_heading = "Schedule", long, value_name = "P", value_parser = parse_chance)]
+    #[arg(help_heading = "Schedule", long, value_name = "P", value_parser = parse_chance,
+          value_hint = ValueHint::Other)]
     #[arg(hide_short_help = true)]
     pub switch: Option<f64>,
     /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://… or redis://…
@@ -239,7 +241,7 @@ pub struct Options {
     /// Pin each worker to a CPU: none, spread (round robin over the CPUs racecount may use),
     /// same (all on one CPU) or a CPU list such as 0,2-3
     #[arg(help_heading = "Locks, threads and CPUs", long, value_name = "HOW", default_value = "none",
-          value_parser = Pin::parse)]
+          value_parser = Pin::parse, value_hint = ValueHint::Other)]
     #[arg(hide_short_help = true)]
     pub pin: Pin,
 

@@ -22,11 +22,18 @@ pub(crate) fn script(shell: Shell) -> Vec<u8> {
         .collect();
     let modes = modes.join(" ");
     let whole = format!(r#"COMPREPLY=($(compgen -W "{modes}" -- "${{cur}}"))"#);
-    // The items before the last comma stay as typed; the last one is completed.
+    // The items before the last comma stay as typed and are not offered again; the last one
+    // is completed.
     let by_item = format!(
-        r#"local done=""; [[ "${{cur}}" == *,* ]] && done="${{cur%,*}},"
-                    COMPREPLY=($(compgen -P "${{done}}" -W "{modes}" -- "${{cur##*,}}"))
+        r#"local done="" left=" {modes} " m; [[ "${{cur}}" == *,* ]] && done="${{cur%,*}},"
+                    for m in ${{done//,/ }}; do left="${{left// $m / }}"; done
+                    COMPREPLY=($(compgen -P "${{done}}" -W "${{left}}" -- "${{cur##*,}}"))
                     compopt -o nospace"#
     );
-    text.replace(&whole, &by_item).into_bytes()
+    let text = text.replace(&whole, &by_item);
+    // --schedule's words (its value parser takes pct:D, so clap has no list of them).
+    let nothing = "--schedule)\n                    COMPREPLY=(\"${cur}\")";
+    let strategies = "--schedule)\n                    \
+                      COMPREPLY=($(compgen -W \"random pct:2 pct:3 lockstep worst serial\" -- \"${cur}\"))";
+    text.replace(nothing, strategies).into_bytes()
 }

@@ -193,6 +193,29 @@ impl Settings {
         groups.saturating_mul(self.trials)
     }
 
+    /// How many increments the whole run makes when every trial finishes: each group's
+    /// procs × iters, times its trials.
+    pub fn total_increments(&self) -> u64 {
+        if !self.replays.is_empty() {
+            return self
+                .replays
+                .iter()
+                .map(|r| r.params.expected())
+                .fold(0, u64::saturating_add);
+        }
+        let kinds: u64 = self
+            .modes
+            .iter()
+            .map(|&m| self.locks_for(m).len() as u64)
+            .sum();
+        self.combinations()
+            .iter()
+            .map(|p| p.expected())
+            .fold(0u64, u64::saturating_add)
+            .saturating_mul(kinds)
+            .saturating_mul(self.trials)
+    }
+
     /// Whether anything random is drawn from the seed: `--jitter`'s pauses or a random
     /// `--schedule`.
     pub fn seed_used(&self) -> bool {

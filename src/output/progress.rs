@@ -28,6 +28,8 @@ pub(crate) struct Progress<'o> {
     gauge: Gauge,
     trials_done: u64,
     trials: u64,
+    /// Trials of each group (`--trials`).
+    per_group: u64,
 }
 
 /// Columns the bar leaves free at the end of its line. indicatif pads the line to the width
@@ -151,20 +153,14 @@ impl<'o> Progress<'o> {
         let style = ProgressStyle::with_template(template)
             .expect("the template is valid")
             .progress_chars("=> ");
-        let increments = settings
-            .combinations()
-            .iter()
-            .map(|p| p.expected())
-            .fold(0u64, u64::saturating_add)
-            .saturating_mul(settings.modes.len() as u64)
-            .saturating_mul(settings.trials);
+        let increments = settings.total_increments();
         let bar = ProgressBar::with_draw_target(Some(increments), ProgressDrawTarget::hidden())
             .with_style(style);
         if let Some(mode) = settings.modes.first() {
             bar.set_prefix(mode.name());
         }
         let trials = settings.total_trials();
-        bar.set_message(format!("0/{trials} trials"));
+        bar.set_message(format!("trial 0/{}, 0/{trials} in all", settings.trials));
         if ticking {
             // Redraws elapsed time and ETA between the watch's readings.
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -179,6 +175,7 @@ impl<'o> Progress<'o> {
             bar,
             gauge,
             trials_done: 0,
+            per_group: settings.trials,
             trials,
         }
     }
@@ -206,8 +203,11 @@ impl Observer for Progress<'_> {
         let written = self.bar.suspend(|| inner.trial(group, trial, seen));
         self.trials_done += 1;
         self.bar.set_prefix(group.mode.name());
-        self.bar
-            .set_message(format!("{}/{} trials", self.trials_done, self.trials));
+        // The header counts trials per mode: so does the bar, with the whole run beside.
+        self.bar.set_message(format!(
+            "trial {}/{}, {}/{} in all",
+            group.count, self.per_group, self.trials_done, self.trials
+        ));
         self.gauge.show_after_a_second();
         written
     }
