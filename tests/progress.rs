@@ -1,74 +1,12 @@
 //! The live output in a terminal: the header at once, a progress bar within about a second
 //! that moves during a long trial, cleared on Ctrl-C. racecount runs on a pseudo-terminal
-//! (nix's openpty, already a dependency: no pty crate, and no reliance on script(1) being
-//! installed), so stderr is a terminal as it is for a user.
+//! ([`common::terminal`]), so stderr is a terminal as it is for a user.
 
 mod common;
+use common::terminal::OnTerminal;
 use common::*;
 
-use std::io::Read;
-use std::os::fd::OwnedFd;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-
-use nix::pty::{Winsize, openpty};
 use nix::sys::signal::Signal;
-
-/// racecount on a fresh 80 x 24 pseudo-terminal (stdout and stderr), and everything it wrote
-/// there so far.
-struct OnTerminal {
-    child: std::process::Child,
-    seen: Arc<Mutex<Vec<u8>>>,
-}
-
-impl OnTerminal {
-    fn start(line: &str, marker: &str) -> OnTerminal {
-        let size = Winsize {
-            ws_row: 24,
-            ws_col: 80,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = openpty(Some(&size), None).expect("openpty");
-        let slave: OwnedFd = pty.slave;
-        let child = Command::new(env!("CARGO_BIN_EXE_racecount"))
-            .args(args(line))
-            .env(MARKER, marker)
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave))
-            .spawn()
-            .expect("racecount starts");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
-        let mut master = std::fs::File::from(pty.master);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // EIO once racecount and its workers have closed the terminal.
-            while let Ok(n @ 1..) = master.read(&mut buf) {
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        OnTerminal { child, seen }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for OnTerminal {
-    /// A failed test leaves no run behind (its workers die with it: PR_SET_PDEATHSIG).
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn the_bar_appears_and_moves_during_the_first_trial_and_ctrl_c_clears_it() {
@@ -132,18 +70,8 @@ fn a_sqlite_run_in_a_terminal_completes() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("lesson.db");
     let line = format!("--store sqlite:{} -p 4 -i 5 -t 2", db.display());
-    let mut run = OnTerminal::start(&line, &unique_seed());
-    let status = {
-        assert!(
-            eventually(6.0 * PATIENCE_SECS, || !run.running()),
-            "still running: {:?}",
-            run.text()
-        );
-        run.child.wait().unwrap()
-    };
-    // The reader thread may still be draining the terminal.
-    eventually(PATIENCE_SECS, || run.text().contains("lost updates:"));
-    let text = run.text();
+    let run = OnTerminal::start(&line, &unique_seed());
+    let (status, text) = run.finish(6.0 * PATIENCE_SECS);
     assert!(status.success(), "{status:?}: {text:?}");
     assert!(!text.contains("error"), "{text:?}");
     for mode in ["unlocked", "per-access", "mutex", "atomic"] {

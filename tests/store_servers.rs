@@ -396,3 +396,38 @@ fn kill_redis_worker(pid: u32, w: u32) -> u64 {
         .query(&mut rd())
         .unwrap()
 }
+
+/// The README's commands that need PostgreSQL or Redis, run against these servers and
+/// compared with what the README shows (the rules: tests/common/readme.rs).
+#[test]
+fn the_readme_database_examples_print_what_the_readme_shows() {
+    use store_common::common::readme;
+    let s = servers();
+    let env = vec![
+        ("RACECOUNT_TEST_POSTGRES".to_string(), s.postgres.clone()),
+        ("RACECOUNT_TEST_REDIS".to_string(), s.redis.clone()),
+    ];
+    let (blocks, _) = readme::runnable(readme::SERVERS);
+    assert!(
+        blocks.len() >= 3,
+        "only {} README blocks need a server: is README.md parsed?",
+        blocks.len()
+    );
+    let failures = readme::check_blocks(blocks, &env);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A run on each server on an 80 x 24 terminal, as a person runs it: it ends, exits 0 and
+/// prints its report (a progress bar with a database store once made every such run fail).
+#[test]
+fn a_run_on_each_server_in_a_terminal_completes() {
+    use store_common::common::terminal::OnTerminal;
+    let s = servers();
+    for url in [&s.postgres, &s.redis] {
+        let run = OnTerminal::spawn(&["--store", url, "-p", "4", "-i", "5", "-t", "2"], "pty");
+        let (status, text) = run.finish(60.0);
+        assert!(status.success(), "{status:?}: {text}");
+        assert!(text.contains("lost updates:"), "{text}");
+        assert!(!text.contains("error"), "{text}");
+    }
+}

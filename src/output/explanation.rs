@@ -174,13 +174,17 @@ fn sum(t: &Tally) -> String {
     format!("{s} = {}", t.lost())
 }
 
-/// "... 4 more stale writes (all 14 together: 30 lost)", when more were found than listed.
+/// "... 4 more stale writes (all 14 together: 30 lost)", when more were found than listed;
+/// `what` is the plural, its last letter dropped for one.
 fn more(shown: usize, what: &str, amount: u64, verb: &str) -> Option<String> {
     (shown > MAX_LINES).then(|| {
-        format!(
-            "... {} more {what} (all {shown} together: {amount} {verb})",
-            shown - MAX_LINES
-        )
+        let left = shown - MAX_LINES;
+        let what = if left == 1 {
+            &what[..what.len() - 1]
+        } else {
+            what
+        };
+        format!("... {left} more {what} (all {shown} together: {amount} {verb})")
     })
 }
 

@@ -145,8 +145,8 @@ mod tests {
                    "window_ns": 1000, "sleep_ns": 0, "jitter_ns": 0, "seed": null,
                    "trial": 3, "total": 5, "expected": 6, "lost": 1, "elapsed_ns": 12000,
                    "wall_ns": 1000000, "window": "1us", "trials": 3, "pool": false,
-                   "trace": false, "schedule": "", "switch": "", "store": "page",
-                   "retries": 0, "peak": 0, "overlap": 0.0, "lock": "", "workers": "processes",
+                   "trace": false, "schedule": null, "switch": null, "store": "page",
+                   "retries": 0, "peak": 0, "overlap": 0.0, "lock": null, "workers": "processes",
                    "pin": "none"})
         );
         assert_eq!(lines[1]["type"], "summary");

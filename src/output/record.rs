@@ -101,12 +101,17 @@ pub(crate) const FIELDS: &[Field] = &[
     ("trials", |r| Value::Number(r.settings.trials)),
     ("pool", |r| Value::Flag(r.settings.pool)),
     ("trace", |r| Value::Flag(r.settings.trace)),
-    // `random`, `pct:3`, ... or empty without --schedule; --switch under `random`, else empty.
+    // `random`, `pct:3`, ... or nothing without --schedule; --switch under `random`, else
+    // nothing (an empty cell in csv and tsv, null in jsonl).
     ("schedule", |r| {
-        Value::Text(r.settings.schedule.map(|s| s.name()).unwrap_or_default())
+        r.settings
+            .schedule
+            .map_or(Value::Null, |s| Value::Text(s.name()))
     }),
     ("switch", |r| {
-        Value::Text(r.settings.switch().map_or(String::new(), |s| s.to_string()))
+        r.settings
+            .switch()
+            .map_or(Value::Null, |s| Value::Text(s.to_string()))
     }),
     ("store", |r| Value::Text(r.settings.store.kind.into())),
     ("retries", |r| Value::Number(r.retries)),
@@ -116,9 +121,11 @@ pub(crate) const FIELDS: &[Field] = &[
     ("overlap", |r| {
         Value::Share(r.overlap.shared_ns, r.overlap.busy_ns)
     }),
-    // The lock of mutex and per-access (`pthread`, `spin`, ...), empty for the other modes.
+    // The lock of mutex and per-access (`pthread`, `spin`, ...), nothing for the other modes.
     ("lock", |r| {
-        Value::Text(r.group.lock.map_or(String::new(), |l| l.name().into()))
+        r.group
+            .lock
+            .map_or(Value::Null, |l| Value::Text(l.name().into()))
     }),
     ("workers", |r| Value::Text(r.settings.workers.name().into())),
     // `--pin` as given: none, spread, same or a CPU list (`0 2-3`: spaces, as no field

@@ -2,6 +2,9 @@
 //! leftover processes.
 #![allow(dead_code)]
 
+pub mod readme;
+pub mod terminal;
+
 use nix::sys::signal::Signal;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};

@@ -4,7 +4,7 @@
 
 // The helpers every integration test shares (waiting, spawning, signalling).
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 pub use common::{eventually, signal, spawn};
 
 use std::process::Output;
