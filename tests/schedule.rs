@@ -58,24 +58,8 @@ fn the_same_seed_gives_the_same_totals_on_one_cpu_on_all_and_under_load() {
     };
     assert_eq!(common::totals(&loaded), totals, "beside 4 busy loops");
 
-    // One CPU, through taskset where the machine has it (util-linux).
-    let one_cpu = Command::new("taskset")
-        .arg("-c")
-        .arg(first_usable_cpu().to_string())
-        .arg(env!("CARGO_BIN_EXE_racecount"))
-        .args(args(LESSON))
-        .output();
-    match one_cpu {
-        Ok(out) => assert_eq!(common::totals(&out), totals, "on one CPU"),
-        Err(e) => println!("skipped the one-CPU run: taskset: {e}"),
-    }
-}
-
-fn first_usable_cpu() -> usize {
-    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
-    (0..nix::sched::CpuSet::count())
-        .find(|&cpu| set.is_set(cpu).unwrap_or(false))
-        .unwrap()
+    let one_cpu = racecount_on_one_cpu().args(args(LESSON)).output().unwrap();
+    assert_eq!(common::totals(&one_cpu), totals, "on one CPU");
 }
 
 #[test]
@@ -253,31 +237,20 @@ fn bad_schedules_are_refused_before_anything_runs() {
 fn on_one_cpu_a_run_that_loses_little_says_why() {
     // One increment each with no window: on one CPU a loss needs a preemption between two
     // adjacent instructions, so (practically) every trial is exact and the note must appear.
-    let cpu = first_usable_cpu().to_string();
-    let bin = env!("CARGO_BIN_EXE_racecount");
     let line = "-m unlocked -p 2 -i 1 -w 0 -t 10 --color never";
-    let Ok(human) = Command::new("taskset")
-        .args(["-c", &cpu, bin])
-        .args(args(line))
-        .output()
-    else {
-        println!("skipped: no taskset on this machine");
-        return;
-    };
+    let human = racecount_on_one_cpu().args(args(line)).output().unwrap();
     let text = stdout(&human);
     assert!(text.contains("1 CPU available to racecount"), "{text}");
     assert!(text.contains("only 1 CPU"), "{text}");
     assert!(text.contains("--schedule random"), "{text}");
-    let json = Command::new("taskset")
-        .args(["-c", &cpu, bin])
+    let json = racecount_on_one_cpu()
         .args(args(&format!("{line} --format json")))
         .output()
         .unwrap();
     let doc: Value = serde_json::from_str(&stdout(&json)).unwrap();
     assert_eq!(doc["diagnosis"]["cause"], "one-cpu");
     assert_eq!(doc["load"]["cpus"], 1);
-    let totals = Command::new("taskset")
-        .args(["-c", &cpu, bin])
+    let totals = racecount_on_one_cpu()
         .args(args(&format!("{line} --format totals")))
         .output()
         .unwrap();

@@ -161,6 +161,32 @@ pub fn usable_cpus() -> usize {
         .count()
 }
 
+/// The first CPU this process may run on.
+pub fn first_usable_cpu() -> usize {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("affinity");
+    (0..nix::sched::CpuSet::count())
+        .find(|&cpu| set.is_set(cpu).unwrap_or(false))
+        .expect("a usable CPU")
+}
+
+/// racecount kept to one CPU, as `taskset -c CPU racecount` keeps it (sched_setaffinity
+/// between fork and exec), without needing taskset.
+pub fn racecount_on_one_cpu() -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut set = nix::sched::CpuSet::new();
+    set.set(first_usable_cpu()).expect("a CPU number");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"));
+    // SAFETY: between fork and exec the closure makes one system call and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+                .map_err(std::io::Error::from)
+        });
+    }
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
 /// False, after printing why, when fewer than `cpus` CPUs are usable: the caller returns
 /// early. (Run `cargo test -- --nocapture` to see the reason.)
 pub fn has_cpus(cpus: usize, why: &str) -> bool {
