@@ -140,6 +140,10 @@ fn the_comparison_refuses_other_words_and_other_numbers() {
     let elided = shown("in /tmp/servers.…/pg; each");
     assert!(readme::matches(&elided, "in /tmp/servers.Ab12/pg; each", Compare::Words).is_ok());
     assert!(readme::matches(&elided, "in /tmp/other.Ab12/pg; each", Compare::Words).is_err());
+    let timed = shown("one column = 3.88us");
+    assert!(readme::matches(&timed, "one column = 1.2ms", Compare::Words).is_ok());
+    assert!(readme::matches(&timed, "one column = 1.2ms", Compare::Numbers).is_ok());
+    assert!(readme::matches(&timed, "one row = 1.2ms", Compare::Words).is_err());
     let exact = shown("unlocked  166 177\nwaited 51.9us\n...\nexplained: 7 lost");
     assert!(
         readme::matches(

@@ -482,8 +482,8 @@ fn tokens(text: &str, compare: Compare, expected: bool) -> Vec<Tok> {
             continue;
         }
         let mut line_toks = line_tokens(trimmed, expected);
-        normalize(&mut line_toks, compare);
         time_units(&mut line_toks);
+        normalize(&mut line_toks, compare);
         if compare == Compare::Numbers && expected {
             measured_numbers(&mut line_toks, in_table);
         }
