@@ -1,14 +1,16 @@
-//! `--store postgres://…` and `--store redis://…` against real servers.
+//! `--store postgres://…`, `redis://…` and `mysql://…` against real servers, over Unix
+//! sockets and over TLS.
 //!
-//! Built with `--features server-tests` (`.ci/run` does it). The servers come from
-//! RACECOUNT_TEST_POSTGRES and RACECOUNT_TEST_REDIS when set (`eval "$(.ci/services.sh
-//! start)"`); otherwise these tests start their own with `.ci/services.sh start --owner PID`,
-//! which stops them when the test process is gone; if that cannot be done (PostgreSQL or Redis
-//! not installed), every test here fails and says how to fix it. None is skipped.
+//! Built with `--features server-tests` (`.ci/run` does it). The servers come from the
+//! RACECOUNT_TEST_* variables when all are set (`eval "$(.ci/services.sh start)"`); otherwise
+//! these tests start their own with `.ci/services.sh start --owner PID`, which stops them when
+//! the test process is gone; if that cannot be done (PostgreSQL, Redis or MariaDB not
+//! installed), every test here fails and says how to fix it. None is skipped.
 //!
 //! Besides racecount's own tables and keys, which every test checks are gone, these tests
 //! create the table `store_test_stock` (dropped again) and the role `racecount_test_limited`
-//! (kept: a connection limit of 4, CREATE on schema public) in the PostgreSQL database.
+//! (kept: a connection limit of 4, CREATE on schema public) in the PostgreSQL database, and the
+//! MySQL user `racecount_test_pw` (kept: a password, rights on the URL's database).
 
 mod store_common;
 use store_common::*;
@@ -20,16 +22,54 @@ use nix::sys::signal::Signal;
 struct Servers {
     postgres: String,
     redis: String,
+    mysql: String,
+    /// The same servers on 127.0.0.1 over TLS, verified against `ca`.
+    postgres_tls: String,
+    redis_tls: String,
+    mysql_tls: String,
+    /// The CA's certificate (PEM) that signed every server's.
+    ca: String,
+}
+
+/// The variables `.ci/services.sh start` exports, in the order of [`Servers`]'s fields.
+const VARS: [&str; 7] = [
+    "RACECOUNT_TEST_POSTGRES",
+    "RACECOUNT_TEST_REDIS",
+    "RACECOUNT_TEST_MYSQL",
+    "RACECOUNT_TEST_POSTGRES_TLS",
+    "RACECOUNT_TEST_REDIS_TLS",
+    "RACECOUNT_TEST_MYSQL_TLS",
+    "RACECOUNT_TEST_CA",
+];
+
+impl Servers {
+    fn from(value: impl Fn(&str) -> Option<String>) -> Option<Servers> {
+        let [
+            postgres,
+            redis,
+            mysql,
+            postgres_tls,
+            redis_tls,
+            mysql_tls,
+            ca,
+        ] = VARS.map(value);
+        Some(Servers {
+            postgres: postgres?,
+            redis: redis?,
+            mysql: mysql?,
+            postgres_tls: postgres_tls?,
+            redis_tls: redis_tls?,
+            mysql_tls: mysql_tls?,
+            ca: ca?,
+        })
+    }
 }
 
 fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Result<Servers, String>> = OnceLock::new();
     let servers = SERVERS.get_or_init(|| {
-        if let (Ok(postgres), Ok(redis)) = (
-            std::env::var("RACECOUNT_TEST_POSTGRES"),
-            std::env::var("RACECOUNT_TEST_REDIS"),
-        ) {
-            return Ok(Servers { postgres, redis });
+        if let Some(servers) = Servers::from(|name| std::env::var(name).ok()) {
+            return Ok(servers);
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/services.sh");
         let out = std::process::Command::new("bash")
@@ -38,11 +78,12 @@ fn servers() -> &'static Servers {
             .map_err(|e| format!("cannot run {script}: {e}"))?;
         if !out.status.success() {
             return Err(format!(
-                "the database tests need PostgreSQL and Redis, and {script} could not start \
-                 them: {}\nInstall them (as root: .ci/services.sh install, i.e. apt-get install \
-                 postgresql redis-server), or start servers and set RACECOUNT_TEST_POSTGRES and \
-                 RACECOUNT_TEST_REDIS (eval \"$(.ci/services.sh start)\").",
-                String::from_utf8_lossy(&out.stderr).trim()
+                "the database tests need PostgreSQL, Redis and MariaDB, and {script} could \
+                 not start them: {}\nInstall them (as root: .ci/services.sh install, i.e. \
+                 apt-get install postgresql redis-server mariadb-server), or start servers and \
+                 set {} (eval \"$(.ci/services.sh start)\").",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                VARS.join(", ")
             ));
         }
         let exports = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -52,13 +93,7 @@ fn servers() -> &'static Servers {
                 Some(rest.strip_suffix('\'')?.to_string())
             })
         };
-        match (
-            value("RACECOUNT_TEST_POSTGRES"),
-            value("RACECOUNT_TEST_REDIS"),
-        ) {
-            (Some(postgres), Some(redis)) => Ok(Servers { postgres, redis }),
-            _ => Err(format!("{script} printed no URLs: {exports}")),
-        }
+        Servers::from(value).ok_or_else(|| format!("{script} printed no URLs: {exports}"))
     });
     match servers {
         Ok(servers) => servers,
@@ -75,6 +110,20 @@ fn rd() -> redis::Connection {
         .unwrap()
         .get_connection()
         .unwrap()
+}
+
+fn my() -> mysql::Conn {
+    mysql::Conn::new(mysql::Opts::from_url(&servers().mysql).unwrap()).unwrap()
+}
+
+/// Tables in the MySQL server whose name starts with `prefix`.
+fn mysql_tables(prefix: &str) -> Vec<String> {
+    use mysql::prelude::Queryable;
+    my().exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE CONCAT(?, '%')",
+        (prefix,),
+    )
+    .unwrap()
 }
 
 /// racecount's tables in PostgreSQL whose name starts with `prefix`.
@@ -212,7 +261,16 @@ fn stopped_run_with(
     let pid = child.id();
     let prefix = format!("racecount_{pid}_");
     let connected = || {
-        if store.starts_with("postgres") {
+        if store.starts_with("mysql") {
+            // MySQL connections carry no name: the counter moves once the gate is open, and
+            // the gate opens when every worker is connected.
+            use mysql::prelude::Queryable;
+            let Some(table) = mysql_tables(&prefix).pop() else {
+                return false;
+            };
+            let v: Option<i64> = my().query_first(format!("SELECT v FROM {table}")).unwrap();
+            v.unwrap_or(0) > 0
+        } else if store.starts_with("postgres") {
             let n: i64 = pg()
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
@@ -234,7 +292,9 @@ fn stopped_run_with(
         assert!(err.contains(m), "{err}");
     }
     assert_eq!(err.lines().count(), 1, "{err}");
-    if store.starts_with("postgres") {
+    if store.starts_with("mysql") {
+        assert!(mysql_tables(&prefix).is_empty(), "table left behind");
+    } else if store.starts_with("postgres") {
         assert!(pg_tables(&prefix).is_empty(), "table left behind");
     } else {
         assert!(redis_keys(&prefix).is_empty(), "key left behind");
@@ -244,7 +304,7 @@ fn stopped_run_with(
 
 #[test]
 fn ctrl_c_removes_the_counter_from_each_server() {
-    for store in [&servers().postgres, &servers().redis] {
+    for store in [&servers().postgres, &servers().redis, &servers().mysql] {
         stopped_run(
             store,
             |pid| signal(pid, Signal::SIGINT),
@@ -256,7 +316,7 @@ fn ctrl_c_removes_the_counter_from_each_server() {
 
 #[test]
 fn a_dead_worker_fails_the_trial_and_removes_the_counter_from_each_server() {
-    for store in [&servers().postgres, &servers().redis] {
+    for store in [&servers().postgres, &servers().redis, &servers().mysql] {
         stopped_run(
             store,
             |pid| signal(children_of(pid)[0], Signal::SIGKILL),
@@ -352,7 +412,7 @@ fn a_worker_that_cannot_connect_is_named_with_the_servers_words() {
 
 #[test]
 fn pooled_workers_on_each_server_lose_and_keep_updates_as_forked_ones_do() {
-    for store in [&servers().postgres, &servers().redis] {
+    for store in [&servers().postgres, &servers().redis, &servers().mysql] {
         let mut args = vec!["--store", store, "--pool"];
         args.extend_from_slice(&LESSON);
         let (out, doc) = run_json(&args);
@@ -395,4 +455,192 @@ fn kill_redis_worker(pid: u32, w: u32) -> u64 {
         .arg(&id)
         .query(&mut rd())
         .unwrap()
+}
+
+#[test]
+fn mariadb_repeatable_read_the_default_loses_updates_for_update_and_atomic_updates_do_not() {
+    let store = &servers().mysql;
+    let mut args = vec!["--store", store];
+    args.extend_from_slice(&LESSON);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_mostly_lossy("unlocked", &mode(&doc, "unlocked"));
+    // InnoDB's repeatable read does not refuse the write as PostgreSQL's does: the UPDATE
+    // overwrites whatever was committed since the transaction's SELECT.
+    let per_access = mode(&doc, "per-access");
+    assert_mostly_lossy("per-access", &per_access);
+    assert_eq!(per_access.retries.iter().sum::<u64>(), 0, "{per_access:?}");
+    assert_exact("mutex", &mode(&doc, "mutex"));
+    assert_exact("atomic", &mode(&doc, "atomic"));
+    assert!(mysql_tables(&counter_name(&doc)).is_empty(), "counter left");
+}
+
+#[test]
+fn mariadb_serializable_refuses_the_lost_update_by_deadlock_and_retries_are_counted() {
+    let store = &servers().mysql;
+    let mut args = vec!["--store", store, "--isolation", "serializable"];
+    args.extend_from_slice(&LESSON[..6]);
+    args.extend(["-m", "per-access,mutex"]);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let per_access = mode(&doc, "per-access");
+    assert_exact("per-access", &per_access);
+    assert_refusals("per-access", &per_access);
+    assert_exact("mutex", &mode(&doc, "mutex"));
+    assert_eq!(doc["parameters"]["isolation"], "serializable");
+    // Read committed is no better than repeatable read for read-then-write.
+    let mut args = vec!["--store", store, "--isolation", "read-committed"];
+    args.extend_from_slice(&LESSON[..6]);
+    args.extend(["-m", "per-access"]);
+    let (out, doc) = run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_mostly_lossy("read-committed per-access", &mode(&doc, "per-access"));
+}
+
+#[test]
+fn a_mysql_password_never_shows_and_a_wrong_one_is_named_without_it() {
+    use mysql::prelude::Queryable;
+    let mut conn = my();
+    conn.query_drop(
+        "CREATE USER IF NOT EXISTS 'racecount_test_pw'@'localhost' IDENTIFIED BY 'p@ss:w/rd'",
+    )
+    .unwrap();
+    let db: String = conn.query_first("SELECT DATABASE()").unwrap().unwrap();
+    conn.query_drop(format!(
+        "GRANT ALL PRIVILEGES ON `{db}`.* TO 'racecount_test_pw'@'localhost'"
+    ))
+    .unwrap();
+    let store = servers().mysql.replacen(
+        "mysql://racecount@",
+        "mysql://racecount_test_pw:p%40ss%3Aw%2Frd@",
+        1,
+    );
+    assert!(store.contains("racecount_test_pw:"), "{store}");
+    for format in ["human", "json", "csv", "markdown", "totals"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args([
+                "--store", &store, "-m", "atomic", "-p", "2", "-i", "3", "-t", "2",
+            ])
+            .args(["-f", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(
+            !all.contains("p@ss") && !all.contains("p%40ss"),
+            "{format}: {all}"
+        );
+    }
+    let wrong = store.replacen("p%40ss", "n0pe", 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+        .args(["--store", &wrong, "-m", "atomic", "-t", "1"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("Access denied"), "{err}");
+    assert!(!err.contains("n0pe"), "{err}");
+}
+
+/// A CA of the test's own, which signed none of the servers' certificates.
+fn other_ca(scratch: &Scratch) -> String {
+    let key = scratch.path("other.key");
+    let crt = scratch.path("other.crt");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=not the servers' CA"])
+        .args(["-keyout", &key, "-out", &crt])
+        .output()
+        .expect("openssl runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    crt
+}
+
+#[test]
+fn tls_runs_are_exact_where_they_should_be_and_a_certificate_from_another_ca_is_refused() {
+    let s = servers();
+    let scratch = Scratch::new("tls");
+    let other = other_ca(&scratch);
+    for store in [&s.postgres_tls, &s.redis_tls, &s.mysql_tls] {
+        let (out, doc) = run_json(&[
+            "--store",
+            store,
+            "-p",
+            "4",
+            "-i",
+            "10",
+            "-t",
+            "2",
+            "-m",
+            "mutex,atomic",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{store}: {}", stderr(&out));
+        assert_eq!(mode(&doc, "mutex").totals, [40, 40], "{store}");
+        assert_eq!(mode(&doc, "atomic").totals, [40, 40], "{store}");
+        // The same server, its certificate checked against a CA that did not sign it.
+        let wrong = store.replace(&s.ca, &other);
+        assert_ne!(&wrong, store);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+            .args(["--store", &wrong, "-m", "atomic", "-t", "1"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{wrong}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.to_lowercase().contains("certificate"), "{wrong}: {err}");
+    }
+    // Encrypted without a check, as libpq's require, mysql's REQUIRED and redis' #insecure.
+    let unchecked = [
+        s.postgres_tls
+            .replace("verify-full", "require")
+            .replace(&format!("&sslrootcert={}", s.ca), ""),
+        s.mysql_tls
+            .replace("verify_identity", "required")
+            .replace(&format!("&ssl-ca={}", s.ca), ""),
+        format!(
+            "{}#insecure",
+            s.redis_tls.replace(&format!("?cacert={}", s.ca), "")
+        ),
+    ];
+    for store in &unchecked {
+        assert!(!store.contains(&s.ca), "{store}");
+        let (out, doc) = run_json(&[
+            "--store", store, "-p", "2", "-i", "5", "-t", "1", "-m", "atomic",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{store}: {}", stderr(&out));
+        assert_eq!(mode(&doc, "atomic").totals, [10], "{store}");
+    }
+}
+
+#[test]
+fn every_postgres_worker_of_a_verify_full_run_is_encrypted() {
+    let store = &servers().postgres_tls;
+    let args = long_run(store, "atomic", "3");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = spawn(&args);
+    let pid = child.id();
+    let encrypted = || {
+        let n: i64 = pg()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity JOIN pg_stat_ssl USING (pid) \
+                 WHERE ssl AND application_name LIKE $1",
+                &[&format!("racecount racecount_{pid}_% w%")],
+            )
+            .unwrap()
+            .get(0);
+        n == 3
+    };
+    let seen = eventually(30.0, encrypted);
+    signal(pid, Signal::SIGINT);
+    let (status, err) = finish(child);
+    assert!(seen, "the workers did not connect over TLS");
+    assert_eq!(status, Some(130), "{err}");
+    assert!(pg_tables(&format!("racecount_{pid}_")).is_empty());
 }

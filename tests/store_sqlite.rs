@@ -130,6 +130,60 @@ fn every_format_shows_the_retries() {
     assert!(human.contains("counter: table racecount_"), "{human}");
 }
 
+/// `--store ARGS` exits 2 with one line that contains `expected` and not the password `pw`.
+fn assert_refused(args: &[String], expected: &str) {
+    let mut argv = vec!["--store".to_string()];
+    argv.extend(args.iter().cloned());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
+        .args(&argv)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{argv:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{argv:?}: {err}");
+    assert!(err.contains(expected), "{argv:?}: {err}");
+    assert!(!err.contains(":pw@"), "{argv:?} shows the password: {err}");
+    assert!(out.stdout.is_empty(), "{argv:?}");
+}
+
+#[test]
+fn bad_mysql_and_tls_urls_are_one_line_exit_2() {
+    let cases = [
+        (
+            "mysql://ann:pw@h:notaport/db",
+            "--store mysql://ann:***@h:notaport/db",
+        ),
+        ("mysql://ann:pw@h", "names no database"),
+        (
+            "mysql://ann:pw@h/db?ssl-mode=sometimes",
+            "ssl-mode=sometimes",
+        ),
+        (
+            "mysql://ann:pw@h/db?socket=/s&ssl-mode=required",
+            "not to a Unix socket",
+        ),
+        (
+            "postgres://ann:pw@h/db?sslmode=verify-full&sslrootcert=/no/such/ca.crt",
+            "/no/such/ca.crt",
+        ),
+        (
+            "postgres://ann:pw@h/db?sslmode=allow",
+            "sslmode=allow is not supported",
+        ),
+        (
+            "rediss://:pw@h:6380/0?cacert=/no/such/ca.crt",
+            "/no/such/ca.crt",
+        ),
+        (
+            "redis://:pw@h:6379/0?cacert=/etc/hostname",
+            "cacert= applies to rediss://",
+        ),
+    ];
+    for (url, expected) in cases {
+        assert_refused(&[url.to_string()], expected);
+    }
+}
+
 #[test]
 fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
     let scratch = Scratch::new("bad");
@@ -178,18 +232,7 @@ fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
         ),
     ];
     for (args, expected) in cases {
-        let mut argv = vec!["--store".to_string()];
-        argv.extend(args.iter().cloned());
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_racecount"))
-            .args(&argv)
-            .output()
-            .unwrap();
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{argv:?}: {err}");
-        assert_eq!(err.lines().count(), 1, "{argv:?}: {err}");
-        assert!(err.contains(expected), "{argv:?}: {err}");
-        assert!(!err.contains(":pw@"), "{argv:?} shows the password: {err}");
-        assert!(out.stdout.is_empty(), "{argv:?}");
+        assert_refused(&args, expected);
     }
     assert!(
         !std::path::Path::new(&new_db).exists(),

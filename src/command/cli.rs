@@ -177,7 +177,8 @@ pub struct Options {
     #[arg(help_heading = "Schedule", long, value_name = "P", value_parser = parse_chance)]
     #[arg(hide_short_help = true)]
     pub switch: Option<f64>,
-    /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://… or redis://…
+    /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://…, redis://… or
+    /// mysql://…
     ///
     /// With a database each worker opens its own connection and the run uses a table or key
     /// of its own, removed at the end. unlocked: read, window, write back read + 1, each
@@ -194,7 +195,7 @@ pub struct Options {
     pub store: String,
 
     /// Isolation of the workers' transactions: read-committed, repeatable-read or
-    /// serializable (PostgreSQL; SQLite is always serializable)
+    /// serializable (PostgreSQL, MySQL; SQLite is always serializable)
     ///
     /// Refusals (serialization failures) are retried and counted per trial.
     #[arg(

@@ -20,15 +20,21 @@ use crate::model::store::StoreLabel;
 use crate::race::child::db::Connect;
 pub(crate) use crate::race::child::db::{Attempt, Client};
 
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg(feature = "postgres")]
+mod postgres_tls;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]
 mod probe;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]
+mod tls;
 pub(crate) mod url;
 
 use url::{Secret, mask};
@@ -45,6 +51,7 @@ pub(crate) enum Kind {
     Sqlite,
     Postgres,
     Redis,
+    Mysql,
 }
 
 impl Kind {
@@ -55,6 +62,7 @@ impl Kind {
             Kind::Sqlite => "sqlite",
             Kind::Postgres => "postgres",
             Kind::Redis => "redis",
+            Kind::Mysql => "mysql",
         }
     }
 
@@ -65,6 +73,7 @@ impl Kind {
             Kind::Sqlite => "sqlite",
             Kind::Postgres => "postgres",
             Kind::Redis => "redis",
+            Kind::Mysql => "mysql",
         }
     }
 }
@@ -79,6 +88,7 @@ pub(crate) fn kind_of(url: &str) -> Option<Kind> {
         "sqlite" => Some(Kind::Sqlite),
         "postgres" | "postgresql" => Some(Kind::Postgres),
         "redis" | "rediss" | "redis+unix" | "unix" => Some(Kind::Redis),
+        "mysql" | "mariadb" => Some(Kind::Mysql),
         _ => None,
     }
 }
@@ -116,6 +126,8 @@ enum Backend {
     Postgres(postgres::Place),
     #[cfg(feature = "redis")]
     Redis(redis::Place),
+    #[cfg(feature = "mysql")]
+    Mysql(mysql::Place),
     /// Never built: keeps the type (and the code that uses it) alive in a build without any
     /// store (`--no-default-features`), where parsing refuses every database URL.
     #[allow(dead_code)]
@@ -189,11 +201,13 @@ fn backend(
         Kind::Redis => {
             if isolation.is_some() {
                 return Err("--isolation: Redis has no isolation levels; it applies to \
-                            --store postgres://… and sqlite:PATH"
+                            --store postgres://…, mysql://… and sqlite:PATH"
                     .into());
             }
             redis::parse(url, shown, secret).map(Backend::Redis)
         }
+        #[cfg(feature = "mysql")]
+        Kind::Mysql => mysql::parse(url, shown, secret).map(Backend::Mysql),
         other => Err(format!(
             "--store {shown}: this racecount was built without {} support (cargo feature \
              \"{}\")",
@@ -206,9 +220,19 @@ fn backend(
 /// Why `url` names no store, without echoing it: an unknown string may hold a password
 /// (`host=… password=…`), so only a scheme is named, and a store written without its `:`.
 fn unknown_store(url: &str) -> String {
-    const USE: &str = "use page, sqlite:PATH, postgres://…, redis://… or redis+unix://…";
+    const USE: &str =
+        "use page, sqlite:PATH, postgres://…, redis://…, redis+unix://…, rediss://… or mysql://…";
     let bare = url.trim().to_ascii_lowercase();
-    let words = ["page", "sqlite", "postgres", "postgresql", "redis"];
+    let words = [
+        "page",
+        "sqlite",
+        "postgres",
+        "postgresql",
+        "redis",
+        "rediss",
+        "mysql",
+        "mariadb",
+    ];
     let word = words.iter().copied().find(|w| *w == bare);
     if let Some(word) = word.or_else(|| crate::model::words::closest(&bare, &words)) {
         let example = match word {
@@ -270,6 +294,8 @@ impl Connect for Db {
             Backend::Postgres(place) => postgres::connect(place, self, index),
             #[cfg(feature = "redis")]
             Backend::Redis(place) => redis::connect(place, self, index),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql(place) => mysql::connect(place, self, index),
             Backend::Missing => Err(MISSING.into()),
         }
     }
@@ -304,6 +330,8 @@ impl Counter {
             }
             #[cfg(feature = "redis")]
             Backend::Redis(place) => redis::create(place, &db.name, db.connect_timeout),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql(place) => mysql::create(place, &db.name, db.connect_timeout, &db.shown),
             Backend::Missing => Err(MISSING.into()),
         };
         let admin = admin.map_err(|e| db.secret.scrub(&e))?;
@@ -371,7 +399,9 @@ mod tests {
         assert_eq!(kind_of("postgres://u@h/db"), Some(Kind::Postgres));
         assert_eq!(kind_of("postgresql://h"), Some(Kind::Postgres));
         assert_eq!(kind_of("redis://127.0.0.1:6379/0"), Some(Kind::Redis));
-        assert_eq!(kind_of("mysql://h"), None);
+        assert_eq!(kind_of("mysql://h"), Some(Kind::Mysql));
+        assert_eq!(kind_of("mariadb://h/db"), Some(Kind::Mysql));
+        assert_eq!(kind_of("oracle://h"), None);
         assert_eq!(kind_of("lesson.db"), None);
     }
 }

@@ -16,13 +16,15 @@
 //! runtime is alive then, and workers need no DNS), and checks that the server answers, within
 //! the connect timeout, before it connects: the client's own timeout covers only the TCP
 //! connect, not a server that accepts and then says nothing.
+//!
+//! TLS (`sslmode=`, `sslrootcert=`) is [`super::postgres_tls`]'s.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use postgres::Statement;
 use postgres::config::Host;
 use postgres::error::SqlState;
-use postgres::{NoTls, Statement};
 
 use super::probe::{Addr, ask};
 use super::url::Secret;
@@ -33,10 +35,12 @@ use crate::model::mode::InDatabase;
 #[derive(Debug, Clone)]
 pub(super) struct Place {
     config: postgres::Config,
+    tls: super::postgres_tls::Tls,
 }
 
 pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
-    let config: postgres::Config = libpq_hosts(url)
+    let (url, tls) = super::postgres_tls::parse(url, shown)?;
+    let config: postgres::Config = libpq_hosts(&url)
         .parse()
         .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
     let hosts = config.get_hosts();
@@ -55,7 +59,7 @@ pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, St
             "--store {shown}: mixes TCP hosts and socket directories; give one kind"
         ));
     }
-    Ok(Place { config })
+    Ok(Place { config, tls })
 }
 
 /// As libpq reads a URL, a `host=` query parameter replaces the host of the authority
@@ -154,10 +158,13 @@ pub(super) fn create(
     place.config.connect_timeout(timeout);
     probe(&place.config, timeout).map_err(fail)?;
     let mut client = place
-        .config
-        .clone()
-        .application_name(&format!("racecount {name}"))
-        .connect(NoTls)
+        .tls
+        .connect(
+            place
+                .config
+                .clone()
+                .application_name(&format!("racecount {name}")),
+        )
         .map_err(|e| fail(describe(&e)))?;
     let admin_error =
         |what: &str, e: postgres::Error| format!("{what} in {shown}: {}", describe(&e));
@@ -227,10 +234,13 @@ struct PostgresClient {
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
     let mut client = place
-        .config
-        .clone()
-        .application_name(&format!("racecount {} w{index}", db.name))
-        .connect(NoTls)
+        .tls
+        .connect(
+            place
+                .config
+                .clone()
+                .application_name(&format!("racecount {} w{index}", db.name)),
+        )
         .map_err(|e| describe(&e))?;
     if let Some(level) = db.isolation {
         client

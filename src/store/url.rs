@@ -63,7 +63,7 @@ pub(crate) fn mask(url: &str) -> (String, Secret) {
     (format!("{scheme}://{authority}{tail}"), Secret(secret))
 }
 
-fn percent_decode(text: &str) -> String {
+pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
