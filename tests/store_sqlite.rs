@@ -190,6 +190,9 @@ fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
     let not_db = scratch.path("notes.txt");
     std::fs::write(&not_db, "not a database at all\n").unwrap();
     let new_db = scratch.path("new.db");
+    // A FIFO would block the header check forever were it opened.
+    let fifo = scratch.path("fifo.db");
+    nix::unistd::mkfifo(fifo.as_str(), nix::sys::stat::Mode::S_IRWXU).unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![format!("sqlite:{}", scratch.0.display())],
@@ -201,6 +204,11 @@ fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
             "does not exist",
         ),
         (vec!["sqlite:".into()], "needs a file name"),
+        (vec![format!("sqlite:{fifo}")], "is a FIFO, not a SQLite database"),
+        (
+            vec!["sqlite:/dev/null".into()],
+            "is a character device, not a SQLite database",
+        ),
         (vec!["sqlite::memory:".into()], "need a file they all open"),
         (
             vec!["mongodb://ann:pw@h/db".into()],
@@ -382,4 +390,20 @@ fn pooled_workers_keep_their_connections_and_lose_and_keep_updates_the_same() {
     assert_exact("mutex", &mode(&doc, "mutex"));
     assert_exact("atomic", &mode(&doc, "atomic"));
     assert!(std::fs::read_dir(&scratch.0).unwrap().next().is_none());
+}
+
+#[test]
+fn a_hundred_workers_finish_every_mode() {
+    // Each waits for SQLite's lock with a bounded, growing sleep and retries what SQLite
+    // refuses, so a crowd finishes (this was a run that never ended at -p 50).
+    let scratch = Scratch::new("crowd");
+    let store = format!("sqlite:{}", scratch.path("crowd.db"));
+    let (out, doc) = run_json(&[
+        "--store", &store, "-p", "100", "-i", "10", "-t", "1", "-m", "all", "--timeout", "60s",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in ["per-access", "mutex", "atomic"] {
+        assert_eq!(mode(&doc, name).totals, [1000], "{name}");
+    }
+    assert!(mode(&doc, "unlocked").totals[0] <= 1000);
 }

@@ -55,9 +55,10 @@ pub(super) fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, St
     }
     let path = PathBuf::from(path);
     match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_dir() => Err(format!(
-            "--store sqlite:{}: is a directory, not a SQLite database file",
-            path.display()
+        Ok(meta) if !meta.is_file() => Err(format!(
+            "--store sqlite:{}: is {}, not a SQLite database file",
+            path.display(),
+            file_kind(&meta)
         )),
         Ok(_) => check_header(&path).map(|()| Place { path }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -76,6 +77,25 @@ pub(super) fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, St
             }
         }
         Err(e) => Err(format!("--store sqlite:{}: {e}", path.display())),
+    }
+}
+
+/// What a path that is not a regular file is, for the message that refuses it.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -193,15 +213,8 @@ struct SqliteClient {
 pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
     let mut conn = Connection::open_with_flags(&place.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| e.to_string())?;
-    conn.busy_handler(Some(|count: i32| {
-        if count < 100 {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(Duration::from_micros(50));
-        }
-        true
-    }))
-    .map_err(|e| e.to_string())?;
+    conn.busy_handler(Some(busy_wait))
+        .map_err(|e| e.to_string())?;
     let table = &db.name;
     Ok(Box::new(SqliteClient {
         conn,
@@ -209,6 +222,25 @@ pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String>
         write: format!("UPDATE {table} SET v = ?1"),
         add: format!("UPDATE {table} SET v = v + 1"),
     }))
+}
+
+/// How many times SQLite may call [`busy_wait`] for one statement before the statement gives
+/// up with `SQLITE_BUSY` (about a quarter of a second of sleeping).
+const BUSY_TRIES: i32 = 128;
+
+/// SQLite's wait for a lock another connection holds (`count`: how many times it has been
+/// called for this statement): sleep 20 µs, doubling up to 2 ms, then give up after
+/// [`BUSY_TRIES`], so that the statement fails with `SQLITE_BUSY`, which the worker counts as a
+/// retry. A waiter that spins or yields instead takes the CPU the holder needs to finish: at
+/// -p 50 such a handler (100 yields, then 50 µs sleeps, forever) never finished a trial, with
+/// two thirds of the CPU in the kernel.
+fn busy_wait(count: i32) -> bool {
+    if count >= BUSY_TRIES {
+        return false;
+    }
+    let micros = (20u64 << count.clamp(0, 7)).min(2000);
+    std::thread::sleep(Duration::from_micros(micros));
+    true
 }
 
 impl SqliteClient {
