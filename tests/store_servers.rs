@@ -280,8 +280,12 @@ fn stopped_run_with(
                 .get(0);
             n == 3
         } else {
+            // The workers' connections (the parent's bears the key's name alone).
             let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
-            list.matches(&format!("name={prefix}")).count() == 3
+            list.lines()
+                .filter(|l| l.contains(&format!(" name={prefix}")) && l.contains("_w"))
+                .count()
+                == 3
         }
     };
     assert!(eventually(30.0, connected), "the workers did not connect");

@@ -204,7 +204,10 @@ fn bad_store_urls_are_one_line_exit_2_and_create_nothing() {
             "does not exist",
         ),
         (vec!["sqlite:".into()], "needs a file name"),
-        (vec![format!("sqlite:{fifo}")], "is a FIFO, not a SQLite database"),
+        (
+            vec![format!("sqlite:{fifo}")],
+            "is a FIFO, not a SQLite database",
+        ),
         (
             vec!["sqlite:/dev/null".into()],
             "is a character device, not a SQLite database",
@@ -399,7 +402,18 @@ fn a_hundred_workers_finish_every_mode() {
     let scratch = Scratch::new("crowd");
     let store = format!("sqlite:{}", scratch.path("crowd.db"));
     let (out, doc) = run_json(&[
-        "--store", &store, "-p", "100", "-i", "10", "-t", "1", "-m", "all", "--timeout", "60s",
+        "--store",
+        &store,
+        "-p",
+        "100",
+        "-i",
+        "10",
+        "-t",
+        "1",
+        "-m",
+        "all",
+        "--timeout",
+        "60s",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for name in ["per-access", "mutex", "atomic"] {

@@ -207,7 +207,19 @@ pub struct Options {
     #[arg(hide_short_help = true)]
     pub isolation: Option<crate::model::store::Isolation>,
 
-    /// The lock that mutex and per-access take; a comma-separated list sweeps
+    /// Remove what runs that died left in --store (tables or keys racecount_*), list them, and
+    /// run no trial
+    ///
+    /// A run holds a lock for its table while it lives (PostgreSQL: an advisory lock; MySQL:
+    /// GET_LOCK; SQLite: an fcntl lock on a file beside the database; Redis: a connection named
+    /// after its key, and a TTL): a racecount_* table or key whose lock nobody holds belongs to
+    /// a run that died. Every run also removes those at its start, and says so.
+    #[arg(help_heading = "Store", long)]
+    #[arg(hide_short_help = true)]
+    pub clean: bool,
+
+    /// The lock that mutex and per-access take; a comma-separated list sweeps [default:
+    /// pthread]
     ///
     /// pthread: process-shared mutex (a dead holder keeps it: the others wait). robust: the same,
     /// robust (the next locker recovers it). sem: POSIX semaphore, as Python's
@@ -220,12 +232,11 @@ pub struct Options {
         help_heading = "Locks, threads and CPUs",
         long,
         value_name = "KIND",
-        default_value = "pthread",
         value_delimiter = ',',
         hide_possible_values = true
     )]
     #[arg(hide_short_help = true)]
-    pub lock: Vec<Lock>,
+    pub lock: Option<Vec<Lock>>,
 
     /// Run the workers as threads of racecount instead of forked processes
     ///

@@ -1,7 +1,8 @@
 //! `--store`: the counter in a database instead of the shared page.
 //!
-//! The parent validates the URL ([`Target::parse`], no side effects), creates the run's own
-//! counter — a table or key named after the run, `racecount_<pid>_<random>` — resets it before
+//! The parent validates the URL ([`Target::parse`], no side effects), removes what dead runs
+//! left and creates the run's own counter — a table or key named after the run,
+//! `racecount_<pid>_<random>`, with a lock of the run's held while it lives — resets it before
 //! every trial, reads the real total after it and removes it at the end ([`Counter`]); its
 //! `Drop` removes it on every other way out. Each forked worker opens its own connection
 //! ([`work`]), reports that it is ready, waits at the start gate, then runs the mode's
@@ -15,11 +16,33 @@
 
 use std::time::Duration;
 
+use crate::model::mode::InDatabase;
 pub(crate) use crate::model::store::Isolation;
 use crate::model::store::StoreLabel;
 use crate::race::child::db::Connect;
+// Attempt: every client's; none is built without a store.
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(unused_imports)
+)]
 pub(crate) use crate::race::child::db::{Attempt, Client};
 
+// Without any store nothing makes a counter: the module stays, unused.
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(dead_code)
+)]
+mod counter;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -33,10 +56,24 @@ mod redis;
 pub(crate) mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(dead_code)
+)]
+mod stale;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]
 mod tls;
 pub(crate) mod url;
 
+pub(crate) use counter::{Counter, DbError, clean};
+use counter::{Made, Phase};
+use stale::run_name;
+pub(crate) use stale::{Cleaned, count};
 use url::{Secret, mask};
 
 const MISSING: &str = "this racecount was built without database stores";
@@ -132,13 +169,6 @@ enum Backend {
     /// store (`--no-default-features`), where parsing refuses every database URL.
     #[allow(dead_code)]
     Missing,
-}
-
-/// The parent's side of a store: the run's counter.
-trait Admin {
-    fn reset(&mut self) -> Result<(), String>;
-    fn read(&mut self) -> Result<u64, String>;
-    fn remove(&mut self) -> Result<(), String>;
 }
 
 impl Target {
@@ -257,29 +287,181 @@ fn unknown_store(url: &str) -> String {
     }
 }
 
-/// This run's table or key: `racecount_<pid>_<8 hex digits>`, so that two runs, even on one
-/// database, never share a counter.
-fn run_name() -> String {
-    format!(
-        "racecount_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
-}
-
 impl Db {
-    /// E.g. "table racecount_1_00ab in sqlite:/tmp/l.db": where this run's counter lives.
-    pub(crate) fn describe(&self) -> String {
-        let thing = if self.kind == Kind::Redis {
+    /// "table" or "key": what the counter is in this store.
+    pub(crate) fn thing(&self) -> &'static str {
+        if self.kind == Kind::Redis {
             "key"
         } else {
             "table"
-        };
-        let mut text = format!("{thing} {} in {}", self.name, self.shown);
-        if let Some(level) = self.isolation {
-            text.push_str(&format!(", transactions {}", level.name()));
         }
-        text
+    }
+
+    /// "the table racecount_1_00ab".
+    pub(crate) fn thing_named(&self) -> String {
+        format!("the {} {}", self.thing(), self.name)
+    }
+
+    /// E.g. "table racecount_1_00ab in sqlite:/tmp/l.db": where this run's counter lives.
+    pub(crate) fn describe(&self) -> String {
+        format!("{} {} in {}", self.thing(), self.name, self.shown)
+    }
+
+    /// What becomes of a counter this run could not remove.
+    pub(crate) fn if_left(&self) -> String {
+        if self.kind == Kind::Redis {
+            format!(
+                "if it is there, it expires by itself within {} s (its TTL), and the next run \
+                 on {} removes it sooner",
+                redis_ttl_secs(),
+                self.shown
+            )
+        } else {
+            format!(
+                "if it is there, the lock this run held on it ended with the run, so the next \
+                 run on {0} removes it, or racecount --store '{0}' --clean",
+                self.shown
+            )
+        }
+    }
+}
+
+/// The TTL of a run's Redis key, in seconds.
+fn redis_ttl_secs() -> u64 {
+    #[cfg(feature = "redis")]
+    {
+        redis::TTL.as_secs()
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        0
+    }
+}
+
+/// Connects, removes the counters of dead runs and makes this run's (resolving the host names
+/// into `db`).
+fn make(db: &mut Db, phase: &Phase) -> Result<Made, String> {
+    let (name, timeout, shown) = (db.name.clone(), db.connect_timeout, db.shown.clone());
+    let _ = (&name, timeout, &shown, phase);
+    let made = match &mut db.backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(place) => sqlite::create(place, &name, phase),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(place) => postgres::create(place, &name, timeout, &shown, phase),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) => redis::create(place, &name, timeout, phase),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql(place) => mysql::create(place, &name, timeout, &shown, phase),
+        Backend::Missing => Err(MISSING.to_string()),
+    };
+    made.map_err(|e| db.secret.scrub(&e))
+}
+
+/// Removes the counters dead runs left (`--clean`).
+fn clean_stale(db: &Db) -> Result<Cleaned, String> {
+    let (timeout, shown) = (db.connect_timeout, db.shown.as_str());
+    let _ = (timeout, shown);
+    let cleaned = match &db.backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(place) => sqlite::clean(place),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(place) => postgres::clean(place, timeout, shown),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) => redis::clean(place, timeout),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql(place) => mysql::clean(place, timeout, shown),
+        Backend::Missing => Err(MISSING.to_string()),
+    };
+    cleaned.map_err(|e| db.secret.scrub(&e))
+}
+
+/// Removes this run's counter over a new connection (after the parent's was given up).
+fn drop_counter(db: &Db) -> Result<(), String> {
+    let (name, timeout) = (db.name.as_str(), db.connect_timeout);
+    let _ = (name, timeout);
+    let dropped = match &db.backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(place) => sqlite::drop_counter(place, name),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(place) => postgres::drop_counter(place, name, timeout),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) => redis::drop_counter(place, name, timeout),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql(place) => mysql::drop_counter(place, name, timeout),
+        Backend::Missing => Err(MISSING.to_string()),
+    };
+    dropped.map_err(|e| db.secret.scrub(&e))
+}
+
+/// What a worker of `kind` runs for each shape, with the table `t` or the key `k`.
+fn statements(kind: Kind) -> Vec<(InDatabase, &'static str)> {
+    let all = [
+        InDatabase::ReadThenWrite,
+        InDatabase::OneTransaction,
+        InDatabase::Locked,
+        InDatabase::Add,
+    ];
+    let of: fn(InDatabase) -> &'static str = match kind {
+        Kind::Page => return Vec::new(),
+        Kind::Sqlite => sqlite_statements,
+        Kind::Postgres => postgres_statements,
+        Kind::Redis => redis_statements,
+        Kind::Mysql => mysql_statements,
+    };
+    all.into_iter().map(|shape| (shape, of(shape))).collect()
+}
+
+fn sqlite_statements(shape: InDatabase) -> &'static str {
+    match shape {
+        InDatabase::ReadThenWrite => {
+            "SELECT v FROM t; window; UPDATE t SET v = ?1 (read + 1), each in autocommit"
+        }
+        InDatabase::OneTransaction => {
+            "BEGIN (deferred); SELECT v FROM t; window; UPDATE t SET v = ?1; COMMIT"
+        }
+        InDatabase::Locked => {
+            "BEGIN IMMEDIATE; SELECT v FROM t; window; UPDATE t SET v = ?1; COMMIT"
+        }
+        InDatabase::Add => "window; UPDATE t SET v = v + 1",
+    }
+}
+
+fn postgres_statements(shape: InDatabase) -> &'static str {
+    match shape {
+        InDatabase::ReadThenWrite => {
+            "SELECT v FROM t; window; UPDATE t SET v = $1 (read + 1), each in autocommit"
+        }
+        InDatabase::OneTransaction => "BEGIN; SELECT v FROM t; window; UPDATE t SET v = $1; COMMIT",
+        InDatabase::Locked => {
+            "BEGIN; SELECT v FROM t FOR UPDATE; window; UPDATE t SET v = $1; COMMIT"
+        }
+        InDatabase::Add => "window; UPDATE t SET v = v + 1",
+    }
+}
+
+fn mysql_statements(shape: InDatabase) -> &'static str {
+    match shape {
+        InDatabase::ReadThenWrite => {
+            "SELECT v FROM t; window; UPDATE t SET v = ? (read + 1), each in autocommit"
+        }
+        InDatabase::OneTransaction => "BEGIN; SELECT v FROM t; window; UPDATE t SET v = ?; COMMIT",
+        InDatabase::Locked => {
+            "BEGIN; SELECT v FROM t FOR UPDATE; window; UPDATE t SET v = ?; COMMIT"
+        }
+        InDatabase::Add => "window; UPDATE t SET v = v + 1",
+    }
+}
+
+fn redis_statements(shape: InDatabase) -> &'static str {
+    match shape {
+        InDatabase::ReadThenWrite => "GET k; window; SET k read+1 XX KEEPTTL",
+        InDatabase::OneTransaction => {
+            "MULTI GET k EXEC; window; MULTI SET k read+1 XX KEEPTTL EXEC"
+        }
+        InDatabase::Locked => {
+            "WATCH k; GET k; window; MULTI SET k read+1 XX KEEPTTL EXEC (retried when EXEC is aborted)"
+        }
+        InDatabase::Add => "window; INCR k",
     }
 }
 
@@ -296,7 +478,7 @@ impl Connect for Db {
             Backend::Redis(place) => redis::connect(place, self, index),
             #[cfg(feature = "mysql")]
             Backend::Mysql(place) => mysql::connect(place, self, index),
-            Backend::Missing => Err(MISSING.into()),
+            Backend::Missing => Err(MISSING.to_string()),
         }
     }
 
@@ -309,70 +491,6 @@ impl Connect for Db {
     }
 }
 
-/// The run's counter, from the parent. Dropping it removes it, whatever stopped the run.
-pub(crate) struct Counter {
-    db: Db,
-    admin: Box<dyn Admin>,
-    removed: bool,
-}
-
-impl Counter {
-    /// Creates this run's counter (and, for SQLite, the file if it was missing). Fails with
-    /// one line naming the store and the error, the password scrubbed.
-    pub(crate) fn create(db: &Db) -> Result<Counter, String> {
-        let mut db = db.clone();
-        let admin: Result<Box<dyn Admin>, String> = match &mut db.backend {
-            #[cfg(feature = "sqlite")]
-            Backend::Sqlite(place) => sqlite::create(place, &db.name),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(place) => {
-                postgres::create(place, &db.name, db.connect_timeout, &db.shown)
-            }
-            #[cfg(feature = "redis")]
-            Backend::Redis(place) => redis::create(place, &db.name, db.connect_timeout),
-            #[cfg(feature = "mysql")]
-            Backend::Mysql(place) => mysql::create(place, &db.name, db.connect_timeout, &db.shown),
-            Backend::Missing => Err(MISSING.into()),
-        };
-        let admin = admin.map_err(|e| db.secret.scrub(&e))?;
-        Ok(Counter {
-            db,
-            admin,
-            removed: false,
-        })
-    }
-
-    /// The store as the workers connect to it (host names already resolved).
-    pub(crate) fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// Sets the counter to 0 before a trial.
-    pub(crate) fn reset(&mut self) -> Result<(), String> {
-        self.admin.reset().map_err(|e| self.db.secret.scrub(&e))
-    }
-
-    /// The counter's value after a trial: the real total.
-    pub(crate) fn read_total(&mut self) -> Result<u64, String> {
-        self.admin.read().map_err(|e| self.db.secret.scrub(&e))
-    }
-
-    /// Removes the counter (and a SQLite file racecount created). Idempotent.
-    pub(crate) fn remove(&mut self) -> Result<(), String> {
-        if self.removed {
-            return Ok(());
-        }
-        self.removed = true;
-        self.admin.remove().map_err(|e| self.db.secret.scrub(&e))
-    }
-}
-
-impl Drop for Counter {
-    fn drop(&mut self) {
-        let _ = self.remove();
-    }
-}
-
 impl Target {
     /// The store as the renderers show it (the password masked).
     pub(crate) fn label(&self) -> StoreLabel {
@@ -381,8 +499,11 @@ impl Target {
             Target::Db(db) => StoreLabel {
                 kind: db.kind.name(),
                 url: db.shown.clone(),
-                counter: Some(db.describe()),
+                // Named once it exists.
+                counter: None,
                 isolation: db.isolation,
+                facts: crate::model::store::Facts::default(),
+                statements: statements(db.kind),
             },
         }
     }

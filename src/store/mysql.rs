@@ -20,17 +20,19 @@
 //! The URL is the client library's: `mysql://user[:password]@host[:port]/db`, and
 //! `mysql://user@localhost/db?socket=/run/mysqld/mysqld.sock` for a Unix socket. That library
 //! would move a loopback TCP connection to the server's socket by itself; racecount connects
-//! the way the URL says. TLS: `ssl-mode=` and `ssl-ca=` ([`super::tls`]).
+//! the way the URL says. TLS: `ssl-mode=` and `ssl-ca=` ([`super::tls`]). The parent's side of
+//! the counter (and the run's named lock) is [`admin`]'s.
 
-use std::time::Duration;
+mod admin;
+pub(super) use admin::{clean, create, drop_counter};
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Statement};
 
-use super::probe::{Addr, ask};
+use super::probe::Addr;
 use super::tls::Verify;
 use super::url::Secret;
-use super::{Admin, Attempt, Client, Db};
+use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
 
 /// A parsed MySQL URL.
@@ -100,110 +102,6 @@ fn where_(opts: &Opts) -> (String, Addr) {
     }
 }
 
-/// Probes, connects and creates the run's table.
-pub(super) fn create(
-    place: &Place,
-    name: &str,
-    timeout: Duration,
-    shown: &str,
-) -> Result<Box<dyn Admin>, String> {
-    let (at, addr) = where_(&place.opts);
-    let fail = |e: String| format!("cannot connect to mysql at {at}: {e}");
-    // The server speaks first (its greeting): the probe sends nothing and waits for a byte.
-    ask(&addr, b"", timeout).map_err(fail)?;
-    let opts = OptsBuilder::from_opts(place.opts.clone())
-        .tcp_connect_timeout(Some(timeout))
-        .read_timeout(Some(timeout))
-        .write_timeout(Some(timeout));
-    let mut conn = Conn::new(opts).map_err(|e| fail(e.to_string()))?;
-    let mut admin = MysqlAdmin {
-        table: name.to_string(),
-        shown: shown.to_string(),
-        conn: None,
-    };
-    // A killed worker's connection may still hold a lock for a moment; never wait forever.
-    let secs = timeout.as_secs().max(1);
-    conn.query_drop(format!(
-        "SET SESSION innodb_lock_wait_timeout = {secs}, lock_wait_timeout = {secs}"
-    ))
-    .map_err(|e| admin.error("cannot set the lock timeouts", &e))?;
-    conn.query_drop(format!(
-        "CREATE TABLE {name} (v BIGINT NOT NULL) ENGINE=InnoDB"
-    ))
-    .map_err(|e| admin.error("cannot create the counter table", &e))?;
-    admin.conn = Some(conn);
-    // From here on, dropping `admin` (on the error below too) drops the table.
-    admin.execute(
-        &format!("INSERT INTO {name} VALUES (0)"),
-        "cannot create the counter table",
-    )?;
-    Ok(Box::new(admin))
-}
-
-struct MysqlAdmin {
-    table: String,
-    shown: String,
-    conn: Option<Conn>,
-}
-
-impl MysqlAdmin {
-    fn error(&self, what: &str, e: &mysql::Error) -> String {
-        format!("{what} in {}: {e}", self.shown)
-    }
-
-    fn execute(&mut self, sql: &str, what: &str) -> Result<(), String> {
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(format!("{what} in {}: not connected", self.shown));
-        };
-        conn.query_drop(sql).map_err(|e| self.error(what, &e))
-    }
-}
-
-impl Drop for MysqlAdmin {
-    fn drop(&mut self) {
-        // `Counter` removes the table first; this covers a failure halfway through `create`.
-        let _ = self.remove();
-    }
-}
-
-impl Admin for MysqlAdmin {
-    fn reset(&mut self) -> Result<(), String> {
-        self.execute(
-            &format!("UPDATE {} SET v = 0", self.table),
-            "cannot reset the counter",
-        )
-    }
-
-    fn read(&mut self) -> Result<u64, String> {
-        let sql = format!("SELECT v FROM {}", self.table);
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(format!(
-                "cannot read the counter in {}: not connected",
-                self.shown
-            ));
-        };
-        let v: Option<i64> = conn
-            .query_first(sql)
-            .map_err(|e| self.error("cannot read the counter", &e))?;
-        v.map(|v| v as u64).ok_or_else(|| {
-            format!(
-                "the counter table {} in {} is empty",
-                self.table, self.shown
-            )
-        })
-    }
-
-    fn remove(&mut self) -> Result<(), String> {
-        if self.conn.is_none() {
-            return Ok(());
-        }
-        let what = format!("cannot drop the table {} (drop it by hand)", self.table);
-        let result = self.execute(&format!("DROP TABLE IF EXISTS {}", self.table), &what);
-        self.conn = None;
-        result
-    }
-}
-
 /// A worker's connection and its prepared statements.
 struct MysqlClient {
     conn: Conn,
@@ -217,7 +115,7 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
     let _ = index; // MySQL has no application name in its handshake.
     let opts =
         OptsBuilder::from_opts(place.opts.clone()).tcp_connect_timeout(Some(db.connect_timeout));
-    let mut conn = Conn::new(opts).map_err(|e| e.to_string())?;
+    let mut conn = Conn::new(opts).map_err(|e| format!("{e}{}", hint(&e)))?;
     if let Some(level) = db.isolation {
         conn.query_drop(format!(
             "SET SESSION TRANSACTION ISOLATION LEVEL {}",
@@ -302,6 +200,34 @@ fn lost(e: &mysql::Error) -> bool {
         mysql::Error::IoError(_) | mysql::Error::CodecError(_) => true,
         mysql::Error::MySqlError(e) => [2006, 2013, 1927, 1053].contains(&e.code),
         _ => false,
+    }
+}
+
+/// Whether the error is a read or write that timed out (the server said nothing).
+fn timed_out(e: &mysql::Error) -> bool {
+    matches!(e, mysql::Error::IoError(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ))
+}
+
+/// What to do about the errors a user can fix, after the server's words: too many connections
+/// (1040), no CREATE permission (1044, 1142), no such database (1049).
+fn hint(e: &mysql::Error) -> &'static str {
+    let mysql::Error::MySqlError(e) = e else {
+        return "";
+    };
+    match e.code {
+        1040 => {
+            "; racecount opens one connection per worker (-p) and one of its own: run fewer \
+             workers, or raise max_connections"
+        }
+        1044 | 1142 => {
+            "; racecount creates its table in the URL's database: GRANT CREATE, DROP, SELECT, \
+             INSERT, UPDATE ON db.* TO the user, or name a database the user may create in"
+        }
+        1049 => "; create it (CREATE DATABASE name) or name another database in the URL",
+        _ => "",
     }
 }
 

@@ -15,14 +15,19 @@
 //! into the binary (webpki-roots, as the MySQL client does): the client library would otherwise
 //! load and parse the system's store on every connection, which made a trial of 10 forked
 //! workers 5 times slower (20 against 100 ms). The client library's `#insecure` checks nothing.
+//!
+//! A worker's `SET` is `XX KEEPTTL`: it never makes a key that vanished, and it keeps the TTL
+//! the parent gives the key (Redis 6 or later); the parent's side is [`admin`]'s.
+
+mod admin;
+pub(super) use admin::{KEEP_ALIVE_EVERY, TTL, clean, create, drop_counter};
 
 use std::time::Duration;
 
 use redis::{Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError};
 
-use super::probe::{Addr, ask};
 use super::url::Secret;
-use super::{Admin, Attempt, Client, Db};
+use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
 
 /// A parsed Redis URL.
@@ -76,78 +81,21 @@ fn open(place: &Place, timeout: Duration) -> Result<Connection, RedisError> {
     client.get_connection_with_timeout(timeout)
 }
 
-/// Connects and creates the run's key (`SET … NX`: never overwrites a key of someone else's).
-pub(super) fn create(
-    place: &Place,
-    name: &str,
-    timeout: Duration,
-) -> Result<Box<dyn Admin>, String> {
-    let at = place.info.addr().to_string();
-    let addr = match place.info.addr() {
-        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
-            Addr::Tcp(host.clone(), *port)
-        }
-        ConnectionAddr::Unix(path) => Addr::Unix(path.clone()),
-        other => return Err(format!("redis at {at}: unsupported address {other:?}")),
-    };
-    ask(&addr, probe_request(place.info.addr()), timeout)
-        .map_err(|e| format!("cannot connect to redis at {at}: {e}"))?;
-    let mut conn =
-        open(place, timeout).map_err(|e| format!("cannot connect to redis at {at}: {e}"))?;
-    // Every later command is bounded too: a server that stops answering is an error.
-    conn.set_read_timeout(Some(timeout))
-        .and_then(|()| conn.set_write_timeout(Some(timeout)))
-        .map_err(|e| format!("redis at {at}: {e}"))?;
-    let created: Option<String> = redis::cmd("SET")
-        .arg(name)
-        .arg(0)
-        .arg("NX")
-        .query(&mut conn)
-        .map_err(|e| format!("cannot create the counter key at redis {at}: {e}"))?;
-    if created.is_none() {
-        return Err(format!(
-            "the key {name} already exists at redis {at}; racecount leaves it alone"
-        ));
-    }
-    Ok(Box::new(RedisAdmin {
-        conn,
-        key: name.to_string(),
-        at,
-    }))
-}
-
-struct RedisAdmin {
-    conn: Connection,
-    key: String,
-    at: String,
-}
-
-impl Admin for RedisAdmin {
-    fn reset(&mut self) -> Result<(), String> {
-        redis::cmd("SET")
-            .arg(&self.key)
-            .arg(0)
-            .exec(&mut self.conn)
-            .map_err(|e| format!("cannot reset the counter at redis {}: {e}", self.at))
-    }
-
-    fn read(&mut self) -> Result<u64, String> {
-        redis::cmd("GET")
-            .arg(&self.key)
-            .query(&mut self.conn)
-            .map_err(|e| format!("cannot read the counter at redis {}: {e}", self.at))
-    }
-
-    fn remove(&mut self) -> Result<(), String> {
-        redis::cmd("DEL")
-            .arg(&self.key)
-            .exec(&mut self.conn)
-            .map_err(|e| {
-                format!(
-                    "cannot delete the key {} at redis {} (delete it by hand): {e}",
-                    self.key, self.at
-                )
-            })
+/// The client's words, with what to do about a server at its `maxclients`: it answers a
+/// connection over the limit with an error and closes it, which reaches a client that has not
+/// read it yet as a closed connection.
+fn describe(e: &RedisError) -> String {
+    let text = e.to_string();
+    let full = text.contains("max number of clients");
+    let closed = e.is_connection_dropped() || text.contains("end of file");
+    if full || closed {
+        format!(
+            "{text}{}; a server at its maxclients answers so: racecount opens one connection \
+             per worker (-p) and one of its own (see CONFIG GET maxclients)",
+            if full { "" } else { " at once" }
+        )
+    } else {
+        text
     }
 }
 
@@ -157,7 +105,7 @@ struct RedisClient {
 }
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
-    let mut conn = open(place, db.connect_timeout).map_err(|e| e.to_string())?;
+    let mut conn = open(place, db.connect_timeout).map_err(|e| describe(&e))?;
     // Named, so that CLIENT LIST shows whose connection this is.
     redis::cmd("CLIENT")
         .arg("SETNAME")
@@ -170,72 +118,82 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
     }))
 }
 
+/// What a worker's write is: `SET k v XX KEEPTTL`, which keeps the parent's TTL and never makes
+/// a key that vanished (nil then).
+fn set_command(key: &str, value: u64) -> redis::Cmd {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key).arg(value).arg("XX").arg("KEEPTTL");
+    cmd
+}
+
+/// A failed try, when the write found no key.
+fn vanished() -> Attempt {
+    Attempt::Failed("redis: the counter key is gone (expired or deleted by someone else)".into())
+}
+
 impl RedisClient {
     fn get(&mut self) -> Result<u64, RedisError> {
         redis::cmd("GET").arg(&self.key).query(&mut self.conn)
     }
 
-    fn set(&mut self, value: u64) -> Result<(), RedisError> {
-        redis::cmd("SET")
-            .arg(&self.key)
-            .arg(value)
-            .exec(&mut self.conn)
+    /// SET XX KEEPTTL; `Ok(false)` when the key is gone.
+    fn set(&mut self, value: u64) -> Result<bool, RedisError> {
+        let done: Option<String> = set_command(&self.key, value).query(&mut self.conn)?;
+        Ok(done.is_some())
+    }
+
+    /// MULTI SET … EXEC: `None` when EXEC was aborted (a WATCHed key changed), else whether
+    /// the key was there to set.
+    fn set_in_transaction(&mut self, value: u64) -> Result<Option<bool>, RedisError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic().add_command(set_command(&self.key, value));
+        let done: Option<(Option<String>,)> = pipe.query(&mut self.conn)?;
+        Ok(done.map(|(set,)| set.is_some()))
     }
 }
 
 impl Client for RedisClient {
     fn increment(&mut self, shape: InDatabase, hold: &mut dyn FnMut()) -> Result<(), Attempt> {
-        let result = match shape {
-            InDatabase::ReadThenWrite => self.get().and_then(|v| {
+        let written = match shape {
+            InDatabase::ReadThenWrite => {
+                let v = self.get().map_err(attempt)?;
                 hold();
-                self.set(v + 1)
-            }),
+                self.set(v + 1).map_err(attempt)?
+            }
             InDatabase::OneTransaction => {
-                let read: Result<(u64,), _> = redis::pipe()
+                let (v,): (u64,) = redis::pipe()
                     .atomic()
                     .cmd("GET")
                     .arg(&self.key)
-                    .query(&mut self.conn);
-                read.and_then(|(v,)| {
-                    hold();
-                    redis::pipe()
-                        .atomic()
-                        .cmd("SET")
-                        .arg(&self.key)
-                        .arg(v + 1)
-                        .ignore()
-                        .exec(&mut self.conn)
-                })
+                    .query(&mut self.conn)
+                    .map_err(attempt)?;
+                hold();
+                // Not WATCHed: EXEC always runs.
+                self.set_in_transaction(v + 1).map_err(attempt)? == Some(true)
             }
             InDatabase::Locked => {
-                let watched = redis::cmd("WATCH")
+                redis::cmd("WATCH")
                     .arg(&self.key)
                     .exec(&mut self.conn)
-                    .and_then(|()| self.get());
-                let v = match watched {
-                    Ok(v) => v,
-                    Err(e) => return Err(attempt(e)),
-                };
+                    .map_err(attempt)?;
+                let v = self.get().map_err(attempt)?;
                 hold();
                 // EXEC answers nil when the watched key changed since WATCH: refused.
-                let done: Result<Option<(String,)>, _> = redis::pipe()
-                    .atomic()
-                    .cmd("SET")
-                    .arg(&self.key)
-                    .arg(v + 1)
-                    .query(&mut self.conn);
-                match done {
-                    Ok(Some(_)) => Ok(()),
-                    Ok(None) => return Err(Attempt::Refused),
-                    Err(e) => Err(e),
+                match self.set_in_transaction(v + 1).map_err(attempt)? {
+                    None => return Err(Attempt::Refused),
+                    Some(set) => set,
                 }
             }
             InDatabase::Add => {
                 hold();
-                redis::cmd("INCR").arg(&self.key).exec(&mut self.conn)
+                redis::cmd("INCR")
+                    .arg(&self.key)
+                    .exec(&mut self.conn)
+                    .map_err(attempt)?;
+                true
             }
         };
-        result.map_err(attempt)
+        if written { Ok(()) } else { Err(vanished()) }
     }
 }
 

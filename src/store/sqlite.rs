@@ -17,14 +17,19 @@
 //! The parent opens a connection for each of its steps and closes it again, so that no SQLite
 //! connection is open when it forks (SQLite forbids using one across fork, and its locks are
 //! per process). A file racecount creates is put in WAL mode and deleted at the end; an
-//! existing file keeps its journal mode, and only the run's table is created and dropped.
+//! existing file keeps its journal mode, and only the run's table is created and dropped. The
+//! parent's side of the counter (and the run's lock file) is [`admin`]'s.
+
+mod admin;
+pub(super) use admin::{clean, create, drop_counter};
 
 use std::path::{Path, PathBuf};
+
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::{Admin, Attempt, Client, Db, Isolation};
+use super::{Attempt, Client, Db, Isolation};
 use crate::model::mode::InDatabase;
 
 /// A validated SQLite path.
@@ -114,91 +119,6 @@ fn check_header(path: &Path) -> Result<(), String> {
             "--store sqlite:{}: is not a SQLite database",
             path.display()
         ))
-    }
-}
-
-/// Creates the file if needed, and the run's table.
-pub(super) fn create(place: &Place, name: &str) -> Result<Box<dyn Admin>, String> {
-    let created = !place.path.exists();
-    let admin = SqliteAdmin {
-        path: place.path.clone(),
-        table: name.to_string(),
-        created,
-    };
-    let conn = if created {
-        let conn = Connection::open_with_flags(
-            &place.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )
-        .map_err(|e| admin.error("cannot create", e))?;
-        conn.pragma_update(None, "journal_mode", "wal")
-            .map_err(|e| admin.error("cannot set WAL mode in", e))?;
-        conn
-    } else {
-        admin.open()?
-    };
-    conn.execute_batch(&format!(
-        "CREATE TABLE {name} (v INTEGER NOT NULL); INSERT INTO {name} VALUES (0);"
-    ))
-    .map_err(|e| admin.error("cannot create the counter table in", e))?;
-    Ok(Box::new(admin))
-}
-
-struct SqliteAdmin {
-    path: PathBuf,
-    table: String,
-    created: bool,
-}
-
-impl SqliteAdmin {
-    fn open(&self) -> Result<Connection, String> {
-        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| self.error("cannot open", e))?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(|e| self.error("cannot set a busy timeout on", e))?;
-        Ok(conn)
-    }
-
-    fn error(&self, what: &str, e: rusqlite::Error) -> String {
-        format!("{what} sqlite:{}: {e}", self.path.display())
-    }
-}
-
-impl Admin for SqliteAdmin {
-    fn reset(&mut self) -> Result<(), String> {
-        self.open()?
-            .execute(&format!("UPDATE {} SET v = 0", self.table), [])
-            .map(drop)
-            .map_err(|e| self.error("cannot reset the counter in", e))
-    }
-
-    fn read(&mut self) -> Result<u64, String> {
-        let v: i64 = self
-            .open()?
-            .query_row(&format!("SELECT v FROM {}", self.table), [], |r| r.get(0))
-            .map_err(|e| self.error("cannot read the counter in", e))?;
-        Ok(v as u64)
-    }
-
-    fn remove(&mut self) -> Result<(), String> {
-        if self.created {
-            // The whole file is racecount's: delete it and SQLite's companions.
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                let mut path = self.path.clone().into_os_string();
-                path.push(suffix);
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(format!("cannot remove {}: {e}", Path::new(&path).display()));
-                    }
-                }
-            }
-            return Ok(());
-        }
-        self.open()?
-            .execute_batch(&format!("DROP TABLE IF EXISTS {}", self.table))
-            .map_err(|e| self.error("cannot drop the counter table in", e))
     }
 }
 
