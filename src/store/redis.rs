@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use redis::{Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError};
 
+use super::probe::{self, Addr};
 use super::url::Secret;
 use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
@@ -81,19 +82,31 @@ fn open(place: &Place, timeout: Duration) -> Result<Connection, RedisError> {
     client.get_connection_with_timeout(timeout)
 }
 
-/// The client's words, with what to do about a server at its `maxclients`: it answers a
-/// connection over the limit with an error and closes it, which reaches a client that has not
-/// read it yet as a closed connection.
-fn describe(e: &RedisError) -> String {
+/// The client's words; for a connection the server closed at once, what the server says to a
+/// new one: Redis at its `maxclients` answers a connection over the limit with "ERR max number
+/// of clients reached" and closes it, which reaches a client that writes first as a reset or
+/// an end of file, not as the server's words.
+fn describe(e: &RedisError, place: &Place, timeout: Duration) -> String {
     let text = e.to_string();
-    let full = text.contains("max number of clients");
-    let closed = e.is_connection_dropped() || text.contains("end of file");
-    if full || closed {
-        format!(
-            "{text}{}; a server at its maxclients answers so: racecount opens one connection \
-             per worker (-p) and one of its own (see CONFIG GET maxclients)",
-            if full { "" } else { " at once" }
-        )
+    let closed = e.is_connection_dropped() || e.is_io_error() || text.contains("end of file");
+    let words = match (closed, place.info.addr()) {
+        (true, ConnectionAddr::Tcp(host, port)) => {
+            probe::first_words(&Addr::Tcp(host.clone(), *port), timeout)
+        }
+        (true, ConnectionAddr::Unix(path)) => {
+            probe::first_words(&Addr::Unix(path.clone()), timeout)
+        }
+        _ => None,
+    };
+    let full = words
+        .as_deref()
+        .unwrap_or(&text)
+        .contains("max number of clients");
+    if full {
+        "the server refuses more clients (\"ERR max number of clients reached\"): racecount \
+         opens one connection per worker (-p) and one of its own; run fewer workers, or raise \
+         maxclients (CONFIG GET maxclients)"
+            .to_string()
     } else {
         text
     }
@@ -105,7 +118,8 @@ struct RedisClient {
 }
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
-    let mut conn = open(place, db.connect_timeout).map_err(|e| describe(&e))?;
+    let mut conn = open(place, db.connect_timeout)
+        .map_err(|e| describe(&e, place, Duration::from_millis(200)))?;
     // Named, so that CLIENT LIST shows whose connection this is.
     redis::cmd("CLIENT")
         .arg("SETNAME")

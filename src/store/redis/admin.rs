@@ -35,8 +35,12 @@ fn connect_admin(place: &Place, timeout: Duration) -> Result<(Connection, String
     };
     ask(&addr, probe_request(place.info.addr()), timeout)
         .map_err(|e| format!("cannot connect to redis at {at}: {e}"))?;
-    let conn = open(place, timeout)
-        .map_err(|e| format!("cannot connect to redis at {at}: {}", super::describe(&e)))?;
+    let conn = open(place, timeout).map_err(|e| {
+        format!(
+            "cannot connect to redis at {at}: {}",
+            super::describe(&e, place, timeout)
+        )
+    })?;
     // Every later command is bounded too: a server that stops answering is an error.
     conn.set_read_timeout(Some(timeout))
         .and_then(|()| conn.set_write_timeout(Some(timeout)))
