@@ -17,8 +17,9 @@
 # temporary directory; every server uses them. start --owner PID also stops the servers once
 # process PID has gone (the test suite uses it when it starts the servers itself). Run as root,
 # PostgreSQL runs as the user postgres and MariaDB as mysql (both refuse root); otherwise as
-# you. The servers trust local connections (MariaDB: the user racecount, no password) and keep
-# nothing: fsync is off, Redis saves nothing, MariaDB flushes its log once a second.
+# you. The servers trust local connections (MariaDB: the user racecount, no password; PostgreSQL:
+# every role but racecount_test_pw over TCP, which gives its password) and keep nothing: fsync
+# is off, Redis saves nothing, MariaDB flushes its log once a second.
 set -euo pipefail
 
 say() { echo "services.sh: $*" >&2; }
@@ -190,6 +191,9 @@ start() {
     key_for postgres "$dir/pg/server.key"
     as_pg "$bin/initdb" -D "$dir/pg/data" -U postgres --auth=trust --no-sync >"$dir/initdb.log" 2>&1 || {
         say "initdb failed:"; cat "$dir/initdb.log" >&2; exit 1; }
+    # One role must give its password (over TCP), so that the tests can see racecount hand it
+    # over from the URL, PGPASSWORD and .pgpass; every other connection is trusted.
+    as_pg sed -i '1i host all racecount_test_pw 127.0.0.1/32 scram-sha-256' "$dir/pg/data/pg_hba.conf"
     as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -w -t 60 start \
         -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories='$dir/pg' \
             -c fsync=off -c max_connections=400 -c shared_buffers=64MB -c ssl=on \

@@ -103,7 +103,11 @@ fn run() -> Result<Status, Error> {
         return Ok(Status::Success);
     }
     let probe = Probe::now();
+    let store_arg = options.store.clone();
     let mut config = Config::new(options, &probe).map_err(Error::Config)?;
+    if let Some(span) = config.store.db().and_then(|db| db.password_span.clone()) {
+        store::argv::hide(&store_arg, span);
+    }
     interrupt::install().map_err(Error::Signals)?;
     if let (true, Some(db)) = (config.clean, config.store.db()) {
         return clean(db).map_err(Error::Output);

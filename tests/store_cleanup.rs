@@ -11,16 +11,25 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use rusqlite::{Connection, OpenFlags};
 
-/// The tables in the SQLite file at `path`, read-only.
+/// The tables in the SQLite file at `path`; tried again for a while when SQLite is busy (a run
+/// may be making the file, or writing). Opened for writing: a run killed mid-transaction
+/// leaves a hot journal, which only a writer may roll back.
 fn tables(path: &str) -> Vec<String> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mut stmt =
+            conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
+        stmt.query_map([], |r| r.get(0))?.collect()
+    };
+    let mut result = read();
+    let end = Instant::now() + Duration::from_secs(10);
+    while let Err(e) = &result {
+        assert!(Instant::now() < end, "cannot read {path}: {e}");
+        std::thread::sleep(Duration::from_millis(20));
+        result = read();
+    }
+    result.unwrap_or_default()
 }
 
 /// The names of the files in `dir`, sorted.

@@ -20,6 +20,8 @@ use store_common::*;
 mod cleanup;
 #[path = "store_servers/mariadb_tls.rs"]
 mod mariadb_tls;
+#[path = "store_servers/secrets.rs"]
+mod secrets;
 
 use std::sync::OnceLock;
 

@@ -81,6 +81,8 @@ impl Config {
             clean: options.clean,
         };
         let store = store_target(&options.store, options.isolation, timeout, asked)?;
+        let mut warnings = warnings;
+        warnings.extend(store.db().iter().flat_map(|db| db.notes.iter().cloned()));
         // With a database the database does the locking: no lock of the page's runs or shows.
         let locks = if store.db().is_some() {
             Vec::new()

@@ -16,7 +16,6 @@
 
 use std::time::Duration;
 
-use crate::model::mode::InDatabase;
 pub(crate) use crate::model::store::Isolation;
 use crate::model::store::StoreLabel;
 use crate::race::child::db::Connect;
@@ -33,6 +32,10 @@ use crate::race::child::db::Connect;
 pub(crate) use crate::race::child::db::{Attempt, Client};
 
 // Without any store nothing makes a counter: the module stays, unused.
+pub(crate) mod argv;
+mod kind;
+use kind::unknown_store;
+pub(crate) use kind::{Kind, kind_of};
 #[cfg_attr(
     not(any(
         feature = "sqlite",
@@ -66,6 +69,7 @@ mod sqlite;
     allow(dead_code)
 )]
 mod stale;
+mod statements;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]
 mod tls;
 pub(crate) mod url;
@@ -74,61 +78,11 @@ pub(crate) use counter::{Counter, DbError, clean};
 use counter::{Made, Phase};
 use stale::run_name;
 pub(crate) use stale::{Cleaned, count};
-use url::{Secret, mask};
 
 const MISSING: &str = "this racecount was built without database stores";
 
 /// How long a connection may take when `--timeout` is not given.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The stores `--store` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Page,
-    Sqlite,
-    Postgres,
-    Redis,
-    Mysql,
-}
-
-impl Kind {
-    /// The name used in every output format.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Page => "page",
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-            Kind::Mysql => "mysql",
-        }
-    }
-
-    /// The cargo feature that builds this store in.
-    pub(crate) fn feature(self) -> &'static str {
-        match self {
-            Kind::Page => "",
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-            Kind::Mysql => "mysql",
-        }
-    }
-}
-
-/// The store a URL names, from its scheme; `None` for an unknown scheme.
-pub(crate) fn kind_of(url: &str) -> Option<Kind> {
-    if url == "page" {
-        return Some(Kind::Page);
-    }
-    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
-    match scheme.as_str() {
-        "sqlite" => Some(Kind::Sqlite),
-        "postgres" | "postgresql" => Some(Kind::Postgres),
-        "redis" | "rediss" | "redis+unix" | "unix" => Some(Kind::Redis),
-        "mysql" | "mariadb" => Some(Kind::Mysql),
-        _ => None,
-    }
-}
 
 /// Where the counter lives.
 #[derive(Debug, Clone)]
@@ -145,8 +99,10 @@ pub(crate) struct Db {
     pub kind: Kind,
     /// The URL with its password masked: the only form ever shown.
     pub shown: String,
-    /// The password, to scrub from every message a client library writes.
-    pub secret: Secret,
+    /// What to say on stderr before the run (a password file that was ignored, say).
+    pub notes: Vec<String>,
+    /// Where the password is written in `--store`'s value, to hide it from `ps`.
+    pub password_span: Option<std::ops::Range<usize>>,
     /// This run's table or key.
     pub name: String,
     /// How long connecting may take: `--timeout`, or 5 s.
@@ -178,7 +134,6 @@ impl Target {
         isolation: Option<Isolation>,
         timeout: Option<Duration>,
     ) -> Result<Target, String> {
-        let (shown, secret) = mask(url);
         let Some(kind) = kind_of(url) else {
             return Err(unknown_store(url));
         };
@@ -192,11 +147,26 @@ impl Target {
             }
             return Ok(Target::Page);
         }
-        let backend = backend(kind, url, &shown, &secret, isolation)?;
+        let split = if kind == Kind::Sqlite {
+            // sqlite:PATH has no password: a path is shown as given.
+            url::Split {
+                bare: url.to_string(),
+                shown: url.to_string(),
+                password: None,
+                span: None,
+            }
+        } else {
+            url::split(url, kind.password_variable())?
+        };
+        let mut notes = Vec::new();
+        let shown = split.shown.clone();
+        let password_span = split.span.clone();
+        let backend = backend(kind, split, isolation, &mut notes)?;
         Ok(Target::Db(Box::new(Db {
             kind,
             shown,
-            secret,
+            notes,
+            password_span,
             name: run_name(),
             connect_timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             isolation,
@@ -213,20 +183,28 @@ impl Target {
     }
 }
 
+/// The store's own parse of the URL (its password taken out), with the password handed over
+/// separately; `notes` collects what to say before the run.
 fn backend(
     kind: Kind,
-    url: &str,
-    shown: &str,
-    secret: &Secret,
+    split: url::Split,
     isolation: Option<Isolation>,
+    notes: &mut Vec<String>,
 ) -> Result<Backend, String> {
+    let url::Split {
+        bare: url,
+        shown,
+        password,
+        ..
+    } = split;
+    let (url, shown) = (url.as_str(), shown.as_str());
     // Each is used only by the stores compiled in.
-    let _ = (url, shown, secret, isolation);
+    let _ = (url, shown, &password, isolation, &notes);
     match kind {
         #[cfg(feature = "sqlite")]
         Kind::Sqlite => sqlite::parse(url, isolation).map(Backend::Sqlite),
         #[cfg(feature = "postgres")]
-        Kind::Postgres => postgres::parse(url, shown, secret).map(Backend::Postgres),
+        Kind::Postgres => postgres::parse(url, shown, password, notes).map(Backend::Postgres),
         #[cfg(feature = "redis")]
         Kind::Redis => {
             if isolation.is_some() {
@@ -234,56 +212,16 @@ fn backend(
                             --store postgres://…, mysql://… and sqlite:PATH"
                     .into());
             }
-            redis::parse(url, shown, secret).map(Backend::Redis)
+            redis::parse(url, shown, password).map(Backend::Redis)
         }
         #[cfg(feature = "mysql")]
-        Kind::Mysql => mysql::parse(url, shown, secret).map(Backend::Mysql),
+        Kind::Mysql => mysql::parse(url, shown, password).map(Backend::Mysql),
         other => Err(format!(
             "--store {shown}: this racecount was built without {} support (cargo feature \
              \"{}\")",
             other.name(),
             other.feature()
         )),
-    }
-}
-
-/// Why `url` names no store, without echoing it: an unknown string may hold a password
-/// (`host=… password=…`), so only a scheme is named, and a store written without its `:`.
-fn unknown_store(url: &str) -> String {
-    const USE: &str =
-        "use page, sqlite:PATH, postgres://…, redis://…, redis+unix://…, rediss://… or mysql://…";
-    let bare = url.trim().to_ascii_lowercase();
-    let words = [
-        "page",
-        "sqlite",
-        "postgres",
-        "postgresql",
-        "redis",
-        "rediss",
-        "mysql",
-        "mariadb",
-    ];
-    let word = words.iter().copied().find(|w| *w == bare);
-    if let Some(word) = word.or_else(|| crate::model::words::closest(&bare, &words)) {
-        let example = match word {
-            "page" => "page".to_string(),
-            "sqlite" => "sqlite:PATH, e.g. sqlite:/tmp/lesson.db".to_string(),
-            other => format!("{other}://HOST/…"),
-        };
-        return format!("--store: not a store URL; did you mean {example}? ({USE})");
-    }
-    let scheme = url.split_once("://").map(|(s, _)| s).filter(|s| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    match scheme {
-        Some(scheme) => {
-            let hint = crate::model::words::closest(scheme, &words)
-                .map_or(String::new(), |w| format!("; did you mean '{w}://'?"));
-            format!("--store: unknown scheme '{scheme}'{hint} ({USE})")
-        }
-        None => format!("--store: not a store URL ({USE})"),
     }
 }
 
@@ -343,7 +281,7 @@ fn redis_ttl_secs() -> u64 {
 fn make(db: &mut Db, phase: &Phase) -> Result<Made, String> {
     let (name, timeout, shown) = (db.name.clone(), db.connect_timeout, db.shown.clone());
     let _ = (&name, timeout, &shown, phase);
-    let made = match &mut db.backend {
+    match &mut db.backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite(place) => sqlite::create(place, &name, phase),
         #[cfg(feature = "postgres")]
@@ -353,15 +291,14 @@ fn make(db: &mut Db, phase: &Phase) -> Result<Made, String> {
         #[cfg(feature = "mysql")]
         Backend::Mysql(place) => mysql::create(place, &name, timeout, &shown, phase),
         Backend::Missing => Err(MISSING.to_string()),
-    };
-    made.map_err(|e| db.secret.scrub(&e))
+    }
 }
 
 /// Removes the counters dead runs left (`--clean`).
 fn clean_stale(db: &Db) -> Result<Cleaned, String> {
     let (timeout, shown) = (db.connect_timeout, db.shown.as_str());
     let _ = (timeout, shown);
-    let cleaned = match &db.backend {
+    match &db.backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite(place) => sqlite::clean(place),
         #[cfg(feature = "postgres")]
@@ -371,15 +308,14 @@ fn clean_stale(db: &Db) -> Result<Cleaned, String> {
         #[cfg(feature = "mysql")]
         Backend::Mysql(place) => mysql::clean(place, timeout, shown),
         Backend::Missing => Err(MISSING.to_string()),
-    };
-    cleaned.map_err(|e| db.secret.scrub(&e))
+    }
 }
 
 /// Removes this run's counter over a new connection (after the parent's was given up).
 fn drop_counter(db: &Db) -> Result<(), String> {
     let (name, timeout) = (db.name.as_str(), db.connect_timeout);
     let _ = (name, timeout);
-    let dropped = match &db.backend {
+    match &db.backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite(place) => sqlite::drop_counter(place, name),
         #[cfg(feature = "postgres")]
@@ -389,79 +325,6 @@ fn drop_counter(db: &Db) -> Result<(), String> {
         #[cfg(feature = "mysql")]
         Backend::Mysql(place) => mysql::drop_counter(place, name, timeout),
         Backend::Missing => Err(MISSING.to_string()),
-    };
-    dropped.map_err(|e| db.secret.scrub(&e))
-}
-
-/// What a worker of `kind` runs for each shape, with the table `t` or the key `k`.
-fn statements(kind: Kind) -> Vec<(InDatabase, &'static str)> {
-    let all = [
-        InDatabase::ReadThenWrite,
-        InDatabase::OneTransaction,
-        InDatabase::Locked,
-        InDatabase::Add,
-    ];
-    let of: fn(InDatabase) -> &'static str = match kind {
-        Kind::Page => return Vec::new(),
-        Kind::Sqlite => sqlite_statements,
-        Kind::Postgres => postgres_statements,
-        Kind::Redis => redis_statements,
-        Kind::Mysql => mysql_statements,
-    };
-    all.into_iter().map(|shape| (shape, of(shape))).collect()
-}
-
-fn sqlite_statements(shape: InDatabase) -> &'static str {
-    match shape {
-        InDatabase::ReadThenWrite => {
-            "SELECT v FROM t; window; UPDATE t SET v = ?1 (read + 1), each in autocommit"
-        }
-        InDatabase::OneTransaction => {
-            "BEGIN (deferred); SELECT v FROM t; window; UPDATE t SET v = ?1; COMMIT"
-        }
-        InDatabase::Locked => {
-            "BEGIN IMMEDIATE; SELECT v FROM t; window; UPDATE t SET v = ?1; COMMIT"
-        }
-        InDatabase::Add => "window; UPDATE t SET v = v + 1",
-    }
-}
-
-fn postgres_statements(shape: InDatabase) -> &'static str {
-    match shape {
-        InDatabase::ReadThenWrite => {
-            "SELECT v FROM t; window; UPDATE t SET v = $1 (read + 1), each in autocommit"
-        }
-        InDatabase::OneTransaction => "BEGIN; SELECT v FROM t; window; UPDATE t SET v = $1; COMMIT",
-        InDatabase::Locked => {
-            "BEGIN; SELECT v FROM t FOR UPDATE; window; UPDATE t SET v = $1; COMMIT"
-        }
-        InDatabase::Add => "window; UPDATE t SET v = v + 1",
-    }
-}
-
-fn mysql_statements(shape: InDatabase) -> &'static str {
-    match shape {
-        InDatabase::ReadThenWrite => {
-            "SELECT v FROM t; window; UPDATE t SET v = ? (read + 1), each in autocommit"
-        }
-        InDatabase::OneTransaction => "BEGIN; SELECT v FROM t; window; UPDATE t SET v = ?; COMMIT",
-        InDatabase::Locked => {
-            "BEGIN; SELECT v FROM t FOR UPDATE; window; UPDATE t SET v = ?; COMMIT"
-        }
-        InDatabase::Add => "window; UPDATE t SET v = v + 1",
-    }
-}
-
-fn redis_statements(shape: InDatabase) -> &'static str {
-    match shape {
-        InDatabase::ReadThenWrite => "GET k; window; SET k read+1 XX KEEPTTL",
-        InDatabase::OneTransaction => {
-            "MULTI GET k EXEC; window; MULTI SET k read+1 XX KEEPTTL EXEC"
-        }
-        InDatabase::Locked => {
-            "WATCH k; GET k; window; MULTI SET k read+1 XX KEEPTTL EXEC (retried when EXEC is aborted)"
-        }
-        InDatabase::Add => "window; INCR k",
     }
 }
 
@@ -482,10 +345,6 @@ impl Connect for Db {
         }
     }
 
-    fn scrub(&self, message: &str) -> String {
-        self.secret.scrub(message)
-    }
-
     fn shown(&self) -> &str {
         &self.shown
     }
@@ -503,7 +362,7 @@ impl Target {
                 counter: None,
                 isolation: db.isolation,
                 facts: crate::model::store::Facts::default(),
-                statements: statements(db.kind),
+                statements: statements::statements(db.kind),
             },
         }
     }

@@ -31,7 +31,6 @@ use mysql::{Conn, Opts, OptsBuilder, Statement};
 
 use super::probe::Addr;
 use super::tls::Verify;
-use super::url::Secret;
 use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
 
@@ -41,21 +40,26 @@ pub(super) struct Place {
     opts: Opts,
 }
 
-pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+/// Parses `url` (its password already taken out, handed over as `password`); without one,
+/// the password comes from MYSQL_PWD, as mysql's.
+pub(super) fn parse(url: &str, shown: &str, password: Option<String>) -> Result<Place, String> {
     let (url, tls) = super::tls::mysql_params(url, shown)?;
     // The client library knows only mysql://.
     let url = match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql://{rest}"),
         _ => url,
     };
-    let opts = Opts::from_url(&url).map_err(|e| secret.scrub(&format!("--store {shown}: {e}")))?;
+    let opts = Opts::from_url(&url).map_err(|e| format!("--store {shown}: {e}"))?;
     if opts.get_db_name().is_none_or(str::is_empty) {
         return Err(format!(
             "--store {shown}: names no database; e.g. mysql://user@127.0.0.1:3306/db or \
              mysql://user@localhost/db?socket=/run/mysqld/mysqld.sock"
         ));
     }
-    let mut builder = OptsBuilder::from_opts(opts.clone()).prefer_socket(false);
+    let password = password.or_else(|| std::env::var("MYSQL_PWD").ok());
+    let mut builder = OptsBuilder::from_opts(opts.clone())
+        .prefer_socket(false)
+        .pass(password);
     if let Some((verify, ca)) = tls {
         if opts.get_socket().is_some() {
             return Err(format!(
@@ -248,19 +252,15 @@ mod tests {
         let place = parse(
             "mariadb://ann@localhost/app?socket=/run/mysqld/mysqld.sock",
             "x",
-            &Secret::default(),
+            None,
         )
         .unwrap();
         assert_eq!(place.opts.get_socket(), Some("/run/mysqld/mysqld.sock"));
         assert!(!place.opts.get_prefer_socket());
         assert_eq!(where_(&place.opts).0, "/run/mysqld/mysqld.sock");
-        let err = parse("mysql://ann@h", "mysql://ann@h", &Secret::default()).unwrap_err();
+        let err = parse("mysql://ann@h", "mysql://ann@h", None).unwrap_err();
         assert!(err.contains("names no database"), "{err}");
-        let err = parse(
-            "mysql://ann@h/db?socket=/s&ssl-mode=required",
-            "x",
-            &Secret::default(),
-        );
+        let err = parse("mysql://ann@h/db?socket=/s&ssl-mode=required", "x", None);
         assert!(err.is_err());
     }
 }

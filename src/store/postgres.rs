@@ -21,6 +21,7 @@
 //! counter (and the run's advisory lock) is [`admin`]'s.
 
 mod admin;
+mod pgpass;
 pub(super) use admin::{clean, create, drop_counter};
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -31,7 +32,6 @@ use postgres::config::Host;
 use postgres::error::SqlState;
 
 use super::probe::{Addr, ask};
-use super::url::Secret;
 use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
 
@@ -42,11 +42,18 @@ pub(super) struct Place {
     tls: super::postgres_tls::Tls,
 }
 
-pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+/// Parses `url` (its password already taken out, handed over as `password`); without one,
+/// the password comes from PGPASSWORD or the password file, as libpq's.
+pub(super) fn parse(
+    url: &str,
+    shown: &str,
+    password: Option<String>,
+    notes: &mut Vec<String>,
+) -> Result<Place, String> {
     let (url, tls) = super::postgres_tls::parse(url, shown)?;
-    let config: postgres::Config = libpq_hosts(&url)
+    let mut config: postgres::Config = libpq_hosts(&url)
         .parse()
-        .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
+        .map_err(|e: postgres::Error| format!("--store {shown}: {e}"))?;
     let hosts = config.get_hosts();
     if hosts.is_empty() {
         return Err(format!(
@@ -62,6 +69,17 @@ pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, St
         return Err(format!(
             "--store {shown}: mixes TCP hosts and socket directories; give one kind"
         ));
+    }
+    let password = match password {
+        Some(password) => Some(password),
+        None => {
+            let (found, warning) = pgpass::password(&config);
+            notes.extend(warning);
+            found
+        }
+    };
+    if let Some(password) = password {
+        config.password(password);
     }
     Ok(Place { config, tls })
 }
@@ -308,10 +326,19 @@ mod tests {
         let place = parse(
             "postgres://ann@localhost/db?host=/run/pg",
             "",
-            &Secret::default(),
+            Some("pw".into()),
+            &mut Vec::new(),
         )
         .unwrap();
         assert_eq!(place.config.get_hosts().len(), 1);
-        assert!(parse("postgres://ann@h1,%2Frun%2Fpg/db", "x", &Secret::default()).is_err());
+        assert!(
+            parse(
+                "postgres://ann@h1,%2Frun%2Fpg/db",
+                "x",
+                None,
+                &mut Vec::new()
+            )
+            .is_err()
+        );
     }
 }

@@ -27,7 +27,6 @@ use std::time::Duration;
 use redis::{Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError};
 
 use super::probe::{self, Addr};
-use super::url::Secret;
 use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
 
@@ -37,12 +36,18 @@ pub(super) struct Place {
     info: ConnectionInfo,
 }
 
-pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
+/// Parses `url` (its password already taken out, handed over as `password`); without one,
+/// the password comes from REDISCLI_AUTH, as redis-cli's.
+pub(super) fn parse(url: &str, shown: &str, password: Option<String>) -> Result<Place, String> {
     let (url, ca) = super::tls::redis_params(url, shown)?;
-    let info = url
+    let mut info = url
         .as_str()
         .into_connection_info()
-        .map_err(|e| secret.scrub(&format!("--store {shown}: {e}")))?;
+        .map_err(|e| format!("--store {shown}: {e}"))?;
+    if let Some(password) = password.or_else(|| std::env::var("REDISCLI_AUTH").ok()) {
+        let settings = info.redis_settings().clone().set_password(password);
+        info = info.set_redis_settings(settings);
+    }
     let info = match ca {
         Some(pem) => with_ca(info, pem, shown)?,
         None => info,

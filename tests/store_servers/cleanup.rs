@@ -169,14 +169,14 @@ fn clean_lists_what_older_runs_left_on_each_server_and_touches_nothing_else() {
 
 /// A Redis server of the test's own, on a Unix socket in a scratch directory, with `extra`
 /// options; stopped (and resumed first, if stopped) on drop.
-struct PrivateRedis {
+pub(crate) struct PrivateRedis {
     _dir: Scratch,
     socket: String,
     pid: u32,
 }
 
 impl PrivateRedis {
-    fn start(extra: &[&str]) -> PrivateRedis {
+    pub(crate) fn start(extra: &[&str]) -> PrivateRedis {
         let dir = Scratch::new("redis");
         let socket = dir.path("redis.sock");
         let pidfile = dir.path("redis.pid");
@@ -209,7 +209,7 @@ impl PrivateRedis {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis+unix://{}", self.socket)
     }
 

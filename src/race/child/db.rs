@@ -54,8 +54,6 @@ pub(crate) trait Client {
 pub(crate) trait Connect: Sync {
     /// Opens worker `index`'s connection (in the child).
     fn connect(&self, index: u32) -> Result<Box<dyn Client>, String>;
-    /// `message` with every trace of the password removed.
-    fn scrub(&self, message: &str) -> String;
     /// The store as shown (password masked).
     fn shown(&self) -> &str;
 }
@@ -103,8 +101,7 @@ impl DbWorker<'_> {
             Ok(client) => Some(client),
             Err(e) => {
                 let message = format!("could not connect to {}: {e}", self.db.shown());
-                let word = LastWord::Failed(self.db.scrub(&message));
-                self.channel.report(self.index, &word);
+                self.channel.report(self.index, &LastWord::Failed(message));
                 None
             }
         }
@@ -134,8 +131,7 @@ impl DbWorker<'_> {
                             "failed after {done} of {} increments: {e}",
                             job.params.iters
                         );
-                        let word = LastWord::Failed(self.db.scrub(&message));
-                        self.channel.report(index, &word);
+                        self.channel.report(index, &LastWord::Failed(message));
                         return EXIT_STORE_FAILED;
                     }
                 }
