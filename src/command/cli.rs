@@ -181,10 +181,14 @@ pub struct Options {
     /// mysql://…
     ///
     /// With a database each worker opens its own connection and the run uses a table or key
-    /// of its own, removed at the end. unlocked: read, window, write back read + 1, each
-    /// statement on its own; per-access: the same inside one transaction (Redis: each access
-    /// in its own MULTI/EXEC); mutex: the store's lock (BEGIN IMMEDIATE, SELECT … FOR UPDATE,
-    /// WATCH/MULTI/EXEC); atomic: UPDATE … SET v = v + 1 or INCR.
+    /// of its own, removed at the end (and, should racecount die, by the next run). unlocked:
+    /// read, window, write back read + 1, each statement on its own; per-access: the same
+    /// inside one transaction (Redis: each access in its own MULTI/EXEC); mutex: the store's
+    /// lock (BEGIN IMMEDIATE, SELECT … FOR UPDATE, WATCH/MULTI/EXEC); atomic: UPDATE … SET v =
+    /// v + 1 or INCR. PostgreSQL also takes a key=value string (host=… dbname=…). A password
+    /// left out of the URL is read as each database's own client reads it: PGPASSWORD or
+    /// ~/.pgpass, REDISCLI_AUTH, MYSQL_PWD. TLS: sslmode= (PostgreSQL), rediss://, ssl-mode=
+    /// (MySQL).
     #[arg(
         help_heading = "Store",
         long,
