@@ -142,10 +142,9 @@ impl Counter {
                 signal,
                 left: phase.left(&db),
             }),
-            Err(Abandoned::TimedOut | Abandoned::Panicked) => Err(DbError::Failed(format!(
-                "no answer from {} within {} while making the counter",
-                db.shown,
-                format_nanos(limit.as_nanos() as u64)
+            Err(why) => Err(DbError::Failed(format!(
+                "{} while making the counter",
+                given_up(why, &db.shown, limit)
             ))),
         }
     }
@@ -211,12 +210,11 @@ impl Counter {
                     left: String::new(),
                 })
             }
-            Err(Abandoned::TimedOut | Abandoned::Panicked) => {
+            Err(why) => {
                 self.gone = Some(Gone::Silent);
                 Err(DbError::Failed(format!(
-                    "no answer from {} within {} to {what}",
-                    self.db.shown,
-                    format_nanos(limit.as_nanos() as u64)
+                    "{} to {what}",
+                    given_up(why, &self.db.shown, limit)
                 )))
             }
         }
@@ -272,13 +270,9 @@ impl Counter {
                 signal,
                 left: String::new(),
             }),
-            Err(Abandoned::TimedOut | Abandoned::Panicked) => {
+            Err(why) => {
                 self.gone = Some(Gone::Silent);
-                Err(DbError::Failed(format!(
-                    "no answer from {} within {}",
-                    self.db.shown,
-                    format_nanos(limit.as_nanos() as u64)
-                )))
+                Err(DbError::Failed(given_up(why, &self.db.shown, limit)))
             }
         }
     }
@@ -303,10 +297,17 @@ pub(crate) fn clean(db: &Db) -> Result<Cleaned, DbError> {
             signal,
             left: String::new(),
         }),
-        Err(Abandoned::TimedOut | Abandoned::Panicked) => Err(DbError::Failed(format!(
-            "no answer from {} within {}",
-            db.shown,
+        Err(why) => Err(DbError::Failed(given_up(why, &db.shown, limit))),
+    }
+}
+
+/// A call given up for want of an answer, or because the client failed, in words.
+fn given_up(why: Abandoned, shown: &str, limit: Duration) -> String {
+    match why {
+        Abandoned::Panicked => format!("the client of {shown} failed (a bug in it)"),
+        Abandoned::TimedOut | Abandoned::Signal(_) => format!(
+            "no answer from {shown} within {}",
             format_nanos(limit.as_nanos() as u64)
-        ))),
+        ),
     }
 }

@@ -22,12 +22,31 @@ pub(crate) enum Abandoned {
     Signal(Signal),
     /// It had not returned within its time.
     TimedOut,
-    /// It panicked (a bug in a client library); the panic's message was not shown.
+    /// It panicked (a bug in a client library; its message is not shown), or its thread could
+    /// not be started.
     Panicked,
 }
 
 /// How often the wait looks at the signal count once the interrupt pipe holds an old byte.
 const TICK: Duration = Duration::from_millis(20);
+
+/// The helper thread's name; a panic on it is reported as a failed call, not printed.
+const NAME: &str = "racecount-db";
+
+/// Keeps the default panic message off the user's terminal for the helper thread (a client
+/// library's bug becomes `Abandoned::Panicked`, said in one line by the caller); other threads
+/// keep the hook they had.
+fn quiet_helper_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some(NAME) {
+                previous(info);
+            }
+        }));
+    });
+}
 
 /// Runs `work` on a helper thread and waits until it returns, at most `limit`, or until a
 /// signal arrives. A failure to start the thread runs `work` here, as before.
@@ -35,6 +54,7 @@ pub(crate) fn interruptible<T: Send + 'static>(
     limit: Duration,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Abandoned> {
+    quiet_helper_panics();
     let before = interrupt::count();
     let Ok((done_read, done_write)) = nix::unistd::pipe2(OFlag::O_CLOEXEC) else {
         return Ok(work());
@@ -42,7 +62,7 @@ pub(crate) fn interruptible<T: Send + 'static>(
     // The write end goes with the thread: closed when `work` returns (or unwinds), it makes the
     // read end readable.
     let spawned = std::thread::Builder::new()
-        .name("racecount-db".into())
+        .name(NAME.into())
         .spawn(move || {
             let _done = done_write;
             work()
@@ -109,6 +129,12 @@ fn ready(done: RawFd, signals: Option<RawFd>, wait: Duration) -> Result<Ready, E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_on_the_helper_is_a_failed_call() {
+        let result: Result<(), _> = interruptible(Duration::from_secs(5), || panic!("boom"));
+        assert_eq!(result, Err(Abandoned::Panicked));
+    }
 
     #[test]
     fn a_quick_call_returns_its_value_and_a_slow_one_its_deadline() {
