@@ -18,6 +18,7 @@ use crate::probe::Probe;
 use crate::race::fork::interrupt;
 use crate::results::{NoLiveOutput, Observer, Report, Stop};
 use crate::run::{Plan, run as run_plan, shares_the_parent};
+use crate::store::{self, Counter, Db, DbError};
 
 /// Leaves the process with `status`: stopped by a signal, it dies by that signal (see
 /// [`interrupt::die_by`]); otherwise it returns the exit code for `main` to return.
@@ -102,14 +103,25 @@ fn run() -> Result<Status, Error> {
         return Ok(Status::Success);
     }
     let probe = Probe::now();
-    let config = Config::new(options, &probe).map_err(Error::Config)?;
+    let store_arg = options.store.clone();
+    let mut config = Config::new(options, &probe).map_err(Error::Config)?;
+    if let Some(span) = config.store.db().and_then(|db| db.password_span.clone()) {
+        store::argv::hide(&store_arg, span);
+    }
+    interrupt::install().map_err(Error::Signals)?;
+    if let (true, Some(db)) = (config.clean, config.store.db()) {
+        return clean(db).map_err(Error::Output);
+    }
     let least = least_duration(&config.settings, u64::from(probe.load.cpus));
     for warning in config.warnings.iter().chain(&long_run_warning(least)) {
         say(&format!("warning: {warning}"));
     }
-    interrupt::install().map_err(Error::Signals)?;
+    let counter = match make_counter(&mut config) {
+        Ok(counter) => counter,
+        Err(status) => return Ok(status),
+    };
     let surroundings = Surroundings::of(&probe, config.color);
-    let report = execute(&config, &surroundings).map_err(Error::Output)?;
+    let report = execute(&config, counter, &surroundings).map_err(Error::Output)?;
     for export in &config.exports {
         export
             .write(&report, &surroundings.machine)
@@ -118,9 +130,90 @@ fn run() -> Result<Status, Error> {
     Ok(conclude(&config, &report))
 }
 
+/// With a database store: removes what dead runs left (saying so) and makes the run's
+/// counter, named in the settings with what the database said about itself; or why it could
+/// not be made, for the run to report. A signal meanwhile ends racecount: `Err` with the
+/// status.
+fn make_counter(config: &mut Config) -> Result<Option<Result<Counter, String>>, Status> {
+    let Some(db) = config.store.db() else {
+        return Ok(None);
+    };
+    match Counter::create(db) {
+        Ok((counter, cleaned)) => {
+            if let Some(line) = cleaned.at_start(db.thing(), &db.shown) {
+                say(&line);
+            }
+            let store = &mut config.settings.store;
+            store.counter = Some(db.describe());
+            store.facts = counter.facts().clone();
+            Ok(Some(Ok(counter)))
+        }
+        Err(DbError::Failed(message)) => Ok(Some(Err(message))),
+        Err(DbError::Interrupted { signal, left }) => {
+            say(&format!(
+                "interrupted by {} while making the counter in {}; {left}",
+                signal.as_str(),
+                db.shown
+            ));
+            Err(Status::Signal(signal as i32))
+        }
+    }
+}
+
+/// `--clean`: removes the counters dead runs left in the store, one line on stdout for each.
+fn clean(db: &Db) -> io::Result<Status> {
+    let cleaned = match store::clean(db) {
+        Ok(cleaned) => cleaned,
+        Err(DbError::Failed(message)) => {
+            say(&format!("error: {message}"));
+            return Ok(Status::RunFailed);
+        }
+        Err(DbError::Interrupted { signal, .. }) => {
+            say(&format!(
+                "interrupted by {} while cleaning {}",
+                signal.as_str(),
+                db.shown
+            ));
+            return Ok(Status::Signal(signal as i32));
+        }
+    };
+    let mut out = io::stdout().lock();
+    for name in &cleaned.removed {
+        writeln!(out, "removed {} {name} from {}", db.thing(), db.shown)?;
+    }
+    out.flush()?;
+    let thing = db.thing();
+    if cleaned.removed.is_empty() && cleaned.failed.is_empty() {
+        say(&format!(
+            "nothing to remove in {}: no {thing} of a dead run",
+            db.shown
+        ));
+    }
+    if cleaned.live > 0 {
+        say(&format!(
+            "left alone: {} of runs still alive",
+            crate::store::count(cleaned.live, thing)
+        ));
+    }
+    if cleaned.failed.is_empty() {
+        Ok(Status::Success)
+    } else {
+        say(&format!(
+            "error: could not remove {}: {}",
+            crate::store::count(cleaned.failed.len(), thing),
+            cleaned.failed.join("; ")
+        ));
+        Ok(Status::RunFailed)
+    }
+}
+
 /// Runs the trials with the format's live output (and the progress bar), then its final
 /// output.
-fn execute(config: &Config, surroundings: &Surroundings) -> io::Result<Report> {
+fn execute(
+    config: &Config,
+    counter: Option<Result<Counter, String>>,
+    surroundings: &Surroundings,
+) -> io::Result<Report> {
     let stdout = io::stdout();
     // With extra files to write, a reader that closes stdout early (`| head -1`) does not stop
     // the run: the files are what it is for. Without, a closed pipe ends it at once.
@@ -134,6 +227,7 @@ fn execute(config: &Config, surroundings: &Surroundings) -> io::Result<Report> {
         settings: &config.settings,
         timeout: config.timeout,
         store: &config.store,
+        counter,
         keep: config.keep(),
     };
     let report = {
@@ -203,8 +297,12 @@ impl<W: Write> Write for Tolerant<W> {
 fn conclude(config: &Config, report: &Report) -> Status {
     match &report.stop {
         Some(Stop::Interrupted(signal)) => {
+            let left = report
+                .leftover
+                .as_ref()
+                .map_or(String::new(), |left| format!("; {left}"));
             say(&format!(
-                "interrupted by {signal}; every worker was stopped"
+                "interrupted by {signal}; every worker was stopped{left}"
             ));
             Status::Signal(signal.number)
         }

@@ -34,11 +34,12 @@ pub(crate) type Watch<'w> = &'w (dyn Fn(u64) + Sync);
 
 /// What a run is: the trials, how long one may take, where the counter lives, and what to
 /// keep of each trial.
-#[derive(Clone, Copy)]
 pub(crate) struct Plan<'c> {
     pub(crate) settings: &'c Settings,
     pub(crate) timeout: Option<Duration>,
     pub(crate) store: &'c Target,
+    /// With a database: its counter, made before the run (`app`), or why it could not be.
+    pub(crate) counter: Option<Result<Counter, String>>,
     pub(crate) keep: Keep,
 }
 
@@ -61,6 +62,7 @@ pub(crate) fn run(
         settings: settings.clone(),
         groups: Vec::new(),
         stop: None,
+        leftover: None,
     };
     let page = match set_up(settings) {
         Ok(page) => page,
@@ -81,8 +83,8 @@ pub(crate) fn run(
         finished: &finished,
         report: &mut report,
     };
-    let end = if let Some(db) = plan.store.db() {
-        let counter = match Counter::create(db) {
+    let end = if let Some(counter) = plan.counter {
+        let counter = match counter {
             Ok(counter) => counter,
             Err(message) => {
                 all.report.stop = Some(Stop::SetupFailed(message));
@@ -169,18 +171,23 @@ impl All<'_> {
     /// what it made says so, whatever else stopped the run.
     fn run<'s>(&mut self, settings: &'s Settings, runner: &mut dyn Runner<'s>) -> io::Result<()> {
         let end = self.groups(settings, runner);
-        if let Err(e) = runner.close() {
-            let before = match &self.report.stop {
-                None => String::new(),
-                Some(Stop::Interrupted(signal)) => {
-                    format!("interrupted by {signal}; every worker was stopped; ")
+        if let Err(closing) = runner.close() {
+            let before = match (&self.report.stop, closing.signal) {
+                // Still a run a signal stopped: exit 128 + n, saying what may be left.
+                (Some(Stop::Interrupted(_)), _) => {
+                    self.report.leftover = Some(closing.message);
+                    return end;
                 }
-                Some(Stop::Failed(failure)) => format!("{failure}; "),
-                Some(Stop::SetupFailed(message)) => format!("{message}; "),
+                (None, Some(signal)) => {
+                    self.report.stop = Some(Stop::Interrupted(signal));
+                    self.report.leftover = Some(closing.message);
+                    return end;
+                }
+                (None, None) => String::new(),
+                (Some(Stop::Failed(failure)), _) => format!("{failure}; "),
+                (Some(Stop::SetupFailed(message)), _) => format!("{message}; "),
             };
-            self.report.stop = Some(Stop::SetupFailed(format!(
-                "{before}cannot remove the run's counter: {e}"
-            )));
+            self.report.stop = Some(Stop::SetupFailed(format!("{before}{}", closing.message)));
         }
         end
     }

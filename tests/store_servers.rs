@@ -1,17 +1,27 @@
-//! `--store postgres://…` and `--store redis://…` against real servers.
+//! `--store postgres://…`, `redis://…` and `mysql://…` against real servers, over Unix
+//! sockets and over TLS.
 //!
-//! Built with `--features server-tests` (`.ci/run` does it). The servers come from
-//! RACECOUNT_TEST_POSTGRES and RACECOUNT_TEST_REDIS when set (`eval "$(.ci/services.sh
-//! start)"`); otherwise these tests start their own with `.ci/services.sh start --owner PID`,
-//! which stops them when the test process is gone; if that cannot be done (PostgreSQL or Redis
-//! not installed), every test here fails and says how to fix it. None is skipped.
+//! Built with `--features server-tests` (`.ci/run` does it). The servers come from the
+//! RACECOUNT_TEST_* variables when all are set (`eval "$(.ci/services.sh start)"`); otherwise
+//! these tests start their own with `.ci/services.sh start --owner PID`, which stops them when
+//! the test process is gone; if that cannot be done (PostgreSQL, Redis or MariaDB not
+//! installed), every test here fails and says how to fix it. None is skipped.
 //!
 //! Besides racecount's own tables and keys, which every test checks are gone, these tests
 //! create the table `store_test_stock` (dropped again) and the role `racecount_test_limited`
-//! (kept: a connection limit of 4, CREATE on schema public) in the PostgreSQL database.
+//! (kept: a connection limit of 4, CREATE on schema public) in the PostgreSQL database, and the
+//! MySQL user `racecount_test_pw` (kept: a password, rights on the URL's database).
 
 mod store_common;
 use store_common::*;
+
+// More of the same binary, so that `--test store_servers` runs them all.
+#[path = "store_servers/cleanup.rs"]
+mod cleanup;
+#[path = "store_servers/mariadb_tls.rs"]
+mod mariadb_tls;
+#[path = "store_servers/secrets.rs"]
+mod secrets;
 
 use std::sync::OnceLock;
 
@@ -20,16 +30,54 @@ use nix::sys::signal::Signal;
 struct Servers {
     postgres: String,
     redis: String,
+    mysql: String,
+    /// The same servers on 127.0.0.1 over TLS, verified against `ca`.
+    postgres_tls: String,
+    redis_tls: String,
+    mysql_tls: String,
+    /// The CA's certificate (PEM) that signed every server's.
+    ca: String,
+}
+
+/// The variables `.ci/services.sh start` exports, in the order of [`Servers`]'s fields.
+const VARS: [&str; 7] = [
+    "RACECOUNT_TEST_POSTGRES",
+    "RACECOUNT_TEST_REDIS",
+    "RACECOUNT_TEST_MYSQL",
+    "RACECOUNT_TEST_POSTGRES_TLS",
+    "RACECOUNT_TEST_REDIS_TLS",
+    "RACECOUNT_TEST_MYSQL_TLS",
+    "RACECOUNT_TEST_CA",
+];
+
+impl Servers {
+    fn from(value: impl Fn(&str) -> Option<String>) -> Option<Servers> {
+        let [
+            postgres,
+            redis,
+            mysql,
+            postgres_tls,
+            redis_tls,
+            mysql_tls,
+            ca,
+        ] = VARS.map(value);
+        Some(Servers {
+            postgres: postgres?,
+            redis: redis?,
+            mysql: mysql?,
+            postgres_tls: postgres_tls?,
+            redis_tls: redis_tls?,
+            mysql_tls: mysql_tls?,
+            ca: ca?,
+        })
+    }
 }
 
 fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Result<Servers, String>> = OnceLock::new();
     let servers = SERVERS.get_or_init(|| {
-        if let (Ok(postgres), Ok(redis)) = (
-            std::env::var("RACECOUNT_TEST_POSTGRES"),
-            std::env::var("RACECOUNT_TEST_REDIS"),
-        ) {
-            return Ok(Servers { postgres, redis });
+        if let Some(servers) = Servers::from(|name| std::env::var(name).ok()) {
+            return Ok(servers);
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/services.sh");
         let out = std::process::Command::new("bash")
@@ -38,11 +86,12 @@ fn servers() -> &'static Servers {
             .map_err(|e| format!("cannot run {script}: {e}"))?;
         if !out.status.success() {
             return Err(format!(
-                "the database tests need PostgreSQL and Redis, and {script} could not start \
-                 them: {}\nInstall them (as root: .ci/services.sh install, i.e. apt-get install \
-                 postgresql redis-server), or start servers and set RACECOUNT_TEST_POSTGRES and \
-                 RACECOUNT_TEST_REDIS (eval \"$(.ci/services.sh start)\").",
-                String::from_utf8_lossy(&out.stderr).trim()
+                "the database tests need PostgreSQL, Redis and MariaDB, and {script} could \
+                 not start them: {}\nInstall them (as root: .ci/services.sh install, i.e. \
+                 apt-get install postgresql redis-server mariadb-server), or start servers and \
+                 set {} (eval \"$(.ci/services.sh start)\").",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                VARS.join(", ")
             ));
         }
         let exports = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -52,13 +101,7 @@ fn servers() -> &'static Servers {
                 Some(rest.strip_suffix('\'')?.to_string())
             })
         };
-        match (
-            value("RACECOUNT_TEST_POSTGRES"),
-            value("RACECOUNT_TEST_REDIS"),
-        ) {
-            (Some(postgres), Some(redis)) => Ok(Servers { postgres, redis }),
-            _ => Err(format!("{script} printed no URLs: {exports}")),
-        }
+        Servers::from(value).ok_or_else(|| format!("{script} printed no URLs: {exports}"))
     });
     match servers {
         Ok(servers) => servers,
@@ -75,6 +118,20 @@ fn rd() -> redis::Connection {
         .unwrap()
         .get_connection()
         .unwrap()
+}
+
+fn my() -> mysql::Conn {
+    mysql::Conn::new(mysql::Opts::from_url(&servers().mysql).unwrap()).unwrap()
+}
+
+/// Tables in the MySQL server whose name starts with `prefix`.
+fn mysql_tables(prefix: &str) -> Vec<String> {
+    use mysql::prelude::Queryable;
+    my().exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE CONCAT(?, '%')",
+        (prefix,),
+    )
+    .unwrap()
 }
 
 /// racecount's tables in PostgreSQL whose name starts with `prefix`.
@@ -212,7 +269,16 @@ fn stopped_run_with(
     let pid = child.id();
     let prefix = format!("racecount_{pid}_");
     let connected = || {
-        if store.starts_with("postgres") {
+        if store.starts_with("mysql") {
+            // MySQL connections carry no name: the counter moves once the gate is open, and
+            // the gate opens when every worker is connected.
+            use mysql::prelude::Queryable;
+            let Some(table) = mysql_tables(&prefix).pop() else {
+                return false;
+            };
+            let v: Option<i64> = my().query_first(format!("SELECT v FROM {table}")).unwrap();
+            v.unwrap_or(0) > 0
+        } else if store.starts_with("postgres") {
             let n: i64 = pg()
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
@@ -222,8 +288,12 @@ fn stopped_run_with(
                 .get(0);
             n == 3
         } else {
+            // The workers' connections (the parent's bears the key's name alone).
             let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut rd()).unwrap();
-            list.matches(&format!("name={prefix}")).count() == 3
+            list.lines()
+                .filter(|l| l.contains(&format!(" name={prefix}")) && l.contains("_w"))
+                .count()
+                == 3
         }
     };
     assert!(eventually(30.0, connected), "the workers did not connect");
@@ -234,7 +304,9 @@ fn stopped_run_with(
         assert!(err.contains(m), "{err}");
     }
     assert_eq!(err.lines().count(), 1, "{err}");
-    if store.starts_with("postgres") {
+    if store.starts_with("mysql") {
+        assert!(mysql_tables(&prefix).is_empty(), "table left behind");
+    } else if store.starts_with("postgres") {
         assert!(pg_tables(&prefix).is_empty(), "table left behind");
     } else {
         assert!(redis_keys(&prefix).is_empty(), "key left behind");
@@ -244,7 +316,7 @@ fn stopped_run_with(
 
 #[test]
 fn ctrl_c_removes_the_counter_from_each_server() {
-    for store in [&servers().postgres, &servers().redis] {
+    for store in [&servers().postgres, &servers().redis, &servers().mysql] {
         stopped_run(
             store,
             |pid| signal(pid, Signal::SIGINT),
@@ -256,7 +328,7 @@ fn ctrl_c_removes_the_counter_from_each_server() {
 
 #[test]
 fn a_dead_worker_fails_the_trial_and_removes_the_counter_from_each_server() {
-    for store in [&servers().postgres, &servers().redis] {
+    for store in [&servers().postgres, &servers().redis, &servers().mysql] {
         stopped_run(
             store,
             |pid| signal(children_of(pid)[0], Signal::SIGKILL),
@@ -352,7 +424,7 @@ fn a_worker_that_cannot_connect_is_named_with_the_servers_words() {
 
 #[test]
 fn pooled_workers_on_each_server_lose_and_keep_updates_as_forked_ones_do() {
-    for store in [&servers().postgres, &servers().redis] {
+    for store in [&servers().postgres, &servers().redis, &servers().mysql] {
         let mut args = vec!["--store", store, "--pool"];
         args.extend_from_slice(&LESSON);
         let (out, doc) = run_json(&args);
@@ -403,10 +475,20 @@ fn kill_redis_worker(pid: u32, w: u32) -> u64 {
 fn the_readme_database_examples_print_what_the_readme_shows() {
     use store_common::common::readme;
     let s = servers();
-    let env = vec![
-        ("RACECOUNT_TEST_POSTGRES".to_string(), s.postgres.clone()),
-        ("RACECOUNT_TEST_REDIS".to_string(), s.redis.clone()),
+    let values = [
+        &s.postgres,
+        &s.redis,
+        &s.mysql,
+        &s.postgres_tls,
+        &s.redis_tls,
+        &s.mysql_tls,
+        &s.ca,
     ];
+    let env: Vec<(String, String)> = VARS
+        .iter()
+        .zip(values)
+        .map(|(name, value)| (name.to_string(), value.clone()))
+        .collect();
     let (blocks, _) = readme::runnable(readme::SERVERS);
     assert!(
         blocks.len() >= 3,
@@ -423,7 +505,7 @@ fn the_readme_database_examples_print_what_the_readme_shows() {
 fn a_run_on_each_server_in_a_terminal_completes() {
     use store_common::common::terminal::OnTerminal;
     let s = servers();
-    for url in [&s.postgres, &s.redis] {
+    for url in [&s.postgres, &s.redis, &s.mysql] {
         let run = OnTerminal::spawn(&["--store", url, "-p", "4", "-i", "5", "-t", "2"], "pty");
         let (status, text) = run.finish(60.0);
         assert!(status.success(), "{status:?}: {text}");

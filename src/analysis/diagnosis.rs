@@ -139,6 +139,7 @@ mod tests {
             settings,
             groups: vec![group(Mode::Unlocked, params(2), totals)],
             stop: None,
+            leftover: None,
         }
     }
 

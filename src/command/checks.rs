@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, StoreConflict};
 use crate::model::lock::Lock;
 use crate::model::mode::Mode;
 use crate::model::schedule::Strategy;
@@ -117,6 +117,10 @@ pub(super) struct Asked {
     pub(super) trace: bool,
     pub(super) scheduled: bool,
     pub(super) threads: bool,
+    /// `--lock` given.
+    pub(super) lock: bool,
+    /// `--clean` given.
+    pub(super) clean: bool,
 }
 
 /// `--store` and `--isolation` as a target, refused with the options it cannot serve.
@@ -128,18 +132,22 @@ pub(super) fn store_target(
 ) -> Result<Target, ConfigError> {
     let store = Target::parse(url, isolation, timeout).map_err(ConfigError::Store)?;
     let Some(db) = store.db() else {
+        if asked.clean {
+            return Err(ConfigError::WithStore(StoreConflict::CleanWithoutStore));
+        }
         return Ok(store);
     };
     if asked.trace {
-        return Err(ConfigError::TraceWithStore {
-            store: db.kind.name(),
-        });
+        return Err(ConfigError::WithStore(StoreConflict::Trace(db.kind.name())));
     }
     if asked.scheduled {
-        return Err(ConfigError::ScheduleWithStore);
+        return Err(ConfigError::WithStore(StoreConflict::Schedule));
     }
     if asked.threads {
-        return Err(ConfigError::ThreadsWithStore);
+        return Err(ConfigError::WithStore(StoreConflict::Threads));
+    }
+    if asked.lock {
+        return Err(ConfigError::WithStore(StoreConflict::Lock(db.kind.name())));
     }
     Ok(store)
 }

@@ -179,13 +179,18 @@ pub struct Options {
           value_hint = ValueHint::Other)]
     #[arg(hide_short_help = true)]
     pub switch: Option<f64>,
-    /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://… or redis://…
+    /// Where the counter lives: page (shared memory), sqlite:PATH, postgres://…, redis://… or
+    /// mysql://…
     ///
     /// With a database each worker opens its own connection and the run uses a table or key
-    /// of its own, removed at the end. unlocked: read, window, write back read + 1, each
-    /// statement on its own; per-access: the same inside one transaction (Redis: each access
-    /// in its own MULTI/EXEC); mutex: the store's lock (BEGIN IMMEDIATE, SELECT … FOR UPDATE,
-    /// WATCH/MULTI/EXEC); atomic: UPDATE … SET v = v + 1 or INCR.
+    /// of its own, removed at the end (and, should racecount die, by the next run). unlocked:
+    /// read, window, write back read + 1, each statement on its own; per-access: the same
+    /// inside one transaction (Redis: each access in its own MULTI/EXEC); mutex: the store's
+    /// lock (BEGIN IMMEDIATE, SELECT … FOR UPDATE, WATCH/MULTI/EXEC); atomic: UPDATE … SET v =
+    /// v + 1 or INCR. PostgreSQL also takes a key=value string (host=… dbname=…). A password
+    /// left out of the URL is read as each database's own client reads it: PGPASSWORD or
+    /// ~/.pgpass, REDISCLI_AUTH, MYSQL_PWD. TLS: sslmode= (PostgreSQL), rediss://, ssl-mode=
+    /// (MySQL).
     #[arg(
         help_heading = "Store",
         long,
@@ -196,7 +201,7 @@ pub struct Options {
     pub store: String,
 
     /// Isolation of the workers' transactions: read-committed, repeatable-read or
-    /// serializable (PostgreSQL; SQLite is always serializable)
+    /// serializable (PostgreSQL, MySQL; SQLite is always serializable)
     ///
     /// Refusals (serialization failures) are retried and counted per trial.
     #[arg(
@@ -208,7 +213,19 @@ pub struct Options {
     #[arg(hide_short_help = true)]
     pub isolation: Option<crate::model::store::Isolation>,
 
-    /// The lock that mutex and per-access take; a comma-separated list sweeps
+    /// Remove what runs that died left in --store (tables or keys racecount_*), list them, and
+    /// run no trial
+    ///
+    /// A run holds a lock for its table while it lives (PostgreSQL: an advisory lock; MySQL:
+    /// GET_LOCK; SQLite: an fcntl lock on a file beside the database; Redis: a connection named
+    /// after its key, and a TTL): a racecount_* table or key whose lock nobody holds belongs to
+    /// a run that died. Every run also removes those at its start, and says so.
+    #[arg(help_heading = "Store", long)]
+    #[arg(hide_short_help = true)]
+    pub clean: bool,
+
+    /// The lock that mutex and per-access take; a comma-separated list sweeps [default:
+    /// pthread]
     ///
     /// pthread: process-shared mutex (a dead holder keeps it: the others wait). robust: the same,
     /// robust (the next locker recovers it). sem: POSIX semaphore, as Python's
@@ -221,12 +238,11 @@ pub struct Options {
         help_heading = "Locks, threads and CPUs",
         long,
         value_name = "KIND",
-        default_value = "pthread",
         value_delimiter = ',',
         hide_possible_values = true
     )]
     #[arg(hide_short_help = true)]
-    pub lock: Vec<Lock>,
+    pub lock: Option<Vec<Lock>>,
 
     /// Run the workers as threads of racecount instead of forked processes
     ///

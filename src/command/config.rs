@@ -12,7 +12,7 @@ use super::error::ConfigError;
 use super::replay::replays;
 use crate::model::mode::Mode;
 use crate::model::schedule::Strategy;
-use crate::model::settings::{Settings, Workers};
+use crate::model::settings::{DEFAULT_LOCK, Settings, Workers};
 use crate::model::window::Window;
 use crate::output::export::{Export, ExportKind};
 use crate::output::format::Format;
@@ -37,6 +37,8 @@ pub struct Config {
     pub(crate) store: Target,
     /// Options given that this run cannot use, each said on stderr before it starts.
     pub(crate) warnings: Vec<String>,
+    /// `--clean`: remove what dead runs left in the store, and run nothing.
+    pub(crate) clean: bool,
 }
 
 impl Config {
@@ -62,7 +64,8 @@ impl Config {
         } else {
             Workers::Processes
         };
-        let locks = dedup(options.lock);
+        let lock_given = options.lock.is_some();
+        let locks = dedup(options.lock.unwrap_or_else(|| vec![DEFAULT_LOCK]));
         check_locks(&locks, &modes, &procs, workers)?;
         if workers == Workers::Threads && options.pool {
             return Err(ConfigError::ThreadsWithPool);
@@ -74,8 +77,18 @@ impl Config {
             trace,
             scheduled: options.schedule.is_some(),
             threads: options.threads,
+            lock: lock_given,
+            clean: options.clean,
         };
         let store = store_target(&options.store, options.isolation, timeout, asked)?;
+        let mut warnings = warnings;
+        warnings.extend(store.db().iter().flat_map(|db| db.notes.iter().cloned()));
+        // With a database the database does the locking: no lock of the page's runs or shows.
+        let locks = if store.db().is_some() {
+            Vec::new()
+        } else {
+            locks
+        };
         check_scheduled_locks(&locks, &modes, schedule.is_some())?;
         let color = match options.color {
             ColorArg::Always => true,
@@ -111,6 +124,7 @@ impl Config {
             progress: !options.quiet && probe.stderr_terminal,
             exports,
             store,
+            clean: options.clean,
         }
         .replaying(options.replay.as_deref())
     }

@@ -42,12 +42,8 @@ pub enum ConfigError {
     WindowWithSchedule,
     /// `--store` or `--isolation` as the store refuses it.
     Store(String),
-    /// `--trace` with a database store (named).
-    TraceWithStore {
-        store: &'static str,
-    },
-    ScheduleWithStore,
-    ThreadsWithStore,
+    /// An option a database store (or its absence) cannot serve.
+    WithStore(StoreConflict),
     /// A lock kind that loses only through reordering, which a schedule's hand-overs forbid.
     ScheduledFenceless(Lock),
     /// `--lock private` under a schedule, which would hide that it protects nothing.
@@ -61,6 +57,50 @@ pub enum ConfigError {
     FlockWithThreads,
     /// `--replay`'s file.
     Replay(ReplayError),
+}
+
+/// An option a database store cannot serve, or one that needs a database store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConflict {
+    /// `--trace` with a database store (named).
+    Trace(&'static str),
+    Schedule,
+    Threads,
+    /// `--lock` with a database store (named), where the database does the locking.
+    Lock(&'static str),
+    /// `--clean` without a database store.
+    CleanWithoutStore,
+}
+
+impl fmt::Display for StoreConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreConflict::Trace(store) => write!(
+                f,
+                "--trace records every increment in the shared page; with --store {store} the \
+                 reads and writes happen inside the database, where racecount cannot see which \
+                 write each one replaced"
+            ),
+            StoreConflict::Schedule => f.write_str(
+                "--schedule runs on the shared page only: a database's statements cannot be \
+                 handed turns one by one; leave --store out or --schedule out",
+            ),
+            StoreConflict::Threads => f.write_str(
+                "--threads with --store: a database worker opens its own connection after \
+                 fork; leave --threads out",
+            ),
+            StoreConflict::Lock(store) => write!(
+                f,
+                "--lock with --store {store}: the database does the locking (mutex: its lock, \
+                 per-access: its transactions; the statements are in the header); leave --lock \
+                 out"
+            ),
+            StoreConflict::CleanWithoutStore => f.write_str(
+                "--clean removes what dead runs left in a database: give --store sqlite:PATH, \
+                 postgres://…, redis://… or mysql://…",
+            ),
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -107,20 +147,7 @@ impl fmt::Display for ConfigError {
                 "--window has no effect under --schedule: the schedule decides when each worker \
                  reads and writes; leave --window out",
             ),
-            ConfigError::TraceWithStore { store } => write!(
-                f,
-                "--trace records every increment in the shared page; with --store {store} the \
-                 reads and writes happen inside the database, where racecount cannot see which \
-                 write each one replaced"
-            ),
-            ConfigError::ScheduleWithStore => f.write_str(
-                "--schedule runs on the shared page only: a database's statements cannot be \
-                 handed turns one by one; leave --store out or --schedule out",
-            ),
-            ConfigError::ThreadsWithStore => f.write_str(
-                "--threads with --store: a database worker opens its own connection after \
-                 fork; leave --threads out",
-            ),
+            ConfigError::WithStore(conflict) => conflict.fmt(f),
             ConfigError::ScheduledFenceless(lock) => write!(
                 f,
                 "--lock {lock} with --schedule: the schedule hands turns over through futex \

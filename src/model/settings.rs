@@ -78,7 +78,8 @@ pub struct Settings {
     pub store: StoreLabel,
     /// The CPUs racecount may use and how busy they were, read once before the run.
     pub load: Load,
-    /// The locks `mutex` and `per-access` take (`--lock`), each a group of its own.
+    /// The locks `mutex` and `per-access` take (`--lock`), each a group of its own; none with
+    /// a database store, where the database does the locking.
     pub locks: Vec<Lock>,
     /// Processes or threads (`--threads`).
     pub workers: Workers,
@@ -122,7 +123,7 @@ impl Default for Settings {
 impl Settings {
     /// The lock of each group of `mode`: every `--lock` for a mode that takes one, else none.
     pub fn locks_for(&self, mode: Mode) -> Vec<Option<Lock>> {
-        if mode.takes_lock() {
+        if mode.takes_lock() && !self.locks.is_empty() {
             self.locks.iter().copied().map(Some).collect()
         } else {
             vec![None]
@@ -246,6 +247,8 @@ pub enum Value {
     Flag(bool),
     Numbers(Vec<u64>),
     Texts(Vec<String>),
+    /// Names with a text each, in order (a json object).
+    Pairs(Vec<(String, String)>),
     /// Not set (json null, an empty csv cell).
     Null,
 }
@@ -333,7 +336,37 @@ impl Settings {
             store.isolation.map_or(Value::Null, |i| text(i.name())),
             store.isolation.map(|i| format!("--isolation {i}")),
         ));
+        if !store.is_db() {
+            return all;
+        }
+        let fact = |f: &Option<String>| f.as_deref().map_or(Value::Null, text);
+        all.push(unrecorded(
+            "isolation_level",
+            fact(&store.facts.isolation),
+            None,
+        ));
+        all.push(unrecorded(
+            "journal_mode",
+            fact(&store.facts.journal_mode),
+            None,
+        ));
+        all.push(unrecorded(
+            "statements",
+            Value::Pairs(self.statements()),
+            None,
+        ));
         all
+    }
+
+    /// What a database worker runs in each mode of the run, by mode name (none on the page).
+    pub fn statements(&self) -> Vec<(String, String)> {
+        self.modes
+            .iter()
+            .filter_map(|m| {
+                let text = self.store.statements_for(m.in_database())?;
+                Some((m.name().to_string(), text.to_string()))
+            })
+            .collect()
     }
 
     /// The locks, and where the workers run.
@@ -343,7 +376,7 @@ impl Settings {
         vec![
             unrecorded("locks", Value::Texts(locks.clone()), {
                 given(
-                    self.locks == [DEFAULT_LOCK],
+                    self.locks == [DEFAULT_LOCK] || self.locks.is_empty(),
                     format!("--lock {}", locks.join(",")),
                 )
             }),

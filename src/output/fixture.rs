@@ -70,6 +70,7 @@ pub(crate) fn two_modes() -> Report {
             group(Mode::Atomic, params(2), &[6, 6, 6]),
         ],
         stop: None,
+        leftover: None,
     }
 }
 
@@ -78,8 +79,41 @@ pub(crate) fn two_modes() -> Report {
 /// restores, overlap figures, a quiet racy mode (the diagnosis), and an interruption that
 /// left a mode unstarted.
 pub(crate) fn everything() -> Report {
-    use crate::model::lock::Lock;
+    everything_on(db_label())
+}
+
+/// A PostgreSQL store as a run that made its counter shows it.
+fn db_label() -> crate::model::store::StoreLabel {
     use crate::model::store::{Isolation, StoreLabel};
+    StoreLabel {
+        kind: "postgres",
+        url: "postgres://someone:***@db.example.com:5432/a_rather_long_database_name".into(),
+        counter: Some(
+            "table racecount_123456_abcdef12 in postgres://someone:***@db.example.com:5432/\
+             a_rather_long_database_name"
+                .into(),
+        ),
+        isolation: Some(Isolation::RepeatableRead),
+        facts: crate::model::store::Facts {
+            isolation: Some("repeatable read".into()),
+            journal_mode: None,
+        },
+        statements: vec![
+            (
+                Mode::Unlocked.in_database(),
+                "SELECT v FROM t; window; UPDATE t SET v = $1 (read + 1), each in autocommit",
+            ),
+            (
+                Mode::Mutex.in_database(),
+                "BEGIN; SELECT v FROM t FOR UPDATE; window; UPDATE t SET v = $1; COMMIT",
+            ),
+            (Mode::Atomic.in_database(), "window; UPDATE t SET v = v + 1"),
+        ],
+    }
+}
+
+fn everything_on(store: crate::model::store::StoreLabel) -> Report {
+    use crate::model::lock::Lock;
     use crate::model::trace::{TraceEntry, WriteRef};
     use crate::results::{Overlap, Signal, Stop};
     let mut s = settings(&[Mode::Unlocked, Mode::Mutex, Mode::Atomic], &[4], 25);
@@ -87,16 +121,7 @@ pub(crate) fn everything() -> Report {
     s.locks = vec![Lock::Pthread, Lock::Private];
     s.sleep_ns = 1_500;
     s.jitter_ns = 2_000;
-    s.store = StoreLabel {
-        kind: "postgres",
-        url: "postgres://someone:***@db.example.com:5432/a_rather_long_database_name".into(),
-        counter: Some(
-            "table racecount_123456_abcdef12 in postgres://someone:***@db.example.com:5432/\
-             a_rather_long_database_name, transactions repeatable-read"
-                .into(),
-        ),
-        isolation: Some(Isolation::RepeatableRead),
-    };
+    s.store = store;
     let p = params(4);
     let mut totals = vec![12u64; 20];
     totals.extend([11, 10, 9, 12, 8]);
@@ -153,5 +178,6 @@ pub(crate) fn everything() -> Report {
             number: 2,
             name: "SIGINT",
         })),
+        leftover: None,
     }
 }

@@ -137,10 +137,20 @@ impl Human {
              over trials."
         );
         if settings.store.is_db() {
-            text.push_str(
-                " retries: increments the database refused (serialization failure, busy, \
-                 WATCHed key changed) and the workers tried again, over all trials.",
-            );
+            let refusals = match settings.store.kind {
+                "sqlite" => {
+                    "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had \
+                     within about 0.25 s"
+                }
+                "postgres" => "serialization failures and deadlocks",
+                "mysql" => "deadlocks, lock wait timeouts, records changed since read",
+                "redis" => "EXEC aborted: the WATCHed key changed",
+                _ => "refusals",
+            };
+            text.push_str(&format!(
+                " retries: increments the database refused ({refusals}) and the workers tried \
+                 again, over all trials."
+            ));
         }
         if settings.schedule.is_some() {
             text.push_str(
@@ -405,6 +415,7 @@ speed (mean ns/incr): both modes as fast as each other, within the noise
             settings: settings(&[Mode::Unlocked], &[2], 20),
             groups: vec![group(Mode::Unlocked, params(2), &totals)],
             stop: None,
+            leftover: None,
         };
         assert!(!render(&report).contains("final totals of"));
         totals.push(4);
@@ -442,6 +453,7 @@ speed (mean ns/incr): both modes as fast as each other, within the noise
                 group(Mode::Atomic, params(2), &[6]),
             ],
             stop: None,
+            leftover: None,
         };
         let text = render(&report);
         assert!(text.contains("unlocked procs=2  5\n"), "{text}");

@@ -110,6 +110,14 @@ impl Serialize for JsonValue<'_> {
             Value::Flag(b) => serializer.serialize_bool(*b),
             Value::Numbers(list) => list.serialize(serializer),
             Value::Texts(list) => list.serialize(serializer),
+            Value::Pairs(pairs) => {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(pairs.len()))?;
+                for (name, text) in pairs {
+                    map.serialize_entry(name, text)?;
+                }
+                map.end()
+            }
             Value::Null => serializer.serialize_none(),
         }
     }
@@ -167,8 +175,8 @@ struct GroupOut<'r> {
     trials: Trials<'r>,
     summary: Option<SummaryOut>,
     /// Every trial's workers together: the most at once, and the share of the racing time
-    /// with two or more.
-    overlap: OverlapOut,
+    /// with two or more; null with a database store, where the workers' spans are not taken.
+    overlap: Option<OverlapOut>,
     /// With `--trace`: the first trial in full, every increment and its explanation.
     #[serde(skip_serializing_if = "Option::is_none")]
     traced: Option<TracedOut>,
@@ -187,12 +195,13 @@ struct ReplayOut {
     differing_writes: u64,
 }
 
-/// A group's kept trials, serialized one by one: a million trials are not copied first.
-struct Trials<'r>(&'r Group);
+/// A group's kept trials, serialized one by one: a million trials are not copied first; and
+/// whether their workers' overlap was measured (not with a database store).
+struct Trials<'r>(&'r Group, bool);
 
 impl Serialize for Trials<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let group = self.0;
+        let (group, measured) = (self.0, self.1);
         let expected = group.expected();
         serializer.collect_seq((0..group.totals.len()).map(|i| TrialOut {
             trial: i as u64 + 1,
@@ -204,7 +213,7 @@ impl Serialize for Trials<'_> {
             completed: group.worker_counts(i).unwrap_or(&[]),
             retries: group.retries[i],
             explained: group.tallies.get(i),
-            overlap: group.overlaps.get(i).copied().unwrap_or_default().into(),
+            overlap: measured.then(|| group.overlaps.get(i).copied().unwrap_or_default().into()),
         }))
     }
 }
@@ -219,7 +228,7 @@ struct TrialOut<'r> {
     elapsed_ns: u64,
     wall_ns: u64,
     completed: &'r [u64],
-    overlap: OverlapOut,
+    overlap: Option<OverlapOut>,
     /// Increments the database refused and the workers retried (0 on the shared page).
     retries: u64,
     /// With `--trace`: the trial's lost updates by kind (they add up to `lost`).
@@ -279,7 +288,7 @@ impl<'r> Document<'r> {
             results: report
                 .groups
                 .iter()
-                .map(|g| group_out(g, settings.workers))
+                .map(|g| group_out(g, settings.workers, !settings.store.is_db()))
                 .collect(),
         }
     }
@@ -301,7 +310,7 @@ pub(crate) fn stopped(stop: &Stop) -> Stopped {
 }
 
 /// What the workers are.
-fn group_out(group: &Group, workers: Workers) -> GroupOut<'_> {
+fn group_out(group: &Group, workers: Workers, measured: bool) -> GroupOut<'_> {
     GroupOut {
         mode: group.mode.name(),
         lock: group.lock.map(|l| l.name()),
@@ -312,9 +321,9 @@ fn group_out(group: &Group, workers: Workers) -> GroupOut<'_> {
         window_ns: window_ns(group.params.window),
         window: group.params.window.to_string(),
         expected: group.expected(),
-        trials: Trials(group),
+        trials: Trials(group, measured),
         summary: summarize(group).map(|s| summary(&s, group.retries_total)),
-        overlap: group.overlap.into(),
+        overlap: measured.then(|| group.overlap.into()),
         traced: group.traced.as_ref().and_then(TracedOut::of),
         replay: group.replayed.as_ref().map(|r| ReplayOut {
             file: r.file.clone(),

@@ -117,9 +117,20 @@ pub(crate) const FIELDS: &[Field] = &[
     ("retries", |r| Value::Number(r.retries)),
     // The most workers inside their racing part at once, and the share of the racing time
     // with two or more.
-    ("peak", |r| Value::Number(r.overlap.peak.into())),
+    // Not measured with a database store: empty.
+    ("peak", |r| {
+        if r.settings.store.is_db() {
+            Value::Null
+        } else {
+            Value::Number(r.overlap.peak.into())
+        }
+    }),
     ("overlap", |r| {
-        Value::Share(r.overlap.shared_ns, r.overlap.busy_ns)
+        if r.settings.store.is_db() {
+            Value::Null
+        } else {
+            Value::Share(r.overlap.shared_ns, r.overlap.busy_ns)
+        }
     }),
     // The lock of mutex and per-access (`pthread`, `spin`, ...), nothing for the other modes.
     ("lock", |r| {
@@ -169,6 +180,13 @@ fn field_value(value: ParamValue) -> Value {
                 .join(" "),
         ),
         ParamValue::Texts(list) => text(list.join(" ")),
+        ParamValue::Pairs(pairs) => text(
+            pairs
+                .iter()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         ParamValue::Null => Value::Null,
     }
 }

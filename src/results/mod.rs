@@ -276,6 +276,9 @@ pub struct Report {
     pub settings: Settings,
     pub groups: Vec<Group>,
     pub stop: Option<Stop>,
+    /// What the run made outside racecount and may have left there (a database's table),
+    /// when it stopped on a signal before it could say it was removed.
+    pub leftover: Option<String>,
 }
 
 impl Report {

@@ -1,7 +1,8 @@
 //! `--store`: the counter in a database instead of the shared page.
 //!
-//! The parent validates the URL ([`Target::parse`], no side effects), creates the run's own
-//! counter — a table or key named after the run, `racecount_<pid>_<random>` — resets it before
+//! The parent validates the URL ([`Target::parse`], no side effects), removes what dead runs
+//! left and creates the run's own counter — a table or key named after the run,
+//! `racecount_<pid>_<random>`, with a lock of the run's held while it lives — resets it before
 //! every trial, reads the real total after it and removes it at the end ([`Counter`]); its
 //! `Drop` removes it on every other way out. Each forked worker opens its own connection
 //! ([`work`]), reports that it is ready, waits at the start gate, then runs the mode's
@@ -18,70 +19,70 @@ use std::time::Duration;
 pub(crate) use crate::model::store::Isolation;
 use crate::model::store::StoreLabel;
 use crate::race::child::db::Connect;
+// Attempt: every client's; none is built without a store.
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(unused_imports)
+)]
 pub(crate) use crate::race::child::db::{Attempt, Client};
 
+// Without any store nothing makes a counter: the module stays, unused.
+pub(crate) mod argv;
+mod kind;
+use kind::unknown_store;
+pub(crate) use kind::{Kind, kind_of};
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(dead_code)
+)]
+mod counter;
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg(feature = "postgres")]
+mod postgres_tls;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]
 mod probe;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(dead_code)
+)]
+mod stale;
+mod statements;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]
+mod tls;
 pub(crate) mod url;
 
-use url::{Secret, mask};
+pub(crate) use counter::{Counter, DbError, clean};
+use counter::{Made, Phase};
+use stale::run_name;
+pub(crate) use stale::{Cleaned, count};
 
 const MISSING: &str = "this racecount was built without database stores";
 
 /// How long a connection may take when `--timeout` is not given.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The stores `--store` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Page,
-    Sqlite,
-    Postgres,
-    Redis,
-}
-
-impl Kind {
-    /// The name used in every output format.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Page => "page",
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-        }
-    }
-
-    /// The cargo feature that builds this store in.
-    pub(crate) fn feature(self) -> &'static str {
-        match self {
-            Kind::Page => "",
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Redis => "redis",
-        }
-    }
-}
-
-/// The store a URL names, from its scheme; `None` for an unknown scheme.
-pub(crate) fn kind_of(url: &str) -> Option<Kind> {
-    if url == "page" {
-        return Some(Kind::Page);
-    }
-    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
-    match scheme.as_str() {
-        "sqlite" => Some(Kind::Sqlite),
-        "postgres" | "postgresql" => Some(Kind::Postgres),
-        "redis" | "rediss" | "redis+unix" | "unix" => Some(Kind::Redis),
-        _ => None,
-    }
-}
 
 /// Where the counter lives.
 #[derive(Debug, Clone)]
@@ -98,8 +99,10 @@ pub(crate) struct Db {
     pub kind: Kind,
     /// The URL with its password masked: the only form ever shown.
     pub shown: String,
-    /// The password, to scrub from every message a client library writes.
-    pub secret: Secret,
+    /// What to say on stderr before the run (a password file that was ignored, say).
+    pub notes: Vec<String>,
+    /// Where the password is written in `--store`'s value, to hide it from `ps`.
+    pub password_span: Option<std::ops::Range<usize>>,
     /// This run's table or key.
     pub name: String,
     /// How long connecting may take: `--timeout`, or 5 s.
@@ -116,17 +119,12 @@ enum Backend {
     Postgres(postgres::Place),
     #[cfg(feature = "redis")]
     Redis(redis::Place),
+    #[cfg(feature = "mysql")]
+    Mysql(mysql::Place),
     /// Never built: keeps the type (and the code that uses it) alive in a build without any
     /// store (`--no-default-features`), where parsing refuses every database URL.
     #[allow(dead_code)]
     Missing,
-}
-
-/// The parent's side of a store: the run's counter.
-trait Admin {
-    fn reset(&mut self) -> Result<(), String>;
-    fn read(&mut self) -> Result<u64, String>;
-    fn remove(&mut self) -> Result<(), String>;
 }
 
 impl Target {
@@ -136,7 +134,6 @@ impl Target {
         isolation: Option<Isolation>,
         timeout: Option<Duration>,
     ) -> Result<Target, String> {
-        let (shown, secret) = mask(url);
         let Some(kind) = kind_of(url) else {
             return Err(unknown_store(url));
         };
@@ -150,11 +147,26 @@ impl Target {
             }
             return Ok(Target::Page);
         }
-        let backend = backend(kind, url, &shown, &secret, isolation)?;
+        let split = if kind == Kind::Sqlite {
+            // sqlite:PATH has no password: a path is shown as given.
+            url::Split {
+                bare: url.to_string(),
+                shown: url.to_string(),
+                password: None,
+                span: None,
+            }
+        } else {
+            url::split(url, kind.password_variable())?
+        };
+        let mut notes = Vec::new();
+        let shown = split.shown.clone();
+        let password_span = split.span.clone();
+        let backend = backend(kind, split, isolation, &mut notes)?;
         Ok(Target::Db(Box::new(Db {
             kind,
             shown,
-            secret,
+            notes,
+            password_span,
             name: run_name(),
             connect_timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             isolation,
@@ -171,29 +183,39 @@ impl Target {
     }
 }
 
+/// The store's own parse of the URL (its password taken out), with the password handed over
+/// separately; `notes` collects what to say before the run.
 fn backend(
     kind: Kind,
-    url: &str,
-    shown: &str,
-    secret: &Secret,
+    split: url::Split,
     isolation: Option<Isolation>,
+    notes: &mut Vec<String>,
 ) -> Result<Backend, String> {
+    let url::Split {
+        bare: url,
+        shown,
+        password,
+        ..
+    } = split;
+    let (url, shown) = (url.as_str(), shown.as_str());
     // Each is used only by the stores compiled in.
-    let _ = (url, shown, secret, isolation);
+    let _ = (url, shown, &password, isolation, &notes);
     match kind {
         #[cfg(feature = "sqlite")]
         Kind::Sqlite => sqlite::parse(url, isolation).map(Backend::Sqlite),
         #[cfg(feature = "postgres")]
-        Kind::Postgres => postgres::parse(url, shown, secret).map(Backend::Postgres),
+        Kind::Postgres => postgres::parse(url, shown, password, notes).map(Backend::Postgres),
         #[cfg(feature = "redis")]
         Kind::Redis => {
             if isolation.is_some() {
                 return Err("--isolation: Redis has no isolation levels; it applies to \
-                            --store postgres://… and sqlite:PATH"
+                            --store postgres://…, mysql://… and sqlite:PATH"
                     .into());
             }
-            redis::parse(url, shown, secret).map(Backend::Redis)
+            redis::parse(url, shown, password).map(Backend::Redis)
         }
+        #[cfg(feature = "mysql")]
+        Kind::Mysql => mysql::parse(url, shown, password).map(Backend::Mysql),
         other => Err(format!(
             "--store {shown}: this racecount was built without {} support (cargo feature \
              \"{}\")",
@@ -203,59 +225,106 @@ fn backend(
     }
 }
 
-/// Why `url` names no store, without echoing it: an unknown string may hold a password
-/// (`host=… password=…`), so only a scheme is named, and a store written without its `:`.
-fn unknown_store(url: &str) -> String {
-    const USE: &str = "use page, sqlite:PATH, postgres://…, redis://… or redis+unix://…";
-    let bare = url.trim().to_ascii_lowercase();
-    let words = ["page", "sqlite", "postgres", "postgresql", "redis"];
-    let word = words.iter().copied().find(|w| *w == bare);
-    if let Some(word) = word.or_else(|| crate::model::words::closest(&bare, &words)) {
-        let example = match word {
-            "page" => "page".to_string(),
-            "sqlite" => "sqlite:PATH, e.g. sqlite:/tmp/lesson.db".to_string(),
-            other => format!("{other}://HOST/…"),
-        };
-        return format!("--store: not a store URL; did you mean {example}? ({USE})");
-    }
-    let scheme = url.split_once("://").map(|(s, _)| s).filter(|s| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    match scheme {
-        Some(scheme) => {
-            let hint = crate::model::words::closest(scheme, &words)
-                .map_or(String::new(), |w| format!("; did you mean '{w}://'?"));
-            format!("--store: unknown scheme '{scheme}'{hint} ({USE})")
-        }
-        None => format!("--store: not a store URL ({USE})"),
-    }
-}
-
-/// This run's table or key: `racecount_<pid>_<8 hex digits>`, so that two runs, even on one
-/// database, never share a counter.
-fn run_name() -> String {
-    format!(
-        "racecount_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
-}
-
 impl Db {
-    /// E.g. "table racecount_1_00ab in sqlite:/tmp/l.db": where this run's counter lives.
-    pub(crate) fn describe(&self) -> String {
-        let thing = if self.kind == Kind::Redis {
+    /// "table" or "key": what the counter is in this store.
+    pub(crate) fn thing(&self) -> &'static str {
+        if self.kind == Kind::Redis {
             "key"
         } else {
             "table"
-        };
-        let mut text = format!("{thing} {} in {}", self.name, self.shown);
-        if let Some(level) = self.isolation {
-            text.push_str(&format!(", transactions {}", level.name()));
         }
-        text
+    }
+
+    /// "the table racecount_1_00ab".
+    pub(crate) fn thing_named(&self) -> String {
+        format!("the {} {}", self.thing(), self.name)
+    }
+
+    /// E.g. "table racecount_1_00ab in sqlite:/tmp/l.db": where this run's counter lives.
+    pub(crate) fn describe(&self) -> String {
+        format!("{} {} in {}", self.thing(), self.name, self.shown)
+    }
+
+    /// What becomes of a counter this run could not remove.
+    pub(crate) fn if_left(&self) -> String {
+        if self.kind == Kind::Redis {
+            format!(
+                "if it is there, it expires by itself within {} s (its TTL), and the next run \
+                 on {} removes it sooner",
+                redis_ttl_secs(),
+                self.shown
+            )
+        } else {
+            format!(
+                "if it is there, the lock this run held on it ended with the run, so the next \
+                 run on {0} removes it, or racecount --store '{0}' --clean",
+                self.shown
+            )
+        }
+    }
+}
+
+/// The TTL of a run's Redis key, in seconds.
+fn redis_ttl_secs() -> u64 {
+    #[cfg(feature = "redis")]
+    {
+        redis::TTL.as_secs()
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        0
+    }
+}
+
+/// Connects, removes the counters of dead runs and makes this run's (resolving the host names
+/// into `db`).
+fn make(db: &mut Db, phase: &Phase) -> Result<Made, String> {
+    let (name, timeout, shown) = (db.name.clone(), db.connect_timeout, db.shown.clone());
+    let _ = (&name, timeout, &shown, phase);
+    match &mut db.backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(place) => sqlite::create(place, &name, phase),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(place) => postgres::create(place, &name, timeout, &shown, phase),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) => redis::create(place, &name, timeout, phase),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql(place) => mysql::create(place, &name, timeout, &shown, phase),
+        Backend::Missing => Err(MISSING.to_string()),
+    }
+}
+
+/// Removes the counters dead runs left (`--clean`).
+fn clean_stale(db: &Db) -> Result<Cleaned, String> {
+    let (timeout, shown) = (db.connect_timeout, db.shown.as_str());
+    let _ = (timeout, shown);
+    match &db.backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(place) => sqlite::clean(place),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(place) => postgres::clean(place, timeout, shown),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) => redis::clean(place, timeout),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql(place) => mysql::clean(place, timeout, shown),
+        Backend::Missing => Err(MISSING.to_string()),
+    }
+}
+
+/// Removes this run's counter over a new connection (after the parent's was given up).
+fn drop_counter(db: &Db) -> Result<(), String> {
+    let (name, timeout) = (db.name.as_str(), db.connect_timeout);
+    let _ = (name, timeout);
+    match &db.backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(place) => sqlite::drop_counter(place, name),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(place) => postgres::drop_counter(place, name, timeout),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) => redis::drop_counter(place, name, timeout),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql(place) => mysql::drop_counter(place, name, timeout),
+        Backend::Missing => Err(MISSING.to_string()),
     }
 }
 
@@ -270,78 +339,14 @@ impl Connect for Db {
             Backend::Postgres(place) => postgres::connect(place, self, index),
             #[cfg(feature = "redis")]
             Backend::Redis(place) => redis::connect(place, self, index),
-            Backend::Missing => Err(MISSING.into()),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql(place) => mysql::connect(place, self, index),
+            Backend::Missing => Err(MISSING.to_string()),
         }
-    }
-
-    fn scrub(&self, message: &str) -> String {
-        self.secret.scrub(message)
     }
 
     fn shown(&self) -> &str {
         &self.shown
-    }
-}
-
-/// The run's counter, from the parent. Dropping it removes it, whatever stopped the run.
-pub(crate) struct Counter {
-    db: Db,
-    admin: Box<dyn Admin>,
-    removed: bool,
-}
-
-impl Counter {
-    /// Creates this run's counter (and, for SQLite, the file if it was missing). Fails with
-    /// one line naming the store and the error, the password scrubbed.
-    pub(crate) fn create(db: &Db) -> Result<Counter, String> {
-        let mut db = db.clone();
-        let admin: Result<Box<dyn Admin>, String> = match &mut db.backend {
-            #[cfg(feature = "sqlite")]
-            Backend::Sqlite(place) => sqlite::create(place, &db.name),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(place) => {
-                postgres::create(place, &db.name, db.connect_timeout, &db.shown)
-            }
-            #[cfg(feature = "redis")]
-            Backend::Redis(place) => redis::create(place, &db.name, db.connect_timeout),
-            Backend::Missing => Err(MISSING.into()),
-        };
-        let admin = admin.map_err(|e| db.secret.scrub(&e))?;
-        Ok(Counter {
-            db,
-            admin,
-            removed: false,
-        })
-    }
-
-    /// The store as the workers connect to it (host names already resolved).
-    pub(crate) fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// Sets the counter to 0 before a trial.
-    pub(crate) fn reset(&mut self) -> Result<(), String> {
-        self.admin.reset().map_err(|e| self.db.secret.scrub(&e))
-    }
-
-    /// The counter's value after a trial: the real total.
-    pub(crate) fn read_total(&mut self) -> Result<u64, String> {
-        self.admin.read().map_err(|e| self.db.secret.scrub(&e))
-    }
-
-    /// Removes the counter (and a SQLite file racecount created). Idempotent.
-    pub(crate) fn remove(&mut self) -> Result<(), String> {
-        if self.removed {
-            return Ok(());
-        }
-        self.removed = true;
-        self.admin.remove().map_err(|e| self.db.secret.scrub(&e))
-    }
-}
-
-impl Drop for Counter {
-    fn drop(&mut self) {
-        let _ = self.remove();
     }
 }
 
@@ -353,8 +358,11 @@ impl Target {
             Target::Db(db) => StoreLabel {
                 kind: db.kind.name(),
                 url: db.shown.clone(),
-                counter: Some(db.describe()),
+                // Named once it exists.
+                counter: None,
                 isolation: db.isolation,
+                facts: crate::model::store::Facts::default(),
+                statements: statements::statements(db.kind),
             },
         }
     }
@@ -371,7 +379,9 @@ mod tests {
         assert_eq!(kind_of("postgres://u@h/db"), Some(Kind::Postgres));
         assert_eq!(kind_of("postgresql://h"), Some(Kind::Postgres));
         assert_eq!(kind_of("redis://127.0.0.1:6379/0"), Some(Kind::Redis));
-        assert_eq!(kind_of("mysql://h"), None);
+        assert_eq!(kind_of("mysql://h"), Some(Kind::Mysql));
+        assert_eq!(kind_of("mariadb://h/db"), Some(Kind::Mysql));
+        assert_eq!(kind_of("oracle://h"), None);
         assert_eq!(kind_of("lesson.db"), None);
     }
 }

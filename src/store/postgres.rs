@@ -16,29 +16,44 @@
 //! runtime is alive then, and workers need no DNS), and checks that the server answers, within
 //! the connect timeout, before it connects: the client's own timeout covers only the TCP
 //! connect, not a server that accepts and then says nothing.
+//!
+//! TLS (`sslmode=`, `sslrootcert=`) is [`super::postgres_tls`]'s; the parent's side of the
+//! counter (and the run's advisory lock) is [`admin`]'s.
+
+mod admin;
+mod pgpass;
+pub(super) use admin::{clean, create, drop_counter};
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use postgres::Statement;
 use postgres::config::Host;
 use postgres::error::SqlState;
-use postgres::{NoTls, Statement};
 
 use super::probe::{Addr, ask};
-use super::url::Secret;
-use super::{Admin, Attempt, Client, Db};
+use super::{Attempt, Client, Db};
 use crate::model::mode::InDatabase;
 
 /// A parsed PostgreSQL URL.
 #[derive(Debug, Clone)]
 pub(super) struct Place {
     config: postgres::Config,
+    tls: super::postgres_tls::Tls,
 }
 
-pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, String> {
-    let config: postgres::Config = libpq_hosts(url)
+/// Parses `url` (its password already taken out, handed over as `password`); without one,
+/// the password comes from PGPASSWORD or the password file, as libpq's.
+pub(super) fn parse(
+    url: &str,
+    shown: &str,
+    password: Option<String>,
+    notes: &mut Vec<String>,
+) -> Result<Place, String> {
+    let (url, tls) = super::postgres_tls::parse(url, shown)?;
+    let mut config: postgres::Config = libpq_hosts(&url)
         .parse()
-        .map_err(|e: postgres::Error| secret.scrub(&format!("--store {shown}: {e}")))?;
+        .map_err(|e: postgres::Error| format!("--store {shown}: {e}"))?;
     let hosts = config.get_hosts();
     if hosts.is_empty() {
         return Err(format!(
@@ -55,7 +70,18 @@ pub(super) fn parse(url: &str, shown: &str, secret: &Secret) -> Result<Place, St
             "--store {shown}: mixes TCP hosts and socket directories; give one kind"
         ));
     }
-    Ok(Place { config })
+    let password = match password {
+        Some(password) => Some(password),
+        None => {
+            let (found, warning) = pgpass::password(&config);
+            notes.extend(warning);
+            found
+        }
+    };
+    if let Some(password) = password {
+        config.password(password);
+    }
+    Ok(Place { config, tls })
 }
 
 /// As libpq reads a URL, a `host=` query parameter replaces the host of the authority
@@ -141,81 +167,6 @@ fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
     first_error.map_or(Ok(()), Err)
 }
 
-/// Resolves, probes, connects and creates the run's table.
-pub(super) fn create(
-    place: &mut Place,
-    name: &str,
-    timeout: Duration,
-    shown: &str,
-) -> Result<Box<dyn Admin>, String> {
-    let at = where_(&place.config);
-    let fail = |e: String| format!("cannot connect to postgres at {at}: {e}");
-    resolve(&mut place.config).map_err(fail)?;
-    place.config.connect_timeout(timeout);
-    probe(&place.config, timeout).map_err(fail)?;
-    let mut client = place
-        .config
-        .clone()
-        .application_name(&format!("racecount {name}"))
-        .connect(NoTls)
-        .map_err(|e| fail(describe(&e)))?;
-    let admin_error =
-        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}", describe(&e));
-    // A killed worker's backend may still hold a lock for a moment; never wait forever.
-    client
-        .batch_execute(&format!(
-            "SET lock_timeout = {}; CREATE TABLE {name} (v bigint NOT NULL); \
-             INSERT INTO {name} VALUES (0)",
-            timeout.as_millis().max(1000)
-        ))
-        .map_err(|e| admin_error("cannot create the counter table", e))?;
-    Ok(Box::new(PostgresAdmin {
-        client,
-        table: name.to_string(),
-        shown: shown.to_string(),
-    }))
-}
-
-struct PostgresAdmin {
-    client: postgres::Client,
-    table: String,
-    shown: String,
-}
-
-impl PostgresAdmin {
-    fn error(&self, what: &str, e: postgres::Error) -> String {
-        format!("{what} in {}: {}", self.shown, describe(&e))
-    }
-}
-
-impl Admin for PostgresAdmin {
-    fn reset(&mut self) -> Result<(), String> {
-        let sql = format!("UPDATE {} SET v = 0", self.table);
-        self.client
-            .batch_execute(&sql)
-            .map_err(|e| self.error("cannot reset the counter", e))
-    }
-
-    fn read(&mut self) -> Result<u64, String> {
-        let sql = format!("SELECT v FROM {}", self.table);
-        let row = self
-            .client
-            .query_one(&sql, &[])
-            .map_err(|e| self.error("cannot read the counter", e))?;
-        Ok(row.get::<_, i64>(0) as u64)
-    }
-
-    fn remove(&mut self) -> Result<(), String> {
-        let sql = format!("DROP TABLE IF EXISTS {}", self.table);
-        self.client.batch_execute(&sql).map_err(|e| {
-            self.error(
-                &format!("cannot drop the table {} (drop it by hand)", self.table),
-                e,
-            )
-        })
-    }
-}
-
 /// A worker's connection and its prepared statements.
 struct PostgresClient {
     client: postgres::Client,
@@ -227,11 +178,14 @@ struct PostgresClient {
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
     let mut client = place
-        .config
-        .clone()
-        .application_name(&format!("racecount {} w{index}", db.name))
-        .connect(NoTls)
-        .map_err(|e| describe(&e))?;
+        .tls
+        .connect(
+            place
+                .config
+                .clone()
+                .application_name(&format!("racecount {} w{index}", db.name)),
+        )
+        .map_err(|e| format!("{}{}", describe(&e), hint(&e)))?;
     if let Some(level) = db.isolation {
         client
             .batch_execute(&format!(
@@ -333,6 +287,28 @@ fn describe(e: &postgres::Error) -> String {
     }
 }
 
+/// What to do about the errors a user can fix, after the server's words: too many
+/// connections, no CREATE permission, no such database.
+fn hint(e: &postgres::Error) -> String {
+    let Some(code) = e.code() else {
+        return String::new();
+    };
+    if *code == SqlState::TOO_MANY_CONNECTIONS {
+        "; racecount opens one connection per worker (-p) and one of its own: run fewer \
+         workers, or raise max_connections (or the role's CONNECTION LIMIT)"
+            .into()
+    } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+        "; racecount creates its table in the first schema of the search path, and \
+         PostgreSQL 15 grants no CREATE on public: GRANT CREATE ON SCHEMA public TO the user, \
+         or name a schema the user owns in the URL: ?options=-csearch_path%3Dmyschema"
+            .into()
+    } else if *code == SqlState::INVALID_CATALOG_NAME {
+        "; create it (createdb NAME) or name another database in the URL".into()
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,10 +326,19 @@ mod tests {
         let place = parse(
             "postgres://ann@localhost/db?host=/run/pg",
             "",
-            &Secret::default(),
+            Some("pw".into()),
+            &mut Vec::new(),
         )
         .unwrap();
         assert_eq!(place.config.get_hosts().len(), 1);
-        assert!(parse("postgres://ann@h1,%2Frun%2Fpg/db", "x", &Secret::default()).is_err());
+        assert!(
+            parse(
+                "postgres://ann@h1,%2Frun%2Fpg/db",
+                "x",
+                None,
+                &mut Vec::new()
+            )
+            .is_err()
+        );
     }
 }

@@ -48,6 +48,27 @@ pub(super) fn ask(addr: &Addr, request: &[u8], timeout: Duration) -> Result<(), 
     })
 }
 
+/// What a server says unasked to a new connection within `timeout` (up to 256 bytes), if
+/// anything: Redis at its `maxclients` says why it refuses the connection, then closes it.
+pub(super) fn first_words(addr: &Addr, timeout: Duration) -> Option<String> {
+    let mut stream: Box<dyn ReadWrite> = match addr {
+        Addr::Tcp(host, port) => {
+            let ip = (host.as_str(), *port).to_socket_addrs().ok()?.next()?;
+            Box::new(tcp(ip, timeout).ok()?)
+        }
+        Addr::Ip(ip) => Box::new(tcp(*ip, timeout).ok()?),
+        Addr::Unix(path) => {
+            let s = UnixStream::connect(path).ok()?;
+            s.set_read_timeout(Some(timeout)).ok()?;
+            Box::new(s)
+        }
+    };
+    let mut buf = [0u8; 256];
+    let n = stream.read(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(buf.get(..n)?).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
 fn tcp(ip: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
     let stream = TcpStream::connect_timeout(&ip, timeout)?;
     stream.set_read_timeout(Some(timeout))?;

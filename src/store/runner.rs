@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 
-use super::{Counter, Db};
+use super::{Counter, Db, DbError};
 use crate::model::units::format_nanos;
 use crate::race::child::EXIT_STORE_FAILED;
 use crate::race::child::db::DbWorker;
@@ -21,7 +21,8 @@ use crate::race::fork::{Crew, Exit, Gate, WaitError};
 use crate::race::job::Job;
 use crate::race::page::SharedPage;
 use crate::race::runner::{
-    Recruit, Runner, TrialError, accounted, nanos, recruits, spawn_cause, sys, wait_cause,
+    Closing, Recruit, Runner, TrialError, accounted, nanos, recruits, signal, spawn_cause, sys,
+    wait_cause,
 };
 use crate::results::{Cause, Trial};
 
@@ -42,13 +43,13 @@ pub(crate) struct StoreRunner<'p, 's> {
 impl<'s> Runner<'s> for StoreRunner<'_, 's> {
     fn begin(&mut self, job: &Job<'s>) -> Result<(), TrialError> {
         if self.pooled {
-            self.pool = Some(StorePool::start(&self.counter, self.page, job)?);
+            self.pool = Some(StorePool::start(&mut self.counter, self.page, job)?);
         }
         Ok(())
     }
 
     fn trial(&mut self, job: &Job<'s>, index: u64) -> Result<Trial, TrialError> {
-        self.counter.reset().map_err(sys)?;
+        self.counter.reset().map_err(db_error)?;
         match self.pool.as_mut() {
             Some(pool) => pool.run(&mut self.counter, self.timeout),
             None => run_trial(&mut self.counter, self.page, job, index, self.timeout),
@@ -59,8 +60,60 @@ impl<'s> Runner<'s> for StoreRunner<'_, 's> {
         self.pool.take().map_or(Ok(()), StorePool::finish)
     }
 
-    fn close(&mut self) -> Result<(), String> {
-        self.counter.remove()
+    fn close(&mut self) -> Result<(), Closing> {
+        self.counter.remove().map_err(|e| match e {
+            DbError::Failed(message) => Closing {
+                message,
+                signal: None,
+            },
+            DbError::Interrupted { signal: s, left } => Closing {
+                message: left,
+                signal: Some(signal(s)),
+            },
+        })
+    }
+}
+
+/// A call to the database that stopped short, as a trial's error.
+fn db_error(e: DbError) -> TrialError {
+    match e {
+        DbError::Failed(message) => sys(message),
+        DbError::Interrupted { signal: s, .. } => TrialError::Interrupted(signal(s)),
+    }
+}
+
+/// Waits with `wait` until `deadline`, renewing the counter's TTL (Redis) every
+/// [`keep_alive_every`] meanwhile: a run that dies leaves a key that expires by itself, and a
+/// live one never lets its key expire, however long its trial.
+fn keeping_alive(
+    counter: &mut Counter,
+    deadline: Option<Instant>,
+    mut wait: impl FnMut(Option<Instant>) -> Result<(), WaitError>,
+) -> Result<(), Result<WaitError, TrialError>> {
+    if !counter.expires() {
+        return wait(deadline).map_err(Ok);
+    }
+    loop {
+        let tick = Instant::now() + keep_alive_every();
+        let until = deadline.map_or(tick, |d| d.min(tick));
+        match wait(Some(until)) {
+            Err(WaitError::TimedOut { .. }) if deadline.is_none_or(|d| until < d) => {
+                counter.keep_alive().map_err(|e| Err(db_error(e)))?;
+            }
+            other => return other.map_err(Ok),
+        }
+    }
+}
+
+/// How often a run renews its Redis key's TTL during a wait.
+fn keep_alive_every() -> Duration {
+    #[cfg(feature = "redis")]
+    {
+        super::redis::KEEP_ALIVE_EVERY
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        Duration::from_secs(20)
     }
 }
 
@@ -81,11 +134,12 @@ fn run_trial(
     let mut crew = fork_workers(&db, &workers, job, &channel, |worker| {
         worker.work(trial, &gate)
     })?;
-    wait_connected(&db, &mut crew, &channel, page, job, start)?;
+    wait_connected(counter, &mut crew, &channel, page, job, start)?;
     let released = Instant::now();
     gate.open();
-    crew.wait_exits(timeout.and_then(|t| released.checked_add(t)))
-        .map_err(|e| failure(page, &channel, job, e, timeout))?;
+    let deadline = timeout.and_then(|t| released.checked_add(t));
+    keeping_alive(counter, deadline, |until| crew.wait_exits(until))
+        .map_err(|e| e.map_or_else(|t| t, |w| failure(page, &channel, job, w, timeout)))?;
     let end = Instant::now();
     conclude(counter, page, job, &channel, (released, start, end))
 }
@@ -115,17 +169,23 @@ fn fork_workers<'a>(
 
 /// Waits until every worker has connected (they report it through the channel).
 fn wait_connected(
-    db: &Db,
+    counter: &mut Counter,
     crew: &mut Crew,
     channel: &Channel,
     page: &SharedPage,
     job: &Job,
     start: Instant,
 ) -> Result<(), TrialError> {
+    let db = counter.db().clone();
     let patience = db.connect_timeout + CONNECT_MARGIN;
-    match channel.wait_ready(crew, job.params.procs, start.checked_add(patience)) {
+    let deadline = start.checked_add(patience);
+    let waited = keeping_alive(counter, deadline, |until| {
+        channel.wait_ready(crew, job.params.procs, until)
+    });
+    match waited {
         Ok(()) => Ok(()),
-        Err(WaitError::TimedOut { pending }) => {
+        Err(Err(trial_error)) => Err(trial_error),
+        Err(Ok(WaitError::TimedOut { pending })) => {
             let late: Vec<String> = pending.iter().map(|w| w.index.to_string()).collect();
             Err(sys(format!(
                 "workers {} did not connect to {} within {}",
@@ -134,7 +194,7 @@ fn wait_connected(
                 format_nanos(nanos(patience))
             )))
         }
-        Err(other) => Err(failure(page, channel, job, other, None)),
+        Err(Ok(other)) => Err(failure(page, channel, job, other, None)),
     }
 }
 
@@ -159,7 +219,7 @@ fn conclude(
             }
         }
     }
-    let total = counter.read_total().map_err(sys)?;
+    let total = counter.read_total().map_err(db_error)?;
     let completed = accounted(page, job, total)?;
     Ok(Trial {
         total,
@@ -208,7 +268,17 @@ fn failure(
 /// thread (one holding a lock at the fork would leave it locked in the child): checked from
 /// /proc before every fork of store workers.
 fn single_threaded() -> Result<(), TrialError> {
-    let threads = std::fs::read_dir("/proc/self/task").map_or(1, |tasks| tasks.count());
+    let threads = || std::fs::read_dir("/proc/self/task").map_or(1, |tasks| tasks.count());
+    // The parent's calls to the database run on a helper thread that is joined before they
+    // return (`race::fork::helper`); a joined thread may still be listed for a moment while
+    // the kernel finishes its exit.
+    let end = Instant::now() + Duration::from_millis(200);
+    let mut seen = threads();
+    while seen > 1 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+        seen = threads();
+    }
+    let threads = seen;
     if threads == 1 {
         Ok(())
     } else {
@@ -231,7 +301,7 @@ pub(crate) struct StorePool<'p, 's> {
 impl<'p, 's> StorePool<'p, 's> {
     /// Forks the job's workers on `counter`'s store and waits until every one is connected.
     fn start(
-        counter: &Counter,
+        counter: &mut Counter,
         page: &'p SharedPage,
         job: &Job<'s>,
     ) -> Result<StorePool<'p, 's>, TrialError> {
@@ -248,7 +318,7 @@ impl<'p, 's> StorePool<'p, 's> {
             worker.work_pooled(page, first, &done_write)
         })?;
         drop(done_write);
-        wait_connected(&db, &mut crew, &channel, page, job, start)?;
+        wait_connected(counter, &mut crew, &channel, page, job, start)?;
         Ok(StorePool {
             page,
             crew,
@@ -267,12 +337,14 @@ impl<'p, 's> StorePool<'p, 's> {
         self.page.reset(self.job.params.procs as usize);
         let start = Instant::now();
         self.page.open_gate();
-        self.crew
-            .wait_readable(
-                self.done.as_raw_fd(),
-                timeout.and_then(|t| start.checked_add(t)),
+        let (crew, done) = (&mut self.crew, self.done.as_raw_fd());
+        let deadline = timeout.and_then(|t| start.checked_add(t));
+        keeping_alive(counter, deadline, |until| crew.wait_readable(done, until)).map_err(|e| {
+            e.map_or_else(
+                |t| t,
+                |w| failure(self.page, &self.channel, &self.job, w, timeout),
             )
-            .map_err(|e| failure(self.page, &self.channel, &self.job, e, timeout))?;
+        })?;
         let end = Instant::now();
         let mut byte = [0u8; 1];
         nix::unistd::read(&self.done, &mut byte).map_err(|e| sys(format!("read: {e}")))?;

@@ -17,14 +17,19 @@
 //! The parent opens a connection for each of its steps and closes it again, so that no SQLite
 //! connection is open when it forks (SQLite forbids using one across fork, and its locks are
 //! per process). A file racecount creates is put in WAL mode and deleted at the end; an
-//! existing file keeps its journal mode, and only the run's table is created and dropped.
+//! existing file keeps its journal mode, and only the run's table is created and dropped. The
+//! parent's side of the counter (and the run's lock file) is [`admin`]'s.
+
+mod admin;
+pub(super) use admin::{clean, create, drop_counter};
 
 use std::path::{Path, PathBuf};
+
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::{Admin, Attempt, Client, Db, Isolation};
+use super::{Attempt, Client, Db, Isolation};
 use crate::model::mode::InDatabase;
 
 /// A validated SQLite path.
@@ -55,9 +60,10 @@ pub(super) fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, St
     }
     let path = PathBuf::from(path);
     match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_dir() => Err(format!(
-            "--store sqlite:{}: is a directory, not a SQLite database file",
-            path.display()
+        Ok(meta) if !meta.is_file() => Err(format!(
+            "--store sqlite:{}: is {}, not a SQLite database file",
+            path.display(),
+            file_kind(&meta)
         )),
         Ok(_) => check_header(&path).map(|()| Place { path }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -79,6 +85,25 @@ pub(super) fn parse(url: &str, isolation: Option<Isolation>) -> Result<Place, St
     }
 }
 
+/// What a path that is not a regular file is, for the message that refuses it.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// An empty file or one that starts with SQLite's header; anything else is refused before
 /// SQLite could touch it.
 fn check_header(path: &Path) -> Result<(), String> {
@@ -97,91 +122,6 @@ fn check_header(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Creates the file if needed, and the run's table.
-pub(super) fn create(place: &Place, name: &str) -> Result<Box<dyn Admin>, String> {
-    let created = !place.path.exists();
-    let admin = SqliteAdmin {
-        path: place.path.clone(),
-        table: name.to_string(),
-        created,
-    };
-    let conn = if created {
-        let conn = Connection::open_with_flags(
-            &place.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )
-        .map_err(|e| admin.error("cannot create", e))?;
-        conn.pragma_update(None, "journal_mode", "wal")
-            .map_err(|e| admin.error("cannot set WAL mode in", e))?;
-        conn
-    } else {
-        admin.open()?
-    };
-    conn.execute_batch(&format!(
-        "CREATE TABLE {name} (v INTEGER NOT NULL); INSERT INTO {name} VALUES (0);"
-    ))
-    .map_err(|e| admin.error("cannot create the counter table in", e))?;
-    Ok(Box::new(admin))
-}
-
-struct SqliteAdmin {
-    path: PathBuf,
-    table: String,
-    created: bool,
-}
-
-impl SqliteAdmin {
-    fn open(&self) -> Result<Connection, String> {
-        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| self.error("cannot open", e))?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(|e| self.error("cannot set a busy timeout on", e))?;
-        Ok(conn)
-    }
-
-    fn error(&self, what: &str, e: rusqlite::Error) -> String {
-        format!("{what} sqlite:{}: {e}", self.path.display())
-    }
-}
-
-impl Admin for SqliteAdmin {
-    fn reset(&mut self) -> Result<(), String> {
-        self.open()?
-            .execute(&format!("UPDATE {} SET v = 0", self.table), [])
-            .map(drop)
-            .map_err(|e| self.error("cannot reset the counter in", e))
-    }
-
-    fn read(&mut self) -> Result<u64, String> {
-        let v: i64 = self
-            .open()?
-            .query_row(&format!("SELECT v FROM {}", self.table), [], |r| r.get(0))
-            .map_err(|e| self.error("cannot read the counter in", e))?;
-        Ok(v as u64)
-    }
-
-    fn remove(&mut self) -> Result<(), String> {
-        if self.created {
-            // The whole file is racecount's: delete it and SQLite's companions.
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                let mut path = self.path.clone().into_os_string();
-                path.push(suffix);
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(format!("cannot remove {}: {e}", Path::new(&path).display()));
-                    }
-                }
-            }
-            return Ok(());
-        }
-        self.open()?
-            .execute_batch(&format!("DROP TABLE IF EXISTS {}", self.table))
-            .map_err(|e| self.error("cannot drop the counter table in", e))
-    }
-}
-
 /// A worker's connection, with the mode's statements.
 struct SqliteClient {
     conn: Connection,
@@ -193,15 +133,8 @@ struct SqliteClient {
 pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
     let mut conn = Connection::open_with_flags(&place.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| e.to_string())?;
-    conn.busy_handler(Some(|count: i32| {
-        if count < 100 {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(Duration::from_micros(50));
-        }
-        true
-    }))
-    .map_err(|e| e.to_string())?;
+    conn.busy_handler(Some(busy_wait))
+        .map_err(|e| e.to_string())?;
     let table = &db.name;
     Ok(Box::new(SqliteClient {
         conn,
@@ -209,6 +142,25 @@ pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String>
         write: format!("UPDATE {table} SET v = ?1"),
         add: format!("UPDATE {table} SET v = v + 1"),
     }))
+}
+
+/// How many times SQLite may call [`busy_wait`] for one statement before the statement gives
+/// up with `SQLITE_BUSY` (about a quarter of a second of sleeping).
+const BUSY_TRIES: i32 = 128;
+
+/// SQLite's wait for a lock another connection holds (`count`: how many times it has been
+/// called for this statement): sleep 20 µs, doubling up to 2 ms, then give up after
+/// [`BUSY_TRIES`], so that the statement fails with `SQLITE_BUSY`, which the worker counts as a
+/// retry. A waiter that spins or yields instead takes the CPU the holder needs to finish: at
+/// -p 50 such a handler (100 yields, then 50 µs sleeps, forever) never finished a trial, with
+/// two thirds of the CPU in the kernel.
+fn busy_wait(count: i32) -> bool {
+    if count >= BUSY_TRIES {
+        return false;
+    }
+    let micros = (20u64 << count.clamp(0, 7)).min(2000);
+    std::thread::sleep(Duration::from_micros(micros));
+    true
 }
 
 impl SqliteClient {

@@ -14,7 +14,7 @@
 //! Commands run in a scratch directory that stands for `/tmp` (every `/tmp/` in a command is
 //! replaced by it, and it by `/tmp` in the output), with `docs` reachable as in the checkout,
 //! `HOME` in it, `COLUMNS=80` and the binary under test first on `PATH`. A command that names
-//! `$RACECOUNT_TEST_POSTGRES` or `$RACECOUNT_TEST_REDIS` needs that server: it runs in
+//! one of [`SERVERS`] (`$RACECOUNT_TEST_POSTGRES`, ...) needs a database server: it runs in
 //! `tests/store_servers.rs` (`.ci/run` starts the servers), not in plain `cargo test`.
 
 use std::path::{Path, PathBuf};
@@ -46,8 +46,16 @@ pub const NOT_RUN_HERE: &[(&str, &str)] = &[
     ),
 ];
 
-/// The environment variables that name the test servers.
-pub const SERVERS: &[&str] = &["RACECOUNT_TEST_POSTGRES", "RACECOUNT_TEST_REDIS"];
+/// The environment variables that name the test servers (`.ci/services.sh start` prints them).
+pub const SERVERS: &[&str] = &[
+    "RACECOUNT_TEST_POSTGRES",
+    "RACECOUNT_TEST_REDIS",
+    "RACECOUNT_TEST_MYSQL",
+    "RACECOUNT_TEST_POSTGRES_TLS",
+    "RACECOUNT_TEST_REDIS_TLS",
+    "RACECOUNT_TEST_MYSQL_TLS",
+    "RACECOUNT_TEST_CA",
+];
 
 /// A fenced code block of README.md.
 #[derive(Debug, Clone)]
@@ -159,7 +167,8 @@ pub fn examples(block: &Block) -> Vec<Example> {
         }
         let command = match block.kind.as_str() {
             "console" => line.strip_prefix("$ "),
-            "sh" => Some(line.as_str()).filter(|l| !l.trim().is_empty() && !l.starts_with('#')),
+            "sh" => Some(line.as_str())
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')),
             _ => None,
         };
         match command {
@@ -365,7 +374,7 @@ impl Compare {
         ]
         .iter()
         .any(|o| command.split_whitespace().any(|w| w == *o));
-        if racing && !fixed && !command.contains("echo $?") {
+        if racing && !fixed && !command.contains("$?") {
             Compare::Words
         } else {
             Compare::Numbers

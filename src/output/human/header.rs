@@ -47,13 +47,49 @@ pub(super) fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> 
     );
     let machine = [cpus, format!("{} at the start", load.describe())];
     write_lines(out, &phrases(&machine, width))?;
-    if let Some(counter) = &settings.store.counter {
-        let text = format!("counter: {counter}; each worker on its own connection");
-        write_lines(out, &words(&text, width, "", "  "))?;
-    }
+    write_store(settings, width, out)?;
     let others = unphrased(settings);
     if !others.is_empty() {
         write_lines(out, &phrases(&others, width))?;
+    }
+    Ok(())
+}
+
+/// With a database: where the counter is, the journal mode and the isolation level the
+/// database reported, then what a worker runs in each mode, one line per mode.
+fn write_store(settings: &Settings, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let store = &settings.store;
+    let Some(counter) = &store.counter else {
+        return Ok(());
+    };
+    let mut text = format!("counter: {counter}; each worker on its own connection");
+    if let Some(journal) = &store.facts.journal_mode {
+        text.push_str(&format!("; journal mode {journal}"));
+    }
+    if let Some(level) = &store.facts.isolation {
+        let whose = match (store.isolation, store.kind) {
+            (Some(_), _) => " (--isolation)",
+            (None, "sqlite") => " (SQLite's only level)",
+            (None, _) => " (the server's default)",
+        };
+        text.push_str(&format!("; transactions {level}{whose}"));
+    }
+    write_lines(out, &words(&text, width, "", "  "))?;
+    let statements = settings.statements();
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let thing = if store.kind == "redis" {
+        "k: the key"
+    } else {
+        "t: the table"
+    };
+    let title = format!("each increment runs ({thing}):");
+    write_lines(out, &words(&title, width, "", "  "))?;
+    let pad = statements.iter().map(|(m, _)| m.len()).max().unwrap_or(0) + 4;
+    for (mode, text) in statements {
+        let first = format!("  {mode:<w$}", w = pad - 2);
+        write_lines(out, &words(&text, width, &first, &" ".repeat(pad)))?;
     }
     Ok(())
 }
@@ -126,6 +162,9 @@ const PHRASED: &[&str] = &[
     "store_url",
     "counter",
     "isolation",
+    "isolation_level",
+    "journal_mode",
+    "statements",
     "locks",
     "workers",
     "pin",
@@ -135,7 +174,7 @@ const PHRASED: &[&str] = &[
 /// The header's phrases on the locks that run and the CPUs the workers are pinned to.
 pub(super) fn lock_and_pin(settings: &Settings) -> Vec<String> {
     let mut more = Vec::new();
-    if settings.modes.iter().any(|m| m.takes_lock()) {
+    if settings.modes.iter().any(|m| m.takes_lock()) && !settings.locks.is_empty() {
         let locks: Vec<&str> = settings.locks.iter().map(|l| l.name()).collect();
         let s = if locks.len() == 1 { "" } else { "s" };
         more.push(format!("lock{s} {}", locks.join(",")));

@@ -27,6 +27,16 @@ pub(crate) const EXIT_STORE_FAILED: i32 = 74;
 
 /// What became of one try at an increment.
 #[derive(Debug)]
+// Made by the stores' clients only: none in a build without them.
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "redis",
+        feature = "mysql"
+    )),
+    allow(dead_code)
+)]
 pub(crate) enum Attempt {
     /// The database refused it (and it was rolled back): try again, count a retry.
     Refused,
@@ -44,8 +54,6 @@ pub(crate) trait Client {
 pub(crate) trait Connect: Sync {
     /// Opens worker `index`'s connection (in the child).
     fn connect(&self, index: u32) -> Result<Box<dyn Client>, String>;
-    /// `message` with every trace of the password removed.
-    fn scrub(&self, message: &str) -> String;
     /// The store as shown (password masked).
     fn shown(&self) -> &str;
 }
@@ -93,8 +101,7 @@ impl DbWorker<'_> {
             Ok(client) => Some(client),
             Err(e) => {
                 let message = format!("could not connect to {}: {e}", self.db.shown());
-                let word = LastWord::Failed(self.db.scrub(&message));
-                self.channel.report(self.index, &word);
+                self.channel.report(self.index, &LastWord::Failed(message));
                 None
             }
         }
@@ -108,24 +115,23 @@ impl DbWorker<'_> {
         let mut pause = Pause::new(job.settings, trial, index);
         let mut hold = hold_for(job.params.window);
         let mut retries = 0u64;
+        let mut backoff = BackOff::new(index);
         for done in 0..job.params.iters {
             pause.wait();
-            let mut refusals = 0u32;
+            backoff.reset();
             loop {
                 match client.increment(job.mode.in_database(), &mut hold) {
                     Ok(()) => break,
                     Err(Attempt::Refused) => {
                         retries = retries.saturating_add(1);
-                        back_off(refusals);
-                        refusals = refusals.saturating_add(1);
+                        backoff.wait();
                     }
                     Err(Attempt::Failed(e)) => {
                         let message = format!(
                             "failed after {done} of {} increments: {e}",
                             job.params.iters
                         );
-                        let word = LastWord::Failed(self.db.scrub(&message));
-                        self.channel.report(index, &word);
+                        self.channel.report(index, &LastWord::Failed(message));
                         return EXIT_STORE_FAILED;
                     }
                 }
@@ -165,18 +171,59 @@ impl Channel {
     }
 }
 
-/// After the `n`-th refusal in a row (from 0): yield, then sleep 10 µs, doubling up to 1 ms.
+/// How long a worker waits after a refusal: after the `n`-th in a row (from 0), a yield, then
+/// a random time below 10 µs × 2^(n-1), at most 5 ms (exponential back-off with full jitter).
+///
 /// The worker that won is still committing (SQLite refuses at once, without waiting for the
 /// lock): retrying at once on two cores mostly takes the CPU it needs and meets the same
 /// refusal again (measured on SQLite per-access, 10 x 20: 60000-280000 refusals a trial
-/// retrying at once, and five times slower than with the back-off).
-fn back_off(n: u32) {
-    match n.checked_sub(1) {
-        None => std::thread::yield_now(),
-        Some(doublings) => {
-            let micros = (10u64 << doublings.min(7)).min(1000);
-            std::thread::sleep(Duration::from_micros(micros));
+/// retrying at once, and five times slower than with a back-off). A crowd needs the jitter
+/// and the higher cap: at -p 100 the earlier back-off (the same steps for everyone, 1 ms at
+/// most) made 200 refusals per increment and took 7 s a trial with both CPUs busy; this one
+/// about 35 and 2-3 s.
+struct BackOff {
+    refusals: u32,
+    /// xorshift64 state: the child's own, so that workers forked from one parent do not
+    /// draw the same sequence.
+    state: u64,
+}
+
+impl BackOff {
+    const BASE_MICROS: u64 = 10;
+    const CAP_MICROS: u64 = 5_000;
+
+    fn new(index: u32) -> BackOff {
+        let pid = u64::from(std::process::id());
+        BackOff {
+            refusals: 0,
+            state: (pid << 32 | u64::from(index)) | 1,
         }
+    }
+
+    /// A new increment: its refusals count from 0 again.
+    fn reset(&mut self) {
+        self.refusals = 0;
+    }
+
+    fn wait(&mut self) {
+        let n = self.refusals;
+        self.refusals = self.refusals.saturating_add(1);
+        let Some(doublings) = n.checked_sub(1) else {
+            std::thread::yield_now();
+            return;
+        };
+        let ceiling = (Self::BASE_MICROS << doublings.min(9)).min(Self::CAP_MICROS);
+        let micros = self.next().checked_rem(ceiling).unwrap_or(0);
+        std::thread::sleep(Duration::from_micros(micros.max(1)));
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state = x;
+        x
     }
 }
 

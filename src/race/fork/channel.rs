@@ -8,6 +8,7 @@
 //! never interleaves (`PIPE_BUF`). Both are non-blocking: a worker never waits on a full pipe
 //! (a lost report is reported as lost), and the parent reads what is there.
 
+use std::cell::Cell;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
@@ -37,6 +38,8 @@ pub(crate) struct Channel {
     pub(crate) ready_write: OwnedFd,
     reports_read: OwnedFd,
     pub(crate) reports_write: OwnedFd,
+    /// How many workers have said they are ready so far (a wait may end and be resumed).
+    ready: Cell<u32>,
 }
 
 impl Channel {
@@ -51,24 +54,25 @@ impl Channel {
             ready_write,
             reports_read,
             reports_write,
+            ready: Cell::new(0),
         })
     }
 
-    /// In the parent: waits until `procs` workers are ready, watching that none dies.
+    /// In the parent: waits until `procs` workers are ready, watching that none dies. A wait
+    /// that ended at `deadline` can be resumed: the workers seen ready stay counted.
     pub(crate) fn wait_ready(
         &self,
         crew: &mut Crew,
         procs: u32,
         deadline: Option<Instant>,
     ) -> Result<(), WaitError> {
-        let mut ready = 0u32;
         let mut buf = [0u8; 256];
-        while ready < procs {
+        while self.ready.get() < procs {
             crew.wait_readable(self.ready_read.as_raw_fd(), deadline)?;
             loop {
                 match nix::unistd::read(&self.ready_read, &mut buf) {
                     Ok(0) | Err(Errno::EAGAIN) => break,
-                    Ok(n) => ready += n as u32,
+                    Ok(n) => self.ready.set(self.ready.get() + n as u32),
                     Err(Errno::EINTR) => continue,
                     Err(errno) => return Err(WaitError::Sys("read", errno)),
                 }

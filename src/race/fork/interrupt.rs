@@ -6,7 +6,7 @@
 //! kernel picks to run the handler, and wakes a poll that is already asleep.
 
 use std::os::fd::{IntoRawFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
@@ -15,11 +15,14 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction
 pub(crate) const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
+/// How many signals have arrived: a wait that began after the first can tell a new one.
+static COUNT: AtomicU32 = AtomicU32::new(0);
 static READ_END: AtomicI32 = AtomicI32::new(-1);
 static WRITE_END: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_signal(signal: libc::c_int) {
     CAUGHT.store(signal, Ordering::SeqCst);
+    COUNT.fetch_add(1, Ordering::SeqCst);
     let fd = WRITE_END.load(Ordering::SeqCst);
     if fd >= 0 {
         // SAFETY: write(2) is async-signal-safe; the buffer is a valid one-byte static. A full
@@ -59,6 +62,11 @@ pub(crate) fn fd() -> RawFd {
 /// The signal that arrived, if any.
 pub(crate) fn pending() -> Option<Signal> {
     Signal::try_from(CAUGHT.load(Ordering::SeqCst)).ok()
+}
+
+/// How many signals have arrived so far.
+pub(crate) fn count() -> u32 {
+    COUNT.load(Ordering::SeqCst)
 }
 
 /// Dies by `number` with the signal's default action, the way shells expect of a program that

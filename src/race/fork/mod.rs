@@ -15,6 +15,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 pub(crate) mod channel;
+pub(crate) mod helper;
 pub(crate) mod interrupt;
 pub(crate) mod threads;
 

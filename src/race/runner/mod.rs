@@ -40,9 +40,17 @@ pub(crate) trait Runner<'s> {
     }
 
     /// After the run: removes what the runner made outside racecount (a database's table).
-    fn close(&mut self) -> Result<(), String> {
+    fn close(&mut self) -> Result<(), Closing> {
         Ok(())
     }
+}
+
+/// What a runner could not remove, and whether a signal cut its removal short.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Closing {
+    /// What is (or may be) left, and what becomes of it.
+    pub(crate) message: String,
+    pub(crate) signal: Option<Signal>,
 }
 
 /// Where a trial's workers are: the page, and how long a trial may take.

@@ -1,0 +1,223 @@
+//! The parent's side of a PostgreSQL counter: probe, connect, remove the tables of dead runs,
+//! take the run's lock, create the table; reset, read and drop it.
+//!
+//! The run's lock is a session advisory lock whose key is made from the table's name
+//! (`pg_try_advisory_lock`), taken before the table exists and held by the parent's session
+//! until it ends: a `racecount_*` table whose lock anyone can take belongs to a run that died
+//! (or to a racecount older than these locks), and is dropped. The server ends the session, and
+//! so frees the lock, however racecount dies.
+
+use std::time::Duration;
+
+use super::{Place, describe, hint, probe, resolve, where_};
+use crate::model::store::Facts;
+use crate::store::counter::{Admin, Made, Phase};
+use crate::store::stale::{Cleaned, is_run_name};
+
+/// The advisory lock's key for the table `$1`: the first 64 bits of its name's MD5.
+const KEY: &str = "('x' || left(md5($1), 16))::bit(64)::bigint";
+
+/// Resolves, probes and connects: the parent's session, named after the run.
+fn open(place: &mut Place, name: &str, timeout: Duration) -> Result<postgres::Client, String> {
+    let at = where_(&place.config);
+    let fail = |e: String| format!("cannot connect to postgres at {at}: {e}");
+    resolve(&mut place.config).map_err(fail)?;
+    place.config.connect_timeout(timeout);
+    probe(&place.config, timeout).map_err(fail)?;
+    let mut client = place
+        .tls
+        .connect(
+            place
+                .config
+                .clone()
+                .application_name(&format!("racecount {name}")),
+        )
+        .map_err(|e| fail(format!("{}{}", describe(&e), hint(&e))))?;
+    // A killed worker's backend may still hold a lock for a moment; never wait forever.
+    client
+        .batch_execute(&format!(
+            "SET lock_timeout = {}",
+            timeout.as_millis().max(1000)
+        ))
+        .map_err(|e| fail(describe(&e)))?;
+    Ok(client)
+}
+
+/// Connects, drops the tables of dead runs, takes this run's lock and creates its table.
+pub(in crate::store) fn create(
+    place: &mut Place,
+    name: &str,
+    timeout: Duration,
+    shown: &str,
+    phase: &Phase,
+) -> Result<Made, String> {
+    let mut client = open(place, name, timeout)?;
+    phase.cleaning();
+    let cleaned = clean_with(&mut client);
+    let error =
+        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}{}", describe(&e), hint(&e));
+    let locked: bool = client
+        .query_one(&format!("SELECT pg_try_advisory_lock({KEY})"), &[&name])
+        .map_err(|e| error("cannot take the run's advisory lock", e))?
+        .get(0);
+    if !locked {
+        return Err(format!(
+            "the advisory lock of {name} in {shown} is held by another session"
+        ));
+    }
+    phase.creating();
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {name} (v bigint NOT NULL); INSERT INTO {name} VALUES (0)"
+        ))
+        .map_err(|e| error("cannot create the counter table", e))?;
+    let mut admin = PostgresAdmin {
+        client,
+        place: place.clone(),
+        table: name.to_string(),
+        shown: shown.to_string(),
+        timeout,
+    };
+    let facts = admin.facts()?;
+    Ok(Made {
+        admin: Box::new(admin),
+        cleaned,
+        facts,
+    })
+}
+
+/// `--clean`: connects and drops the tables of dead runs.
+pub(in crate::store) fn clean(
+    place: &Place,
+    timeout: Duration,
+    shown: &str,
+) -> Result<Cleaned, String> {
+    let mut place = place.clone();
+    let mut client = open(&mut place, "clean", timeout)?;
+    let cleaned = clean_with(&mut client);
+    if cleaned.removed.is_empty() && cleaned.live == 0 && !cleaned.failed.is_empty() {
+        return Err(format!("in {shown}: {}", cleaned.failed.join("; ")));
+    }
+    Ok(cleaned)
+}
+
+/// Drops every `racecount_*` table in the schemas of the search path whose lock is free.
+fn clean_with(client: &mut postgres::Client) -> Cleaned {
+    let mut cleaned = Cleaned::default();
+    let tables = client.query(
+        "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND c.relname LIKE 'racecount\\_%' \
+         AND n.nspname = ANY (current_schemas(false)) ORDER BY 2",
+        &[],
+    );
+    let tables = match tables {
+        Ok(rows) => rows,
+        Err(e) => {
+            cleaned
+                .failed
+                .push(format!("cannot list the tables: {}", describe(&e)));
+            return cleaned;
+        }
+    };
+    for row in tables {
+        let (schema, table): (String, String) = (row.get(0), row.get(1));
+        if !is_run_name(&table) {
+            continue;
+        }
+        let free = client
+            .query_one(&format!("SELECT pg_try_advisory_lock({KEY})"), &[&table])
+            .map(|r| r.get::<_, bool>(0));
+        match free {
+            Ok(true) => {
+                let quoted = schema.replace('"', "\"\"");
+                let dropped =
+                    client.batch_execute(&format!("DROP TABLE IF EXISTS \"{quoted}\".{table}"));
+                let _ = client.query_one(&format!("SELECT pg_advisory_unlock({KEY})"), &[&table]);
+                match dropped {
+                    Ok(()) => cleaned.removed.push(table),
+                    Err(e) => cleaned.failed.push(format!("{table} ({})", describe(&e))),
+                }
+            }
+            Ok(false) => cleaned.live += 1,
+            Err(e) => cleaned.failed.push(format!("{table} ({})", describe(&e))),
+        }
+    }
+    cleaned
+}
+
+/// Drops this run's table over a new session (after the parent's was given up).
+pub(in crate::store) fn drop_counter(
+    place: &Place,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut place = place.clone();
+    let mut client = open(&mut place, name, timeout)?;
+    client
+        .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
+        .map_err(|e| format!("cannot drop the table {name}: {}", describe(&e)))
+}
+
+struct PostgresAdmin {
+    client: postgres::Client,
+    /// To connect again if the session is lost (`pg_terminate_backend`, a restart).
+    place: Place,
+    table: String,
+    shown: String,
+    timeout: Duration,
+}
+
+impl PostgresAdmin {
+    fn error(&self, what: &str, e: &postgres::Error) -> String {
+        format!("{what} in {}: {}", self.shown, describe(e))
+    }
+
+    /// The level the workers' transactions run at: their sessions start as this one does,
+    /// and set `--isolation` on top.
+    fn facts(&mut self) -> Result<Facts, String> {
+        let level: String = self
+            .client
+            .query_one("SHOW default_transaction_isolation", &[])
+            .map_err(|e| self.error("cannot read the isolation level", &e))?
+            .get(0);
+        Ok(Facts {
+            isolation: Some(level),
+            journal_mode: None,
+        })
+    }
+}
+
+impl Admin for PostgresAdmin {
+    fn reset(&mut self) -> Result<(), String> {
+        let sql = format!("UPDATE {} SET v = 0", self.table);
+        self.client
+            .batch_execute(&sql)
+            .map_err(|e| self.error("cannot reset the counter", &e))
+    }
+
+    fn read(&mut self) -> Result<u64, String> {
+        let sql = format!("SELECT v FROM {}", self.table);
+        let row = self
+            .client
+            .query_one(&sql, &[])
+            .map_err(|e| self.error("cannot read the counter", &e))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn remove(&mut self) -> Result<(), String> {
+        let sql = format!("DROP TABLE IF EXISTS {}", self.table);
+        let what = format!("cannot drop the table {}", self.table);
+        match self.client.batch_execute(&sql) {
+            Ok(()) => Ok(()),
+            Err(_) if self.client.is_closed() => {
+                // The session was ended under racecount: once more, on a new one.
+                self.client = open(&mut self.place, &self.table, self.timeout)?;
+                self.client
+                    .batch_execute(&sql)
+                    .map_err(|e| self.error(&what, &e))
+            }
+            Err(e) => Err(self.error(&what, &e)),
+        }
+    }
+}
