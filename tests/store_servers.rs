@@ -39,16 +39,9 @@ struct Servers {
     ca: String,
 }
 
-/// The variables `.ci/services.sh start` exports, in the order of [`Servers`]'s fields.
-const VARS: [&str; 7] = [
-    "RACECOUNT_TEST_POSTGRES",
-    "RACECOUNT_TEST_REDIS",
-    "RACECOUNT_TEST_MYSQL",
-    "RACECOUNT_TEST_POSTGRES_TLS",
-    "RACECOUNT_TEST_REDIS_TLS",
-    "RACECOUNT_TEST_MYSQL_TLS",
-    "RACECOUNT_TEST_CA",
-];
+/// The variables `.ci/services.sh start` exports, in the order of [`Servers`]'s fields (the
+/// README test's list: its blocks name them).
+use store_common::common::readme::SERVERS as VARS;
 
 impl Servers {
     fn from(value: impl Fn(&str) -> Option<String>) -> Option<Servers> {
@@ -489,7 +482,7 @@ fn the_readme_database_examples_print_what_the_readme_shows() {
         .zip(values)
         .map(|(name, value)| (name.to_string(), value.clone()))
         .collect();
-    let (blocks, _) = readme::runnable(readme::SERVERS);
+    let (blocks, _) = readme::runnable(&readme::SERVERS);
     assert!(
         blocks.len() >= 3,
         "only {} README blocks need a server: is README.md parsed?",

@@ -20,15 +20,7 @@ pub(crate) use crate::model::store::Isolation;
 use crate::model::store::StoreLabel;
 use crate::race::child::db::Connect;
 // Attempt: every client's; none is built without a store.
-#[cfg_attr(
-    not(any(
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "redis",
-        feature = "mysql"
-    )),
-    allow(unused_imports)
-)]
+#[cfg_attr(no_store, allow(unused_imports))]
 pub(crate) use crate::race::child::db::{Attempt, Client};
 
 // Without any store nothing makes a counter: the module stays, unused.
@@ -36,15 +28,7 @@ pub(crate) mod argv;
 mod kind;
 use kind::unknown_store;
 pub(crate) use kind::{Kind, kind_of};
-#[cfg_attr(
-    not(any(
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "redis",
-        feature = "mysql"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(no_store, allow(dead_code))]
 mod counter;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -59,15 +43,7 @@ mod redis;
 pub(crate) mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg_attr(
-    not(any(
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "redis",
-        feature = "mysql"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(no_store, allow(dead_code))]
 mod stale;
 mod statements;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "mysql"))]

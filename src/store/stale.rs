@@ -42,6 +42,15 @@ pub(crate) struct Cleaned {
 }
 
 impl Cleaned {
+    /// `--clean`'s result: an error naming `place` when nothing was removed or found alive
+    /// and something failed (the whole clean failed), else what was done.
+    pub(crate) fn or_failed(self, place: &str) -> Result<Cleaned, String> {
+        if self.removed.is_empty() && self.live == 0 && !self.failed.is_empty() {
+            return Err(format!("{place}: {}", self.failed.join("; ")));
+        }
+        Ok(self)
+    }
+
     /// One line for stderr when a run removed something at its start (or could not), else
     /// `None`: "removed 2 tables of dead runs from URL: racecount_1_…, racecount_2_…".
     pub(crate) fn at_start(&self, thing: &str, shown: &str) -> Option<String> {

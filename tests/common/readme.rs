@@ -47,7 +47,7 @@ pub const NOT_RUN_HERE: &[(&str, &str)] = &[
 ];
 
 /// The environment variables that name the test servers (`.ci/services.sh start` prints them).
-pub const SERVERS: &[&str] = &[
+pub const SERVERS: [&str; 7] = [
     "RACECOUNT_TEST_POSTGRES",
     "RACECOUNT_TEST_REDIS",
     "RACECOUNT_TEST_MYSQL",

@@ -28,15 +28,7 @@ pub(crate) const EXIT_STORE_FAILED: i32 = 74;
 /// What became of one try at an increment.
 #[derive(Debug)]
 // Made by the stores' clients only: none in a build without them.
-#[cfg_attr(
-    not(any(
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "redis",
-        feature = "mysql"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(no_store, allow(dead_code))]
 pub(crate) enum Attempt {
     /// The database refused it (and it was rolled back): try again, count a retry.
     Refused,

@@ -94,11 +94,7 @@ pub(in crate::store) fn clean(
     shown: &str,
 ) -> Result<Cleaned, String> {
     let mut conn = open(place, timeout)?;
-    let cleaned = clean_with(&mut conn);
-    if cleaned.removed.is_empty() && cleaned.live == 0 && !cleaned.failed.is_empty() {
-        return Err(format!("in {shown}: {}", cleaned.failed.join("; ")));
-    }
-    Ok(cleaned)
+    clean_with(&mut conn).or_failed(&format!("in {shown}"))
 }
 
 /// Drops every `racecount_*` table of the URL's database whose lock is free.

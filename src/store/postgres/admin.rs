@@ -94,11 +94,7 @@ pub(in crate::store) fn clean(
 ) -> Result<Cleaned, String> {
     let mut place = place.clone();
     let mut client = open(&mut place, "clean", timeout)?;
-    let cleaned = clean_with(&mut client);
-    if cleaned.removed.is_empty() && cleaned.live == 0 && !cleaned.failed.is_empty() {
-        return Err(format!("in {shown}: {}", cleaned.failed.join("; ")));
-    }
-    Ok(cleaned)
+    clean_with(&mut client).or_failed(&format!("in {shown}"))
 }
 
 /// Drops every `racecount_*` table in the schemas of the search path whose lock is free.

@@ -95,11 +95,7 @@ pub(in crate::store) fn create(
 /// `--clean`: connects and deletes the keys of dead runs.
 pub(in crate::store) fn clean(place: &Place, timeout: Duration) -> Result<Cleaned, String> {
     let (mut conn, at) = connect_admin(place, timeout)?;
-    let cleaned = clean_with(&mut conn);
-    if cleaned.removed.is_empty() && cleaned.live == 0 && !cleaned.failed.is_empty() {
-        return Err(format!("at redis {at}: {}", cleaned.failed.join("; ")));
-    }
-    Ok(cleaned)
+    clean_with(&mut conn).or_failed(&format!("at redis {at}"))
 }
 
 /// The names of the connected clients, or `None` when the server will not list them.
