@@ -23,7 +23,7 @@
 //! nothing more. Every worker named is the one the links name; `tests/trace_oracle.rs`
 //! compares them with the true order of a simulator that knows it.
 
-mod lineage;
+mod held;
 mod order;
 
 use serde::Serialize;
@@ -50,7 +50,7 @@ impl TrialTrace {
     }
 }
 
-pub use lineage::{Change, changes};
+pub use held::{Change, changes};
 pub use order::Unordered;
 
 /// One collision episode: every write in it read `read` and wrote `read + 1`; the first
@@ -248,7 +248,7 @@ pub struct Overwrite {
 
 /// Every increment a write took off the counter ([`changes`]' `undid`), as an
 /// [`Overwrite`], in the order of `order` (the explanation's). For a collision that is its
-/// partner; for a stale write, the writes after the one it read.
+/// partner; for a stale write, the writes that moved the counter on while it waited.
 pub fn overwrites(entries: &[TraceEntry], order: &[usize]) -> Vec<Overwrite> {
     changes(entries, order)
         .into_iter()

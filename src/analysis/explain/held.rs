@@ -1,19 +1,25 @@
-//! Which writes' increments each write undid or brought back, from the recorded links alone.
+//! Which writes' increments each write took off the counter or put back, counted as the
+//! explanation counts them.
 //!
-//! After a write the counter's value is made of the write's own increment and those of the
-//! write it read from, of the write that one read from, and so on back to the initial 0: its
-//! *lineage*, one write at each value from 1 up. A write that read `read` (from write R) and
-//! replaced `prev` (written by P) counts as the explanation counts it: a collision or a stale
-//! write (`prev > read`) undid the `prev - read` increments of P's lineage above `read`, the
-//! writes that had moved the counter from `read` to `prev`; a restore (`prev < read`) brought
-//! back the `read - prev` increments of R's lineage above `prev`, writes a stale write had cut
-//! off. Both are found by walking `read_from` links down from P or R: no value is matched
-//! and no clock read.
+//! The counter at value v is v increments, one at each value from 1 to v, each held by the
+//! write that put it there. Walked in the real order (the chain of `overwrote` links), a write
+//! that read `r` and replaced `p`:
 //!
-//! Once stale writes repeat values, two lineages can differ below `read` too (R and P's
-//! ancestor at `read` being two writes of the same value). Those increments swap places, as
-//! many each way, and a value cannot show it; they are left out, so that each write undoes or
-//! brings back exactly as many increments as the explanation says it lost or restored.
+//! - `p >= r` (a clean write, a collision, a stale write): the writes holding `r + 1 ..= p`
+//!   lose their increments (for a collision, its partner: the write it replaced; for a stale
+//!   write, the `p - r` writes that moved the counter on while it waited), and it holds
+//!   `r + 1`;
+//! - `p < r` (a restore): it puts back the `r - p` increments at `p + 1 ..= r` that the value
+//!   it read was made of (the writes of its read's lineage: the write it read from, the write
+//!   that one read from, and so on, down the `read_from` links), each of which a stale write
+//!   had taken off; and it holds `r + 1`.
+//!
+//! So after every write, the writes that hold nothing number writes so far − the counter's
+//! value: after the last, procs × iters − total, each taken off by a named write. Values say
+//! only where an increment sits; the order, what each write replaced and what each read saw
+//! are the links'. (Increments are interchangeable: once stale writes repeat values, another
+//! accounting could hand the same counts to other writes of the same value. This one keeps
+//! every count the explanation gives, at every step.)
 
 use std::collections::HashMap;
 
@@ -30,7 +36,8 @@ pub struct Change {
 }
 
 /// The change each write of `order` (the explanation's order, indices into `entries`) made,
-/// in that order. `entries` must be an explained trace: every link names a write of it.
+/// in that order. `entries` must be an explained trace: each write replaced the value the
+/// write before it in `order` wrote, and every link names a write of it.
 pub fn changes(entries: &[TraceEntry], order: &[usize]) -> Vec<Change> {
     let index: HashMap<WriteRef, usize> = entries
         .iter()
@@ -50,14 +57,28 @@ pub fn changes(entries: &[TraceEntry], order: &[usize]) -> Vec<Change> {
         found.reverse();
         found
     };
+    // The write holding each value of the counter: `held[v - 1]` holds v.
+    let mut held: Vec<usize> = Vec::new();
     order
         .iter()
         .map(|&i| {
             let e = &entries[i];
-            Change {
-                undid: above(e.overwrote, e.read),
-                restored: above(e.read_from, e.prev),
-            }
+            let read = usize::try_from(e.read).unwrap_or(usize::MAX);
+            let change = if e.prev >= e.read {
+                Change {
+                    undid: held.split_off(read.min(held.len())),
+                    restored: Vec::new(),
+                }
+            } else {
+                let restored = above(e.read_from, e.prev);
+                held.extend(&restored);
+                Change {
+                    undid: Vec::new(),
+                    restored,
+                }
+            };
+            held.push(i);
+            change
         })
         .collect()
 }
@@ -119,8 +140,7 @@ mod tests {
     fn a_stale_write_undoes_the_writes_after_the_one_it_read_and_a_restore_brings_them_back() {
         // Workers 0 and 1 read 0; worker 1 writes 1, worker 2 reads it and writes 2; worker 1
         // reads the 2; worker 0 writes 1 over it (a stale write: worker 1's and 2's undone);
-        // worker 1 writes 3 over the 1: a restore of worker 2's write. (Worker 1's first
-        // write comes back too, in place of worker 0's: both wrote 1, a swap left out.)
+        // worker 1 writes 3 over the 1: a restore of worker 2's write, which it read.
         let (entries, truth) = simulate(&[0, 1, 1, 2, 2, 1, 0, 1]);
         let x = explain(&entries).unwrap();
         assert_eq!((x.stale.len(), x.restores.len()), (1, 1));
@@ -131,27 +151,38 @@ mod tests {
         assert!(c[2].restored.is_empty());
         assert!(c[3].undid.is_empty());
         assert_eq!(names(&entries, &c[3].restored), [w(2, 0)].into());
+        // The counter's own account gives worker 1's first write back in place of worker 0's
+        // (both wrote 1): interchangeable increments, and the same counts.
         assert_eq!(truth[3].0, [w(0, 0)].into());
         assert_eq!(truth[3].1, [w(1, 0), w(2, 0)].into());
     }
 
     proptest! {
-        /// Each write undoes (or brings back) exactly as many increments as it lost (or
-        /// restored), and only increments the simulator's counter really lost (or regained)
-        /// at that write.
+        /// Each write takes off (or puts back) as many increments as it lost (or restored), a
+        /// collision its partner's; it puts back only writes that held nothing; and after
+        /// each write the writes holding nothing number writes so far − the counter's value.
         #[test]
-        fn every_change_is_one_the_counter_made(
+        fn every_count_of_the_explanation_at_every_step(
             events in proptest::collection::vec(0u32..5, 1..300),
         ) {
-            let (entries, truth) = simulate(&events);
+            let (entries, _) = simulate(&events);
             let x = explain(&entries).unwrap();
             let c = changes(&entries, &x.order);
-            for ((change, (undid, restored)), &i) in c.iter().zip(&truth).zip(&x.order) {
+            let mut off: HashSet<usize> = HashSet::new();
+            for (step, (change, &i)) in c.iter().zip(&x.order).enumerate() {
                 let e = &entries[i];
                 prop_assert_eq!(change.undid.len() as u64, e.prev.saturating_sub(e.read));
                 prop_assert_eq!(change.restored.len() as u64, e.read.saturating_sub(e.prev));
-                prop_assert!(names(&entries, &change.undid).is_subset(undid));
-                prop_assert!(names(&entries, &change.restored).is_subset(restored));
+                if e.prev == e.read + 1 {
+                    prop_assert_eq!(change.undid[0], x.order[step - 1]);
+                }
+                for r in &change.restored {
+                    prop_assert!(off.remove(r), "{r} put back, but it held a value");
+                }
+                for u in &change.undid {
+                    prop_assert!(off.insert(*u), "{u} taken off twice");
+                }
+                prop_assert_eq!(off.len() as u64, step as u64 + 1 - e.wrote);
             }
         }
     }
