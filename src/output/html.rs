@@ -40,7 +40,7 @@ const SCRIPT: &str = concat!(
 const SLOTS: [&str; 3] = ["/*STYLE*/", "/*DATA*/", "/*SCRIPT*/"];
 
 /// A traced trial with more writes than this is not stepped through (each write is about
-/// 70 bytes of the page); the page says so, and still lists the explanation.
+/// 80 bytes of the page); the page says so, and still lists the explanation.
 pub(crate) const MAX_STEPS: usize = 20_000;
 
 /// The page for `report`.
