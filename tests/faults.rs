@@ -249,10 +249,11 @@ fn a_closed_pipe_still_lets_the_run_write_its_exports() {
     // the run goes on and writes the file it was asked for.
     let dir = std::env::temp_dir().join(format!("racecount-pipe-{}", unique_seed()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("e.json");
+    let (file, page) = (dir.join("e.json"), dir.join("e.html"));
     let mut run = Running::start(&format!(
-        "-m atomic -p 2 -i 1 -t 200 --export-json {}",
-        file.display()
+        "-m atomic -p 2 -i 1 -t 200 --export-json {} --export-html {}",
+        file.display(),
+        page.display()
     ));
     assert!(run.line().starts_with("racecount "));
     run.close_stdout();
@@ -260,6 +261,13 @@ fn a_closed_pipe_still_lets_the_run_write_its_exports() {
     assert_eq!(end.code, Some(0), "{}", end.stderr);
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(doc["results"][0]["summary"]["trials"], 200);
+    let page = std::fs::read_to_string(&page).unwrap();
+    let (_, blob) = page
+        .split_once(r#"id="racecount-data">"#)
+        .expect("the page's data");
+    let blob: serde_json::Value = serde_json::from_str(&blob[..blob.find("</script>").unwrap()])
+        .expect("the page's data is json");
+    assert_eq!(blob["report"]["results"][0]["summary"]["trials"], 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -181,6 +181,59 @@ fn exports_match_what_the_formats_print() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The JSON blob an `--export-html` page draws itself from.
+fn html_blob(page: &str) -> Value {
+    let open = r#"<script type="application/json" id="racecount-data">"#;
+    let start = page.find(open).expect("the page has its data") + open.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    serde_json::from_str(&page[start..end]).unwrap()
+}
+
+#[test]
+fn the_html_export_is_written_whatever_the_format_with_the_json_exports_numbers() {
+    let dir = std::env::temp_dir().join(format!("racecount-html-{}", unique_seed()));
+    std::fs::create_dir(&dir).unwrap();
+    let (page, json) = (dir.join("x.html"), dir.join("x.json"));
+    for (line, traced) in [
+        ("-m all -t 10 -f totals", false),
+        (
+            "-m unlocked,atomic -p 3 -i 20 -t 2 -w yield --trace -f csv",
+            true,
+        ),
+    ] {
+        let out = run(&[
+            args(line),
+            vec![
+                "--export-html",
+                page.to_str().unwrap(),
+                "--export-json",
+                json.to_str().unwrap(),
+            ],
+        ]
+        .concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "",
+            "the page shows what --trace finds: no warning"
+        );
+        let text = std::fs::read_to_string(&page).unwrap();
+        assert!(text.len() < 200_000, "{line}: {} bytes", text.len());
+        let blob = html_blob(&text);
+        let mut doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        for result in doc["results"].as_array_mut().unwrap() {
+            result.as_object_mut().unwrap().remove("traced");
+        }
+        assert_eq!(blob["report"], doc, "{line}");
+        let races = blob["races"].as_array().unwrap();
+        assert_eq!(races.len(), if traced { 2 } else { 0 }, "{line}");
+        for race in races {
+            assert_eq!(race["writes"].as_array().unwrap().len(), 60);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn an_export_that_cannot_be_written_is_refused_before_anything_runs() {
     for (option, path, why) in [
@@ -190,6 +243,12 @@ fn an_export_that_cannot_be_written_is_refused_before_anything_runs() {
             "no directory /nonexistent",
         ),
         ("--export-json", "/", "is a directory"),
+        (
+            "--export-html",
+            "/nonexistent/r.html",
+            "no directory /nonexistent",
+        ),
+        ("--export-html", "-", "'-' is not standard output here"),
         (
             "--trace-svg",
             "/proc/sys/kernel/osrelease",

@@ -23,9 +23,8 @@
 //! nothing more. Every worker named is the one the links name; `tests/trace_oracle.rs`
 //! compares them with the true order of a simulator that knows it.
 
+mod held;
 mod order;
-
-use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -51,6 +50,7 @@ impl TrialTrace {
     }
 }
 
+pub use held::{Change, changes};
 pub use order::Unordered;
 
 /// One collision episode: every write in it read `read` and wrote `read + 1`; the first
@@ -246,28 +246,27 @@ pub struct Overwrite {
     pub by: usize,
 }
 
-/// For every write that lost updates (`prev > read`), one [`Overwrite`] per update lost: for
-/// each value in `read + 1 ..= prev`, the last write of that value before it in `order` (the
-/// rebuilt order of [`Explanation::order`]). For a collision that is its partner.
+/// Every increment a write took off the counter ([`changes`]' `undid`), as an
+/// [`Overwrite`], in the order of `order` (the explanation's). For a collision that is its
+/// partner; for a stale write, the writes that moved the counter on while it waited.
 pub fn overwrites(entries: &[TraceEntry], order: &[usize]) -> Vec<Overwrite> {
-    let mut last: HashMap<u64, usize> = HashMap::new();
-    let mut found = Vec::new();
-    for &by in order {
-        let e = &entries[by];
-        for value in e.read + 1..=e.prev {
-            if let Some(&victim) = last.get(&value) {
-                found.push(Overwrite { victim, by });
-            }
-        }
-        last.insert(e.wrote, by);
-    }
-    found
+    changes(entries, order)
+        .into_iter()
+        .zip(order)
+        .flat_map(|(change, &by)| {
+            change
+                .undid
+                .into_iter()
+                .map(move |victim| Overwrite { victim, by })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     /// A counter as the traced workers use it: each write swaps in `read + 1` with its own
     /// name, and the trace records what the counter said. `events` are worker numbers: a

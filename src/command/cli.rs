@@ -131,6 +131,16 @@ pub struct Options {
     #[arg(hide_short_help = true)]
     pub export_markdown: Option<std::path::PathBuf>,
 
+    /// Also write a self-contained HTML report to FILE: charts, and the races step by step
+    ///
+    /// One page that opens anywhere with nothing else (its style and script inside it): the
+    /// command line and settings, each mode's histogram, table and verdict, the relative
+    /// speeds, and, with --trace or --replay, each traced trial's writes to step through in
+    /// their real order with the explanation's sentence for each.
+    #[arg(help_heading = "Exports", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(hide_short_help = true)]
+    pub export_html: Option<std::path::PathBuf>,
+
     /// Fork the workers once, reuse them for every trial
     #[arg(long)]
     pub pool: bool,

@@ -172,10 +172,11 @@ fn unused_options(options: &Options, exports: &[Export]) -> Vec<String> {
         && !format.shows_trace()
         && !shown(ExportKind::Json)
         && !shown(ExportKind::TraceSvg)
+        && !shown(ExportKind::Html)
     {
         unused.push(format!(
             "--format {} does not show what --trace finds (human and json do, and \
-             --export-json, --trace-svg); the trials are still traced and checked",
+             --export-json, --trace-svg, --export-html); the trials are still traced and checked",
             format.name()
         ));
     }
@@ -203,6 +204,7 @@ fn exports(options: &Options) -> Result<Vec<Export>, ConfigError> {
         (ExportKind::Json, &options.export_json),
         (ExportKind::Csv, &options.export_csv),
         (ExportKind::Markdown, &options.export_markdown),
+        (ExportKind::Html, &options.export_html),
     ];
     let mut exports = Vec::new();
     for (kind, path) in asked {

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::wrap::{words, write_lines};
-use crate::analysis::explain::{Collision, Explanation, Tally, WriteKind};
+use crate::analysis::explain::{Collision, Explanation, Tally, WriteKind, WriteRef};
 use crate::model::units::format_nanos;
 
 /// Lines listed per kind of loss; the rest are counted in one line.
@@ -19,52 +19,62 @@ pub(crate) fn write_explanation(
     width: usize,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    for sentence in sentences(x, expected, total) {
-        write_lines(out, &words(&sentence, width, "  ", "    "))?;
+    for sentence in sentences(x, expected, total, MAX_LINES) {
+        write_lines(out, &words(&sentence.text, width, "  ", "    "))?;
     }
     Ok(())
 }
 
-/// The explanation's sentences, in order: the losses (collision episodes, stale writes,
-/// restores; at most [`MAX_LINES`] of each, the rest counted), the counts, and the sum.
-pub(crate) fn sentences(x: &Explanation, expected: u64, total: u64) -> Vec<String> {
+/// One sentence of an explanation, and the writes it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sentence {
+    pub text: String,
+    /// What it is about: a line of collision episodes, a stale write, a restore; `None` for
+    /// the lines about the whole trial (nothing lost, the counts, the sum, "... N more").
+    pub about: Option<WriteKind>,
+    /// A collision line's every write (each episode's first writer first, in the real order);
+    /// a stale write's or a restore's own write; none for the others.
+    pub writes: Vec<WriteRef>,
+}
+
+impl Sentence {
+    fn whole(text: String) -> Sentence {
+        Sentence {
+            text,
+            about: None,
+            writes: Vec::new(),
+        }
+    }
+}
+
+/// The explanation's sentences, in order: the losses (collision lines, stale writes,
+/// restores; at most `listed` of each, the rest counted in one line), the counts, and the
+/// sum. The terminal lists [`MAX_LINES`]; `--export-html` every one.
+pub(crate) fn sentences(
+    x: &Explanation,
+    expected: u64,
+    total: u64,
+    listed: usize,
+) -> Vec<Sentence> {
     let t = x.tally();
     let mut said = Vec::new();
     if t.collisions + t.stale + t.restores == 0 {
-        said.push(format!(
+        said.push(Sentence::whole(format!(
             "nothing was lost: each of the {} writes replaced the value it had read",
             x.writes
-        ));
+        )));
     }
     let runs = runs(&x.collisions);
-    for run in runs.iter().take(MAX_LINES) {
-        let c = run[0];
-        let both = if c.workers.len() == 2 { "both" } else { "all" };
-        let lost: u64 = run.iter().map(|c| c.lost).sum();
-        said.push(if run.len() == 1 {
-            format!(
-                "workers {} {both} read {} and wrote {}: {lost} lost",
-                list(&c.workers),
-                c.read,
-                c.read + 1,
-            )
-        } else {
-            format!(
-                "workers {} {both} read v and wrote v+1, for every v from {} to {}: {lost} lost",
-                list(&c.workers),
-                c.read,
-                run[run.len() - 1].read,
-            )
-        });
-    }
+    said.extend(runs.iter().take(listed).map(|run| collision_line(run)));
     said.extend(more(
         runs.len(),
+        listed,
         "collision lines",
         t.collision_lost,
         "lost",
     ));
-    for s in x.stale.iter().take(MAX_LINES) {
-        said.push(format!(
+    said.extend(x.stale.iter().take(listed).map(|s| Sentence {
+        text: format!(
             "worker {} read {}, waited {}, wrote {} over the {} worker {} wrote: {} lost",
             s.worker,
             s.read,
@@ -73,32 +83,81 @@ pub(crate) fn sentences(x: &Explanation, expected: u64, total: u64) -> Vec<Strin
             s.prev,
             s.overwrote.worker,
             s.lost()
-        ));
-    }
-    said.extend(more(x.stale.len(), "stale writes", t.stale_lost, "lost"));
-    for r in x.restores.iter().take(MAX_LINES) {
+        ),
+        about: Some(WriteKind::Stale),
+        writes: vec![own(s.worker, s.seq)],
+    }));
+    said.extend(more(
+        x.stale.len(),
+        listed,
+        "stale writes",
+        t.stale_lost,
+        "lost",
+    ));
+    said.extend(x.restores.iter().take(listed).map(|r| {
         let what = match r.overwrote_kind {
             WriteKind::Stale => "stale write",
             WriteKind::Restore => "restore",
             WriteKind::Clean | WriteKind::Collision => "write",
         };
-        said.push(format!(
-            "worker {} read {} and wrote {} over {}, left by worker {}'s {what}: {} restored",
-            r.worker,
-            r.read,
-            r.read + 1,
-            r.prev,
-            r.overwrote.worker,
-            r.restored()
-        ));
-    }
-    said.extend(more(x.restores.len(), "restores", t.restored, "restored"));
-    said.push(counts(&t));
-    said.push(format!(
+        Sentence {
+            text: format!(
+                "worker {} read {} and wrote {} over {}, left by worker {}'s {what}: {} restored",
+                r.worker,
+                r.read,
+                r.read + 1,
+                r.prev,
+                r.overwrote.worker,
+                r.restored()
+            ),
+            about: Some(WriteKind::Restore),
+            writes: vec![own(r.worker, r.seq)],
+        }
+    }));
+    said.extend(more(
+        x.restores.len(),
+        listed,
+        "restores",
+        t.restored,
+        "restored",
+    ));
+    said.push(Sentence::whole(counts(&t)));
+    said.push(Sentence::whole(format!(
         "explained: {} lost = {expected} - {total} (procs x iters - final total)",
         sum(&t)
-    ));
+    )));
     said
+}
+
+/// One line for a run of collision episodes (see [`runs`]).
+fn collision_line(run: &[&Collision]) -> Sentence {
+    let c = run[0];
+    let both = if c.workers.len() == 2 { "both" } else { "all" };
+    let lost: u64 = run.iter().map(|c| c.lost).sum();
+    let text = if run.len() == 1 {
+        format!(
+            "workers {} {both} read {} and wrote {}: {lost} lost",
+            list(&c.workers),
+            c.read,
+            c.read + 1,
+        )
+    } else {
+        format!(
+            "workers {} {both} read v and wrote v+1, for every v from {} to {}: {lost} lost",
+            list(&c.workers),
+            c.read,
+            run[run.len() - 1].read,
+        )
+    };
+    Sentence {
+        text,
+        about: Some(WriteKind::Collision),
+        writes: run.iter().flat_map(|c| c.writes.iter().copied()).collect(),
+    }
+}
+
+fn own(worker: u32, seq: u64) -> WriteRef {
+    WriteRef { worker, seq }
 }
 
 /// Collisions of the same workers on consecutive values, losing the same each time: workers
@@ -174,17 +233,19 @@ fn sum(t: &Tally) -> String {
     format!("{s} = {}", t.lost())
 }
 
-/// "... 4 more stale writes (all 14 together: 30 lost)", when more were found than listed;
-/// `what` is the plural, its last letter dropped for one.
-fn more(shown: usize, what: &str, amount: u64, verb: &str) -> Option<String> {
-    (shown > MAX_LINES).then(|| {
-        let left = shown - MAX_LINES;
+/// "... 4 more stale writes (all 14 together: 30 lost)", when more were found than the
+/// `listed`; `what` is the plural, its last letter dropped for one.
+fn more(shown: usize, listed: usize, what: &str, amount: u64, verb: &str) -> Option<Sentence> {
+    (shown > listed).then(|| {
+        let left = shown - listed;
         let what = if left == 1 {
             &what[..what.len() - 1]
         } else {
             what
         };
-        format!("... {left} more {what} (all {shown} together: {amount} {verb})")
+        Sentence::whole(format!(
+            "... {left} more {what} (all {shown} together: {amount} {verb})"
+        ))
     })
 }
 
@@ -201,7 +262,7 @@ fn list(workers: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::explain::{Restore, StaleWrite, WriteRef};
+    use crate::analysis::explain::{Restore, StaleWrite};
 
     fn w(worker: u32, seq: u64) -> WriteRef {
         WriteRef { worker, seq }
@@ -257,6 +318,57 @@ mod tests {
              \x20 2 collisions (3 lost), 1 stale write (8 lost), 1 restore (6 restored)\n\
              \x20 explained: 3 + 8 - 6 = 5 lost = 40 - 35 (procs x iters - final total)\n"
         );
+    }
+
+    #[test]
+    fn each_sentence_names_the_writes_it_is_about_and_html_lists_them_all() {
+        let c = |read, writes: Vec<WriteRef>| Collision {
+            read,
+            workers: vec![2, 3],
+            lost: 1,
+            writes,
+        };
+        let stale = |seq| StaleWrite {
+            worker: 1,
+            seq,
+            read: 0,
+            prev: 3,
+            waited_ns: 900,
+            overwrote: w(3, 5),
+            read_from: None,
+        };
+        let x = Explanation {
+            writes: 40,
+            clean: 8,
+            collisions: vec![c(13, vec![w(2, 5), w(3, 4)]), c(14, vec![w(3, 5), w(2, 6)])],
+            stale: (0..12).map(stale).collect(),
+            restores: vec![],
+            order: vec![],
+        };
+        let all = sentences(&x, 40, 0, usize::MAX);
+        assert_eq!(
+            all.len(),
+            1 + 12 + 2,
+            "one lockstep line, every stale write, the sums"
+        );
+        assert_eq!(all[0].about, Some(WriteKind::Collision));
+        assert_eq!(all[0].writes, [w(2, 5), w(3, 4), w(3, 5), w(2, 6)]);
+        assert_eq!(
+            all[1].text,
+            "worker 1 read 0, waited 900ns, wrote 1 over the 3 worker 3 wrote: 3 lost"
+        );
+        assert_eq!(
+            (all[12].about, &all[12].writes),
+            (Some(WriteKind::Stale), &vec![w(1, 11)])
+        );
+        assert_eq!((all[13].about, all[13].writes.len()), (None, 0));
+        let listed = sentences(&x, 40, 0, MAX_LINES);
+        assert_eq!(listed.len(), 1 + 10 + 1 + 2);
+        assert_eq!(
+            listed[11].text,
+            "... 2 more stale writes (all 12 together: 36 lost)"
+        );
+        assert_eq!(listed[11].about, None);
     }
 
     #[test]

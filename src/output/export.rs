@@ -1,11 +1,12 @@
 //! Extra files a run writes beside its output on stdout (`--trace-svg`, `--export-json`,
-//! `--export-csv`, `--export-markdown`), all behind one list, as hyperfine's `ExportManager`
-//! does. Adding one means a variant here, its option in `cli`, and its renderer.
+//! `--export-csv`, `--export-markdown`, `--export-html`), all behind one list, as hyperfine's
+//! `ExportManager` does. Adding one means a variant here, its option in `cli`, and its renderer.
 
 use std::path::PathBuf;
 
 use super::Render;
 use super::csv::{COMMA, Csv};
+use super::html::html;
 use super::json::Json;
 use super::markdown::Markdown;
 use super::svg::svg;
@@ -23,6 +24,8 @@ pub(crate) enum ExportKind {
     Csv,
     /// What `--format markdown` prints.
     Markdown,
+    /// One self-contained page: the run, each group's totals and costs, the races step by step.
+    Html,
 }
 
 impl ExportKind {
@@ -33,14 +36,26 @@ impl ExportKind {
             ExportKind::Json => "--export-json",
             ExportKind::Csv => "--export-csv",
             ExportKind::Markdown => "--export-markdown",
+            ExportKind::Html => "--export-html",
         }
     }
 
     /// What the file needs kept of every trial.
     pub(crate) fn keep(self) -> Keep {
-        Keep {
-            trials: self != ExportKind::TraceSvg,
-            workers: self == ExportKind::Json,
+        match self {
+            ExportKind::TraceSvg => Keep {
+                trials: false,
+                workers: false,
+            },
+            // The page embeds the json document, every worker's count included.
+            ExportKind::Json | ExportKind::Html => Keep {
+                trials: true,
+                workers: true,
+            },
+            ExportKind::Csv | ExportKind::Markdown => Keep {
+                trials: true,
+                workers: false,
+            },
         }
     }
 
@@ -58,6 +73,10 @@ impl ExportKind {
             .render(report, &mut bytes),
             ExportKind::Csv => Csv { separator: COMMA }.render(report, &mut bytes),
             ExportKind::Markdown => Markdown.render(report, &mut bytes),
+            ExportKind::Html => {
+                bytes = html(report, machine).into_bytes();
+                Ok(())
+            }
         };
         // Writing to a Vec cannot fail.
         debug_assert!(written.is_ok());

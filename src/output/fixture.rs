@@ -1,9 +1,12 @@
 //! Fixed reports for the renderers' exact-text tests.
 
 use crate::model::machine::Load;
+use std::collections::HashMap;
+
 use crate::model::mode::Mode;
 use crate::model::settings::Params;
 use crate::model::settings::Settings;
+use crate::model::trace::{TraceEntry, WriteRef};
 use crate::model::window::Window;
 use crate::results::{Group, Keep, Report, Seen, Trial};
 
@@ -114,7 +117,6 @@ fn db_label() -> crate::model::store::StoreLabel {
 
 fn everything_on(store: crate::model::store::StoreLabel) -> Report {
     use crate::model::lock::Lock;
-    use crate::model::trace::{TraceEntry, WriteRef};
     use crate::results::{Overlap, Signal, Stop};
     let mut s = settings(&[Mode::Unlocked, Mode::Mutex, Mode::Atomic], &[4], 25);
     s.iters = vec![3];
@@ -133,41 +135,10 @@ fn everything_on(store: crate::model::store::StoreLabel) -> Report {
     };
     // Events: worker 2 reads 0; workers 0 and 1 collide; 0 counts on; 2's stale write; 3
     // restores over it.
-    let mut counter = (0u64, None);
-    let mut pending: std::collections::HashMap<u32, (u64, Option<WriteRef>)> = Default::default();
-    let mut seqs: std::collections::HashMap<u32, u64> = Default::default();
-    let mut entries = Vec::new();
-    for (t, w) in (0u64..).zip([2, 0, 1, 0, 1, 0, 0, 3, 2, 3, 1, 1]) {
-        match pending.remove(&w) {
-            None => {
-                pending.insert(w, counter);
-            }
-            Some((read, read_from)) => {
-                let seq = seqs.entry(w).or_default();
-                let me = WriteRef {
-                    worker: w,
-                    seq: *seq,
-                };
-                *seq += 1;
-                let (prev, overwrote) = std::mem::replace(&mut counter, (read + 1, Some(me)));
-                entries.push(TraceEntry {
-                    worker: w,
-                    seq: me.seq,
-                    read,
-                    wrote: read + 1,
-                    prev,
-                    read_from,
-                    overwrote,
-                    t_read_ns: t * 1000,
-                    t_write_ns: t * 1000 + 500,
-                    step: None,
-                });
-            }
-        }
-    }
+    let (entries, total) = race(&[2, 0, 1, 0, 1, 0, 0, 3, 2, 3, 1, 1]);
     unlocked.traced = Some(crate::results::TracedTrial {
         trial: 1,
-        total: counter.0,
+        total,
         entries,
     });
     let mutex = |lock| group(Mode::Mutex, p, &[12; 25]).with_lock(Some(lock));
@@ -180,4 +151,40 @@ fn everything_on(store: crate::model::store::StoreLabel) -> Report {
         })),
         leftover: None,
     }
+}
+
+/// A traced race on a counter, as the workers record it, and the counter's final value.
+/// `events` are worker numbers: a worker's first event is a read, its next a write, and so on;
+/// event t happens at t µs (a write 500 ns into its µs).
+pub(crate) fn race(events: &[u32]) -> (Vec<TraceEntry>, u64) {
+    let mut counter = (0u64, None);
+    let mut pending: HashMap<u32, (u64, Option<WriteRef>, u64)> = HashMap::new();
+    let mut seqs: HashMap<u32, u64> = HashMap::new();
+    let mut entries = Vec::new();
+    for (t, &w) in (0u64..).zip(events) {
+        let Some((read, read_from, t_read)) = pending.remove(&w) else {
+            pending.insert(w, (counter.0, counter.1, t));
+            continue;
+        };
+        let seq = seqs.entry(w).or_default();
+        let me = WriteRef {
+            worker: w,
+            seq: *seq,
+        };
+        *seq += 1;
+        let (prev, overwrote) = std::mem::replace(&mut counter, (read + 1, Some(me)));
+        entries.push(TraceEntry {
+            worker: w,
+            seq: me.seq,
+            read,
+            wrote: read + 1,
+            prev,
+            read_from,
+            overwrote,
+            t_read_ns: t_read * 1000,
+            t_write_ns: t * 1000 + 500,
+            step: None,
+        });
+    }
+    (entries, counter.0)
 }

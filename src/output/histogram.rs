@@ -3,13 +3,15 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+
 use super::table::{GREEN, RED};
 
 /// Bins of lost-update totals aim at about √n of them, at most this many.
 const MAX_BINS: u64 = 15;
 
 /// One row: the range of totals it counts, and how many trials fell in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Bin {
     pub low: u64,
     pub high: u64,

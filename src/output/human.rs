@@ -17,12 +17,22 @@ mod notes;
 
 use super::wrap::{prose_width, words, write_lines};
 use header::header;
+pub(crate) use notes::trace_heading;
 use notes::{interrupted, traced, why_broken, write_listed};
 
 /// A group that has a summary, with it.
-struct Summarized<'g> {
-    group: &'g Group,
-    summary: Summary,
+pub(crate) struct Summarized<'g> {
+    pub group: &'g Group,
+    pub summary: Summary,
+}
+
+/// Each of `groups` that has a summary, with it, in their order.
+pub(crate) fn summarized<'g>(groups: &[&'g Group]) -> Vec<Summarized<'g>> {
+    groups
+        .iter()
+        .copied()
+        .filter_map(|group| summarize(group).map(|summary| Summarized { group, summary }))
+        .collect()
 }
 
 /// Totals per trial are listed up to this many trials.
@@ -93,11 +103,7 @@ impl Render for Human {
                 write_histogram(out, &g.totals, g.expected(), self.width, self.color)?;
             }
         }
-        let summaries: Vec<Summarized> = groups
-            .iter()
-            .copied()
-            .filter_map(|group| summarize(group).map(|summary| Summarized { group, summary }))
-            .collect();
+        let summaries = summarized(&groups);
         if summaries.is_empty() {
             return Ok(());
         }
@@ -164,7 +170,7 @@ impl Human {
 }
 
 /// The groups in the order of the modes asked for, each mode's combinations in run order.
-fn by_mode(report: &Report) -> Vec<&Group> {
+pub(crate) fn by_mode(report: &Report) -> Vec<&Group> {
     let mut groups: Vec<&Group> = report.groups.iter().collect();
     let rank = |g: &Group| report.settings.modes.iter().position(|&m| m == g.mode);
     groups.sort_by_key(|g| rank(g));
@@ -173,7 +179,10 @@ fn by_mode(report: &Report) -> Vec<&Group> {
 
 /// The summaries grouped by combination of parameters, in run order, each labelled by what
 /// varies ("" when nothing is swept).
-fn by_combination<'s>(settings: &Settings, summaries: &'s [Summarized]) -> Vec<Combination<'s>> {
+pub(crate) fn by_combination<'s>(
+    settings: &Settings,
+    summaries: &'s [Summarized],
+) -> Vec<Combination<'s>> {
     let mut combos: Vec<(Params, Combination)> = Vec::new();
     for Summarized {
         group: g,
@@ -183,6 +192,7 @@ fn by_combination<'s>(settings: &Settings, summaries: &'s [Summarized]) -> Vec<C
         let entry = ModeSummary {
             name: g.name(settings),
             summary: s,
+            group: g,
         };
         match combos.iter_mut().find(|(p, _)| *p == g.params) {
             Some((_, combination)) => combination.modes.push(entry),

@@ -34,8 +34,9 @@ impl Render for Json {
     }
 }
 
+/// The document, as `--format json` writes it (and `--export-html` embeds it).
 #[derive(Serialize)]
-struct Document<'r> {
+pub(crate) struct Document<'r> {
     schema_version: u32,
     racecount_version: &'static str,
     parameters: Parameters,
@@ -275,7 +276,7 @@ pub(crate) struct SummaryOut {
 }
 
 impl<'r> Document<'r> {
-    fn new(report: &'r Report, machine: &'r Machine) -> Document<'r> {
+    pub(crate) fn new(report: &'r Report, machine: &'r Machine) -> Document<'r> {
         let settings = &report.settings;
         Document {
             schema_version: SCHEMA_VERSION,

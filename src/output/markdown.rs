@@ -64,8 +64,15 @@ impl Render for Markdown {
 }
 
 /// The options that set `settings` apart from a bare `racecount`, as they would be typed:
-/// the swept ones, then every parameter of [`Settings::parameters`] not at its default.
+/// the swept ones, then every parameter of [`Settings::parameters`] not at its default; under
+/// `--replay`, that option alone (it sets all the others).
 pub(crate) fn non_default_options(settings: &Settings) -> Vec<String> {
+    if let Some(first) = settings.replays.first() {
+        return vec![match settings.replays.len() {
+            1 => format!("--replay {}:{}", first.file, first.trial),
+            _ => format!("--replay {}", first.file),
+        }];
+    }
     let defaults = Settings::default();
     let list = |values: Vec<String>| values.join(",");
     let mut options = Vec::new();
@@ -129,6 +136,38 @@ mod tests {
         assert_eq!(
             non_default_options(&settings).join(" "),
             "-w 1500ns,yield --sleep 10ms --jitter 1234ns --seed 7 --pool --trace"
+        );
+    }
+
+    #[test]
+    fn a_replay_is_its_own_option() {
+        use crate::model::mode::Mode;
+        use crate::model::schedule::Strategy;
+        use crate::model::trace::Replay;
+        let replay = |trial| Replay {
+            file: "docs/lesson.json".into(),
+            trial,
+            mode: Mode::Unlocked,
+            lock: None,
+            params: crate::output::fixture::params(2),
+            total: 4,
+            entries: Vec::new(),
+            script: Vec::new(),
+        };
+        let mut settings = Settings {
+            trace: true,
+            schedule: Some(Strategy::Replay),
+            replays: vec![replay(2)],
+            ..Settings::default()
+        };
+        assert_eq!(
+            non_default_options(&settings),
+            ["--replay docs/lesson.json:2"]
+        );
+        settings.replays.push(replay(3));
+        assert_eq!(
+            non_default_options(&settings),
+            ["--replay docs/lesson.json"]
         );
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod export;
 pub(crate) mod fixture;
 pub(crate) mod format;
 pub(crate) mod histogram;
+pub(crate) mod html;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod jsonl;

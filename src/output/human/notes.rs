@@ -12,7 +12,7 @@ use crate::model::settings::Settings;
 use crate::output::explanation::{write_explanation, write_tally};
 use crate::output::timeline;
 use crate::output::wrap::{items, prose_width, words, write_lines};
-use crate::results::{Group, Report, Signal};
+use crate::results::{Group, Report, Signal, TracedTrial};
 
 /// Each group's total of every trial, up to [`MAX_LISTED_TRIALS`], one row per group (and,
 /// with a database, the retries under it), a row broken between two totals where it would
@@ -192,21 +192,13 @@ pub(super) fn interrupted(
     Ok(())
 }
 
-/// With `--trace`: the first trial of the group in full (explanation and timeline), the
-/// others one line each, up to [`MAX_LISTED_TRIALS`].
-pub(super) fn traced(
+/// The heading of a traced trial shown in full, and under `--replay`, how the replay compared
+/// with the recording.
+pub(crate) fn trace_heading(
     settings: &Settings,
     group: &Group,
-    width: usize,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let Some(t) = &group.traced else {
-        return Ok(());
-    };
-    let Some(trace) = TrialTrace::of(&t.entries) else {
-        return Ok(());
-    };
-    let width = prose_width(width);
+    t: &TracedTrial,
+) -> (String, Option<String>) {
     let p = &group.params;
     let heading = match &group.replayed {
         None => format!(
@@ -231,13 +223,33 @@ pub(super) fn traced(
             counted(p.iters, "iter", "iters"),
         ),
     };
+    let how = group.replayed.as_ref().map(|r| match r.differing {
+        0 => "every write read, wrote and replaced what the recording says".to_string(),
+        n => format!("{n} writes read, wrote or replaced other than recorded"),
+    });
+    (heading, how)
+}
+
+/// With `--trace`: the first trial of the group in full (explanation and timeline), the
+/// others one line each, up to [`MAX_LISTED_TRIALS`].
+pub(super) fn traced(
+    settings: &Settings,
+    group: &Group,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(t) = &group.traced else {
+        return Ok(());
+    };
+    let Some(trace) = TrialTrace::of(&t.entries) else {
+        return Ok(());
+    };
+    let width = prose_width(width);
+    let p = &group.params;
     writeln!(out)?;
+    let (heading, replay) = trace_heading(settings, group, t);
     write_lines(out, &words(&heading, width, "", "  "))?;
-    if let Some(r) = &group.replayed {
-        let how = match r.differing {
-            0 => "every write read, wrote and replaced what the recording says".to_string(),
-            n => format!("{n} writes read, wrote or replaced other than recorded"),
-        };
+    if let Some(how) = replay {
         write_lines(out, &words(&how, width, "  ", "    "))?;
     }
     write_explanation(&trace.explanation, group.expected(), t.total, width, out)?;
