@@ -80,7 +80,7 @@ fn the_run_it_commands_work_in_a_terminal() {
         .flat_map(readme::examples)
         .filter_map(|e| {
             e.command
-                .strip_prefix("cargo run --release --")
+                .strip_prefix(readme::RUN_IT)
                 .map(str::to_string)
         })
         .collect();

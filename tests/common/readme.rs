@@ -9,8 +9,9 @@
 //! - `text`: what some other program printed (a benchmark's last line); the command that
 //!   printed it is named in [`NOT_RUN_HERE`].
 //!
-//! A command starts with `racecount` (or `cargo run --release --`, run as `racecount` with the
-//! same arguments) or with one of [`NOT_RUN_HERE`], whose reason says where it is run instead.
+//! A command starts with `racecount`, or with `cargo run --release --` ("Run it": those run with
+//! the same arguments on a pseudo-terminal, by tests/readme.rs), or with one of
+//! [`NOT_RUN_HERE`], whose reason says where it is run instead.
 //! Commands run in a scratch directory that stands for `/tmp` (every `/tmp/` in a command is
 //! replaced by it, and it by `/tmp` in the output), with `docs` reachable as in the checkout,
 //! `HOME` in it, `COLUMNS=80` and the binary under test first on `PATH`. A command that names
@@ -45,6 +46,10 @@ pub const NOT_RUN_HERE: &[(&str, &str)] = &[
         "needs man-db; the page itself is checked by tests/command_line.rs",
     ),
 ];
+
+/// How "Run it" starts racecount; those commands run on a pseudo-terminal (tests/readme.rs),
+/// with the binary under test in cargo's place.
+pub const RUN_IT: &str = "cargo run --release --";
 
 /// The environment variables that name the test servers (`.ci/services.sh start` prints them).
 pub const SERVERS: [&str; 7] = [
@@ -240,9 +245,7 @@ impl Sandbox {
     /// Runs `command` as the README shows it: the exit status and stdout and stderr together.
     pub fn run(&self, command: &str) -> (Option<i32>, String) {
         let tmp = format!("{}/", self.dir.display());
-        let command = command
-            .replace("cargo run --release -- ", "racecount ")
-            .replace("/tmp/", &tmp);
+        let command = command.replace("/tmp/", &tmp);
         let path = format!(
             "{}:{}",
             self.dir.join("bin").display(),
@@ -314,6 +317,8 @@ pub fn runnable(servers: &[&str]) -> (Vec<Vec<Example>>, usize) {
             let needs = servers_of(&example.command);
             if not_run_here(example.command.trim_start()).is_some() {
                 not_run += 1;
+            } else if example.command.starts_with(RUN_IT) {
+                // Run on a terminal instead, by tests/readme.rs's test of "Run it".
             } else if servers.is_empty() == needs.is_empty()
                 && needs.iter().all(|n| servers.contains(n))
             {
