@@ -78,11 +78,7 @@ fn the_run_it_commands_work_in_a_terminal() {
         .iter()
         .filter(|b| b.section == "Run it")
         .flat_map(readme::examples)
-        .filter_map(|e| {
-            e.command
-                .strip_prefix(readme::RUN_IT)
-                .map(str::to_string)
-        })
+        .filter_map(|e| e.command.strip_prefix(readme::RUN_IT).map(str::to_string))
         .collect();
     assert!(
         commands.iter().any(|c| c.contains("--store sqlite:")),
