@@ -376,7 +376,7 @@ impl SharedPage {
     ) -> Option<WorkerCells<'_>> {
         let index = usize::try_from(index).ok()?;
         let slot = self.slot(index)?;
-        let lock = self.lock_cells(lock, index, usize::try_from(procs).ok()?)?;
+        let cells = self.lock_cells(lock, index, usize::try_from(procs).ok()?)?;
         let trace = match traced_iters {
             None => &[][..],
             Some(iters) => {
@@ -388,7 +388,8 @@ impl SharedPage {
             page: self,
             slot,
             trace,
-            lock,
+            lock: cells,
+            kind: lock,
         })
     }
 

@@ -4,10 +4,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::locks::Cells;
+use crate::model::lock::Lock;
 use crate::race::page::{SharedPage, Slot, TraceCell};
 
 /// The parts of the page one worker touches: the counter, the lock, its own slot and its own
-/// trace row (exactly as long as its increments when tracing, else empty). Made by
+/// trace row (exactly as long as its increments when tracing, else empty), and the lock's kind. Made by
 /// [`SharedPage::worker_cells`] in the parent before fork.
 #[derive(Clone, Copy)]
 pub(crate) struct WorkerCells<'p> {
@@ -15,6 +16,9 @@ pub(crate) struct WorkerCells<'p> {
     pub(crate) slot: &'p Slot,
     pub(crate) trace: &'p [TraceCell],
     pub(crate) lock: Cells<'p>,
+    /// The lock kind, apart from its cells so that each kind's loop can fix it to a constant
+    /// ([`WorkerCells::fixed`]).
+    pub(crate) kind: Lock,
 }
 
 impl<'p> WorkerCells<'p> {

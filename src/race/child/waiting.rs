@@ -87,7 +87,12 @@ pub(super) fn bakery_lock<const FENCE: bool>(
         return;
     };
     my_choosing.store(1, store);
-    let highest = number.iter().map(|n| n.load(load)).max().unwrap_or(0);
+    // A plain loop, not `iter().map(..).max()`: LLVM left that closure a call that chose
+    // the load's ordering through a jump table on every element.
+    let mut highest = 0;
+    for n in number {
+        highest = highest.max(n.load(load));
+    }
     let mine = highest.wrapping_add(1);
     my_number.store(mine, store);
     my_choosing.store(0, store);

@@ -67,12 +67,12 @@ impl SharedPage {
     /// `slots`, flock needs the file of [`SharedPage::with_lock_file`]).
     pub(crate) fn lock_cells(&self, kind: Lock, index: usize, procs: usize) -> Option<Cells<'_>> {
         Some(match kind {
-            Lock::Pthread => Cells::Pthread,
-            Lock::Robust => Cells::Robust,
-            Lock::Sem => Cells::Sem,
-            Lock::Spin => Cells::Spin,
-            Lock::Ticket => Cells::Ticket,
-            Lock::Private => Cells::Private,
+            Lock::Pthread
+            | Lock::Robust
+            | Lock::Sem
+            | Lock::Spin
+            | Lock::Ticket
+            | Lock::Private => Cells::Page,
             Lock::Flock => Cells::Flock(self.lock_file.as_ref()?.as_raw_fd()),
             Lock::Peterson | Lock::PetersonNofence => {
                 let flags = &self.header().locks.peterson.0.flag;
@@ -81,7 +81,6 @@ impl SharedPage {
                     mine: flags.get(index)?,
                     other: flags.get(other_index)?,
                     other_index: other_index as u32,
-                    fence: kind == Lock::Peterson,
                 }
             }
             Lock::Bakery | Lock::BakeryNofence => {
@@ -92,7 +91,6 @@ impl SharedPage {
                     index,
                     choosing,
                     number,
-                    fence: kind == Lock::Bakery,
                 }
             }
         })
