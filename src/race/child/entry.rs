@@ -3,10 +3,10 @@
 use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigHandler, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::race::fork::{EXIT_ORPHANED, Gate, interrupt};
+use crate::race::fork::{EXIT_ORPHANED, Gate};
 
 /// The child's side of `fork`: set up, run the work, `_exit`. Never returns.
 ///
@@ -27,14 +27,9 @@ pub(crate) extern "C" fn main<T, F: Fn(&T) -> i32>(
     if nix::unistd::getppid().as_raw() != parent {
         exit(EXIT_ORPHANED);
     }
-    // The parent's interrupt handlers are not the worker's: a signal sent to a worker kills
-    // it as usual, and the parent reports it.
-    for signal in interrupt::SIGNALS {
-        // SAFETY: installing SIG_DFL is async-signal-safe and touches no Rust state.
-        unsafe {
-            let _ = nix::sys::signal::signal(signal, SigHandler::SigDfl);
-        }
-    }
+    // The parent's interrupt handlers stay installed: in a worker they restore the default
+    // action and raise the signal again (see `race::fork::interrupt`), so a signal sent to a
+    // worker kills it as usual, and the parent reports it.
     exit(work(item))
 }
 
