@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::cells::WorkerCells;
-use super::waiting::{bakery_lock, peterson_lock, spin_lock, ticket_lock};
+use super::waiting::{
+    bakery_lock, bakery_unlock, peterson_lock, spin_lock, ticket_lock, ticket_unlock,
+};
 use crate::model::lock::Lock;
 
 /// What one worker needs of its lock beyond the kind and the page, found in the parent before
@@ -32,6 +34,8 @@ pub(crate) enum Cells<'p> {
         index: usize,
         choosing: &'p [AtomicU32],
         number: &'p [AtomicU64],
+        /// One futex word per worker, which it sleeps on while it waits its turn.
+        parked: &'p [AtomicU32],
     },
 }
 
@@ -136,11 +140,12 @@ impl<'p> WorkerCells<'p> {
                     index,
                     choosing,
                     number,
+                    parked,
                 } => {
                     if self.kind == Lock::Bakery {
-                        bakery_lock::<true>(index, choosing, number);
+                        bakery_lock::<true>(index, choosing, number, parked);
                     } else {
-                        bakery_lock::<false>(index, choosing, number);
+                        bakery_lock::<false>(index, choosing, number, parked);
                     }
                 }
                 Cells::Page | Cells::Flock(_) | Cells::Peterson { .. } => {
@@ -198,12 +203,7 @@ fn release(cells: &WorkerCells<'_>) {
             libc::sem_post(locks.sem.0.get());
         },
         Lock::Spin => locks.spin.0.store(0, Release),
-        Lock::Ticket => {
-            // Only the holder writes `serving`.
-            let ticket = &locks.ticket.0;
-            let now = ticket.serving.load(Relaxed);
-            ticket.serving.store(now.wrapping_add(1), Release);
-        }
+        Lock::Ticket => ticket_unlock(&locks.ticket.0),
         Lock::Flock => {
             if let Cells::Flock(fd) = cells.lock {
                 // Unlocking a lock we hold cannot block; an error leaves nothing to do here
@@ -217,10 +217,18 @@ fn release(cells: &WorkerCells<'_>) {
             }
         }
         Lock::Bakery | Lock::BakeryNofence => {
-            if let Cells::Bakery { index, number, .. } = cells.lock
-                && let Some(mine) = number.get(index)
+            if let Cells::Bakery {
+                index,
+                number,
+                parked,
+                ..
+            } = cells.lock
             {
-                mine.store(0, Release);
+                if cells.kind == Lock::Bakery {
+                    bakery_unlock::<true>(index, number, parked);
+                } else {
+                    bakery_unlock::<false>(index, number, parked);
+                }
             }
         }
     }
