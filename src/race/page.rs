@@ -65,6 +65,10 @@ pub(crate) struct Header {
     pub(crate) schedule: Line<ScheduleLines>,
 }
 
+// SAFETY: every field is an atomic, a process-shared pthread mutex or semaphore, or the
+// schedule's atomics, each made for concurrent use by several threads and processes.
+unsafe impl Sync for Header {}
+
 /// One worker's own line: written only by that worker, so it stays true after the worker dies.
 #[repr(C)]
 pub(crate) struct Slot {
@@ -395,6 +399,7 @@ impl SharedPage {
         };
         Some(WorkerCells {
             page: self,
+            header: self.header(),
             slot,
             trace,
             lock: cells,

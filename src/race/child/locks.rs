@@ -106,7 +106,7 @@ impl<'p> WorkerCells<'p> {
     /// flock, is released by the kernel when the holder's process dies.
     #[inline(always)]
     pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
-        let locks = &self.page.header().locks;
+        let locks = &self.header.locks;
         match self.kind {
             Lock::Pthread => mutex_lock(locks.pthread.0.get(), false)?,
             Lock::Robust => mutex_lock(locks.robust.0.get(), true)?,
@@ -183,7 +183,7 @@ impl Drop for LockGuard<'_> {
 #[inline(always)]
 fn release(cells: &WorkerCells<'_>) {
     cells.slot.holds_lock.store(0, Relaxed);
-    let locks = &cells.page.header().locks;
+    let locks = &cells.header.locks;
     match cells.kind {
         // SAFETY: called only by a guard, which exists only while we hold the initialised
         // mutex, and only once per guard (unlock forgets it).
