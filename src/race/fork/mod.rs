@@ -18,6 +18,7 @@ use std::time::Instant;
 
 pub(crate) mod channel;
 pub(crate) mod interrupt;
+mod roster;
 pub(crate) mod threads;
 
 use nix::errno::Errno;
@@ -26,6 +27,7 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
 use crate::race::child;
+use roster::Roster;
 
 /// Exit status of a worker whose parent was gone before it started.
 pub(crate) const EXIT_ORPHANED: i32 = 71;
@@ -88,7 +90,8 @@ struct Member {
 
 /// The workers alive at one time.
 pub(crate) struct Crew {
-    members: Vec<Member>,
+    /// In memory the workers do not inherit ([`roster`]): the parent writes it between forks.
+    members: Roster<Member>,
     /// The workers' process group while it is registered with [`interrupt::watch_group`], so
     /// that a signal ends a blocking wait on it ([`Crew::wait_group`]); `None` when another
     /// crew had registered, or once withdrawn.
@@ -105,7 +108,11 @@ impl Crew {
     pub(crate) fn spawn<T, F: Fn(&T) -> i32>(workers: &[T], work: F) -> Result<Crew, SpawnError> {
         let parent = nix::unistd::getpid();
         let mut crew = Crew {
-            members: Vec::with_capacity(workers.len()),
+            members: Roster::with_capacity(workers.len()).map_err(|errno| SpawnError {
+                index: 0,
+                what: "mmap",
+                errno,
+            })?,
             watched: None,
         };
         let mut group = Pid::from_raw(0);
