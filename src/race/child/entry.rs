@@ -4,7 +4,6 @@ use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
 use crate::race::fork::{EXIT_ORPHANED, Gate};
 
@@ -14,14 +13,9 @@ use crate::race::fork::{EXIT_ORPHANED, Gate};
 /// indexes nothing. Should a panic slip in all the same, it cannot unwind out of an
 /// `extern "C"` function: the child aborts (the parent reports SIGABRT) instead of running on
 /// as a copy of the parent.
-pub(crate) extern "C" fn main<T, F: Fn(&T) -> i32>(
-    parent: i32,
-    group: i32,
-    item: &T,
-    work: &F,
-) -> ! {
-    // Own process group: the terminal's Ctrl-C goes to the parent alone, which cleans up.
-    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(group));
+pub(crate) extern "C" fn main<T, F: Fn(&T) -> i32>(parent: i32, item: &T, work: &F) -> ! {
+    // The parent moves the worker into the workers' own process group right after the fork
+    // (see `Crew::spawn`): nothing here depends on it, so the worker does not do it too.
     // Die with the parent; then check it did not die before we asked.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     if nix::unistd::getppid().as_raw() != parent {

@@ -129,9 +129,12 @@ impl Crew {
             // same contract.
             let forked = unsafe { nix::unistd::fork() };
             match forked {
-                Ok(ForkResult::Child) => child::main(parent.as_raw(), group.as_raw(), item, &work),
+                Ok(ForkResult::Child) => child::main(parent.as_raw(), item, &work),
                 Ok(ForkResult::Parent { child }) => {
-                    // Also set from the parent, so the group is right whichever runs first.
+                    // Its own process group (worker 0's), so that the terminal's Ctrl-C goes to
+                    // the parent alone, which cleans up. Set here only, before any wait on the
+                    // group: one system call a worker (a Ctrl-C before it lands reaches the
+                    // worker too, and the parent, which reports the interrupt either way).
                     let _ = nix::unistd::setpgid(child, if index == 0 { child } else { group });
                     crew.members.push(Member {
                         index,
@@ -200,8 +203,8 @@ impl Crew {
                 Ok(WaitStatus::Exited(pid, code)) => (pid, Exit::Code(code)),
                 Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, Exit::Signaled(signal)),
                 Ok(_) | Err(Errno::EINTR) => continue,
-                // No worker left in the group, yet some unreaped: not possible while each
-                // joins it before anything else, but then they are waited for one by one.
+                // No worker left in the group, yet some unreaped: not possible while the
+                // parent moves each into it right after the fork, but then they are polled.
                 Err(Errno::ECHILD) => {
                     self.forget_group();
                     return self.wait_exits(None);
