@@ -161,7 +161,7 @@ fn several_modes_show_verdicts_and_relative_speed() {
         .count();
     assert_eq!(ratio + alike, 1, "{text}");
     assert_eq!(
-        prose.contains("± is one standard deviation"),
+        prose.contains("± one standard deviation"),
         ratio == 1,
         "{text}"
     );
