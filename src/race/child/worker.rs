@@ -49,25 +49,38 @@ pub(crate) fn work(cells: WorkerCells<'_>, index: u32, job: &Job, trial: u64) ->
     let result = match (job.settings.trace, job.plan()) {
         (true, None) => by_window(cells, job, pause, &trace),
         (false, None) => by_window(cells, job, pause, &NoTrace),
-        (traced, Some(plan)) => {
-            // Under a schedule the turns decide the interleaving: no window is held.
-            let turns = Scheduled {
-                cells,
-                plan,
-                procs: job.params.procs,
-                index,
-            };
-            if traced {
-                by_mode(cells, job, pause, &trace, NoWindow, turns)
-            } else {
-                by_mode(cells, job, pause, &NoTrace, NoWindow, turns)
-            }
-        }
+        (traced, Some(plan)) => scheduled(cells, job, pause, traced.then_some(&trace), plan, index),
     };
     cells.mark_end(monotonic_ns());
     match result {
         Ok(()) => 0,
         Err(LockError(_)) => EXIT_LOCK_FAILED,
+    }
+}
+
+/// Under a schedule the turns decide the interleaving: no window is held.
+///
+/// Out of line: inlined into [`work`], its loops (one per mode and lock kind, traced or not)
+/// gave `work` an 8 KB stack frame, whose probes wrote two more pages of the stack in every
+/// worker, each a copy-on-write fault after fork, with or without a schedule.
+#[inline(never)]
+fn scheduled(
+    cells: WorkerCells<'_>,
+    job: &Job,
+    pause: Pause,
+    trace: Option<&Trace<'_>>,
+    plan: Plan,
+    index: u32,
+) -> Result<(), LockError> {
+    let turns = Scheduled {
+        cells,
+        plan,
+        procs: job.params.procs,
+        index,
+    };
+    match trace {
+        Some(trace) => by_mode(cells, job, pause, trace, NoWindow, turns),
+        None => by_mode(cells, job, pause, &NoTrace, NoWindow, turns),
     }
 }
 
