@@ -6,8 +6,11 @@
  *
  * KIND is pthread, sem, spin, ticket, peterson, bakery, peterson-nofence or bakery-nofence. The
  * state sits in one MAP_SHARED mapping, each field on its own 128-byte line, the bakery's arrays
- * packed, as in racecount's page. Waiters spin with a pause instruction and yield the CPU every
- * 64 rounds, as racecount's do. Prints the same line as baseline.c, which compare.py parses:
+ * packed, as in racecount's page. Waiters wait as racecount's do: spin and peterson spin with a
+ * pause instruction and yield the CPU every 64 rounds; the fair locks (ticket, bakery) spin 64
+ * rounds, then sleep on a futex, and each release wakes exactly the next holder (the ticket's
+ * waiters sleep on `serving` with their ticket's bit, each bakery worker on its own park word).
+ * Prints the same line as baseline.c, which compare.py parses:
  *   KIND procs=P iters=I trials=T window_ns=W: total min=A mean=B max=C of E,
  *   trials with loss L/T, X ms/trial, Y ns/increment
  */
@@ -22,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,13 +45,14 @@ struct shared {
     _Alignas(128) sem_t sem;
     _Alignas(128) _Atomic uint32_t spin;
     _Alignas(128) struct {
-        _Atomic uint32_t next, serving;
+        _Atomic uint32_t next, serving, sleepers;
     } ticket;
     _Alignas(128) struct {
         _Atomic uint32_t flag[2], turn;
     } peterson;
     _Alignas(128) _Atomic uint32_t choosing[MAX_PROCS];
     _Alignas(128) _Atomic uint64_t number[MAX_PROCS];
+    _Alignas(128) _Atomic uint32_t parked[MAX_PROCS];
 };
 
 static uint64_t clock_ns(void) {
@@ -84,16 +90,48 @@ static inline void spin_lock(_Atomic uint32_t *word) {
             relax(&spins);
 }
 
+/* Shared (not PRIVATE) futex calls: the waiters and wakers are different processes. */
+static inline void futex_wait(_Atomic uint32_t *word, uint32_t expected, uint32_t bits) {
+    syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, NULL, NULL, bits);
+}
+
+static inline void futex_wake(_Atomic uint32_t *word, int count, uint32_t bits) {
+    syscall(SYS_futex, word, FUTEX_WAKE_BITSET, count, NULL, NULL, bits);
+}
+
+/* A ticket's waiter sleeps with its ticket's bit; a release wakes the next ticket's bit only. */
+static inline uint32_t ticket_bits(uint32_t t) { return 1u << (t % 32); }
+
 static inline void ticket_lock(struct shared *s) {
     uint32_t mine = atomic_fetch_add_explicit(&s->ticket.next, 1, memory_order_relaxed);
     unsigned spins = 0;
-    while (atomic_load_explicit(&s->ticket.serving, memory_order_acquire) != mine)
-        relax(&spins);
+    while (atomic_load_explicit(&s->ticket.serving, memory_order_acquire) != mine) {
+        if (spins < SPINS) {
+            ++spins;
+            __builtin_ia32_pause();
+            continue;
+        }
+        atomic_fetch_add_explicit(&s->ticket.sleepers, 1, memory_order_seq_cst);
+        uint32_t now = atomic_load_explicit(&s->ticket.serving, memory_order_seq_cst);
+        if (now != mine)
+            futex_wait(&s->ticket.serving, now, ticket_bits(mine));
+        atomic_fetch_sub_explicit(&s->ticket.sleepers, 1, memory_order_relaxed);
+    }
 }
 
 static inline void ticket_unlock(struct shared *s) {
-    uint32_t now = atomic_load_explicit(&s->ticket.serving, memory_order_relaxed);
-    atomic_store_explicit(&s->ticket.serving, now + 1, memory_order_release);
+    uint32_t next = atomic_load_explicit(&s->ticket.serving, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->ticket.serving, next, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->ticket.sleepers, memory_order_seq_cst) != 0)
+        futex_wake(&s->ticket.serving, INT32_MAX, ticket_bits(next));
+}
+
+#define RUNNING 0u
+#define PARKED 1u
+
+/* Whether bakery worker j, showing `theirs`, goes before worker `me` holding `mine`. */
+static inline int ahead(uint64_t theirs, long j, uint64_t mine, long me) {
+    return theirs != 0 && (theirs < mine || (theirs == mine && j < me));
 }
 
 /* Peterson's and the bakery's entry, once with every access sequentially consistent (SC) and
@@ -129,16 +167,46 @@ PETERSON_LOCK(peterson_lock_nofence, memory_order_release, memory_order_acquire)
             unsigned spins = 0;                                                                \
             while (atomic_load_explicit(&s->choosing[j], LD) != 0)                             \
                 relax(&spins);                                                                 \
-            for (;;) {                                                                         \
-                uint64_t theirs = atomic_load_explicit(&s->number[j], LD);                     \
-                if (theirs == 0 || theirs > mine || (theirs == mine && j > me))                \
-                    break;                                                                     \
-                relax(&spins);                                                                 \
+            spins = 0;                                                                         \
+            while (ahead(atomic_load_explicit(&s->number[j], LD), j, mine, me)) {              \
+                if (spins < SPINS) {                                                           \
+                    ++spins;                                                                   \
+                    __builtin_ia32_pause();                                                    \
+                    continue;                                                                  \
+                }                                                                              \
+                atomic_store_explicit(&s->parked[me], PARKED, memory_order_seq_cst);           \
+                if (ahead(atomic_load_explicit(&s->number[j], memory_order_seq_cst), j, mine,  \
+                          me))                                                                 \
+                    futex_wait(&s->parked[me], PARKED, FUTEX_BITSET_MATCH_ANY);                \
+                atomic_store_explicit(&s->parked[me], RUNNING, memory_order_relaxed);          \
             }                                                                                  \
         }                                                                                      \
     }
 BAKERY_LOCK(bakery_lock_sc, memory_order_seq_cst, memory_order_seq_cst)
 BAKERY_LOCK(bakery_lock_nofence, memory_order_release, memory_order_acquire)
+
+/* Clears this worker's number, then wakes the next holder (the smallest (number, index) still
+ * showing) if it is parked. */
+static inline void bakery_unlock(struct shared *s, long me, long procs, int fence) {
+    if (fence) {
+        atomic_store_explicit(&s->number[me], 0, memory_order_seq_cst);
+    } else {
+        atomic_store_explicit(&s->number[me], 0, memory_order_release);
+        atomic_thread_fence(memory_order_seq_cst);
+    }
+    long next = -1;
+    uint64_t best = 0;
+    for (long k = 0; k < procs; k++) {
+        uint64_t theirs = atomic_load_explicit(&s->number[k], memory_order_seq_cst);
+        if (theirs != 0 && (next < 0 || theirs < best)) {
+            next = k;
+            best = theirs;
+        }
+    }
+    if (next >= 0 &&
+        atomic_exchange_explicit(&s->parked[next], RUNNING, memory_order_seq_cst) == PARKED)
+        futex_wake(&s->parked[next], 1, FUTEX_BITSET_MATCH_ANY);
+}
 
 static inline uint64_t load(struct shared *s) {
     return atomic_load_explicit(&s->counter, memory_order_relaxed);
@@ -182,12 +250,10 @@ static void increment(struct shared *s, enum kind kind, long me, long procs, lon
              atomic_store_explicit(&s->peterson.flag[me], 0, memory_order_release));
         break;
     case BAKERY:
-        LOOP(bakery_lock_sc(s, me, procs),
-             atomic_store_explicit(&s->number[me], 0, memory_order_release));
+        LOOP(bakery_lock_sc(s, me, procs), bakery_unlock(s, me, procs, 1));
         break;
     case BAKERY_NOFENCE:
-        LOOP(bakery_lock_nofence(s, me, procs),
-             atomic_store_explicit(&s->number[me], 0, memory_order_release));
+        LOOP(bakery_lock_nofence(s, me, procs), bakery_unlock(s, me, procs, 0));
         break;
     }
 }

@@ -18,16 +18,28 @@ fn a_pooled_worker_killed_mid_window_is_reported_the_same_way() {
     killed_mid_window("--pool -t 5");
 }
 
+/// A worker keeps racecount's own handlers from the fork; in a worker they restore the default
+/// action, so SIGTERM ends the worker as it ends any program, and the parent names it.
+#[test]
+fn a_worker_sent_sigterm_dies_by_it_and_is_named() {
+    killed_by(Signal::SIGTERM, "-t 1");
+}
+
 fn killed_mid_window(extra: &str) {
+    killed_by(Signal::SIGKILL, extra);
+}
+
+fn killed_by(sig: Signal, extra: &str) {
     let run = Running::start(&format!("-m unlocked -p 3 -i 1 -w 20s {extra}"));
     let victim = *run.workers(3).iter().max().unwrap();
-    signal(victim, Signal::SIGKILL);
+    signal(victim, sig);
     let end = run.end();
     let err = &end.stderr;
     assert_eq!(end.code, Some(3), "{err}");
     assert!(
         err.contains(&format!(
-            "(pid {victim}) was killed by SIGKILL after 0 of 1"
+            "(pid {victim}) was killed by {} after 0 of 1",
+            sig.as_str()
         )),
         "{err}"
     );

@@ -73,6 +73,25 @@ fn interrupted_human_output_shows_what_finished() {
     );
 }
 
+/// The workers sit in a process group of their own, apart from racecount's: a Ctrl-C at the
+/// terminal reaches racecount alone, and racecount waits for them on that group.
+#[test]
+fn the_workers_have_their_own_process_group() {
+    let run = Running::start("-m mutex -p 3 -i 1 -w 20s -t 1");
+    let workers = run.workers(3);
+    let group_of = |pid: u32| nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid as i32)));
+    let theirs: Vec<_> = workers.iter().map(|&w| group_of(w).unwrap()).collect();
+    let ours = group_of(run.pid()).unwrap();
+    assert!(theirs.iter().all(|&g| g == theirs[0]), "{theirs:?}");
+    assert_ne!(theirs[0], ours);
+    assert!(
+        workers.contains(&(theirs[0].as_raw() as u32)),
+        "led by a worker"
+    );
+    run.signal(Signal::SIGINT);
+    assert_eq!(run.end().shell_status(), 130);
+}
+
 /// What Ctrl-C at a terminal does: SIGINT to the whole foreground process group, here bash
 /// and the racecount it is running (the workers sit in their own group). bash ends the loop
 /// only if racecount died by SIGINT; had it exited 130, bash would start it again forever.

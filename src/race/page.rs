@@ -10,7 +10,7 @@
 //! | pthread     | `--lock pthread`: a process-shared `pthread_mutex_t`, not robust |
 //! | sem         | `--lock sem`: an unnamed POSIX semaphore, pshared = 1            |
 //! | spin        | `--lock spin`: the spin lock's word                               |
-//! | ticket      | `--lock ticket`: next ticket and now serving                      |
+//! | ticket      | `--lock ticket`: next ticket, now serving, and how many sleep     |
 //! | peterson    | `--lock peterson[-nofence]`: two flags and the turn               |
 //! | gate        | futex word: the start gate's generation                          |
 //! | done        | how many workers finished the current trial (worker pool)        |
@@ -18,9 +18,9 @@
 //! | schedule    | `--schedule`: the scheduler's state (three lines)                |
 //! | slots[i]    | worker `i`: increments completed this trial, whether it holds the lock, |
 //! |             | when its racing part started and ended, and its `--schedule` turn |
-//! | slots[i]    | worker `i`: increments completed this trial, and whether it holds the lock |
 //! | choosing[]  | `--lock bakery[-nofence]`: one u32 per worker, packed            |
 //! | number[]    | `--lock bakery[-nofence]`: one u64 per worker, packed            |
+//! | parked[]    | `--lock bakery[-nofence]`: one futex word per worker, packed     |
 //! | trace[i]    | with `--trace`: one [`TraceCell`] per increment of worker `i`,    |
 //! |             | each worker's row starting on its own cache line                |
 //!
@@ -28,7 +28,8 @@
 //! anonymous maps are `MAP_PRIVATE`: after fork each child would write its own copy-on-write
 //! page and the parent would read 0.
 //!
-//! How each lock kind is taken and released is in [`lock`]. Two kinds live outside the page:
+//! Each lock kind's state is laid out and initialised in [`locks`], and taken and released in
+//! `race::child::locks`. Two kinds live outside the page:
 //! `private`'s mutex in the parent's ordinary memory (copied by fork, which is the point) and
 //! `flock`'s unnamed temporary file.
 //!
@@ -63,6 +64,10 @@ pub(crate) struct Header {
     pub(crate) control: Line<AtomicU32>,
     pub(crate) schedule: Line<ScheduleLines>,
 }
+
+// SAFETY: every field is an atomic, a process-shared pthread mutex or semaphore, or the
+// schedule's atomics, each made for concurrent use by several threads and processes.
+unsafe impl Sync for Header {}
 
 /// One worker's own line: written only by that worker, so it stays true after the worker dies.
 #[repr(C)]
@@ -144,9 +149,11 @@ pub(crate) fn trace_row_bytes(entries: u64) -> Option<u64> {
 pub struct SharedPage {
     map: MmapMut,
     slots: usize,
-    /// Byte offsets of the bakery's `choosing` (u32 each) and `number` (u64 each) arrays.
+    /// Byte offsets of the bakery's `choosing` (u32 each), `number` (u64 each) and `parked`
+    /// (u32 each) arrays.
     choosing_at: usize,
     number_at: usize,
+    parked_at: usize,
     /// `--lock private`: a mutex in the parent's own heap, which fork copies into each worker.
     pub(crate) private: Box<UnsafeCell<libc::pthread_mutex_t>>,
     /// `--lock flock`: the unnamed file whose fcntl record lock the workers take.
@@ -180,10 +187,15 @@ impl SharedPage {
             .and_then(round)
             .and_then(|b| b.checked_add(choosing_at))
             .ok_or_else(overflow)?;
-        let trace_at = slots
+        let parked_at = slots
             .checked_mul(8)
             .and_then(round)
             .and_then(|b| b.checked_add(number_at))
+            .ok_or_else(overflow)?;
+        let trace_at = slots
+            .checked_mul(4)
+            .and_then(round)
+            .and_then(|b| b.checked_add(parked_at))
             .ok_or_else(overflow)?;
         let trace_stride = trace_row_bytes(trace_len as u64)
             .and_then(|b| usize::try_from(b).ok())
@@ -206,6 +218,7 @@ impl SharedPage {
             slots,
             choosing_at,
             number_at,
+            parked_at,
             private: Box::new(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER)),
             lock_file: None,
             trace_len,
@@ -376,7 +389,7 @@ impl SharedPage {
     ) -> Option<WorkerCells<'_>> {
         let index = usize::try_from(index).ok()?;
         let slot = self.slot(index)?;
-        let lock = self.lock_cells(lock, index, usize::try_from(procs).ok()?)?;
+        let cells = self.lock_cells(lock, index, usize::try_from(procs).ok()?)?;
         let trace = match traced_iters {
             None => &[][..],
             Some(iters) => {
@@ -386,9 +399,11 @@ impl SharedPage {
         };
         Some(WorkerCells {
             page: self,
+            header: self.header(),
             slot,
             trace,
-            lock,
+            lock: cells,
+            kind: lock,
         })
     }
 

@@ -79,7 +79,8 @@ impl DbWorker<'_> {
         };
         self.channel.ready();
         let procs = self.job.params.procs;
-        pooled::serve(page, procs, first_gate, done, |trial| {
+        let yields = pooled::GateYields::of(self.job);
+        pooled::serve(page, procs, yields, first_gate, done, |trial| {
             self.increments(&mut *client, trial)
         })
     }

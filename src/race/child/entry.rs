@@ -3,10 +3,9 @@
 use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigHandler, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
-use crate::race::fork::{EXIT_ORPHANED, Gate, interrupt};
+use crate::race::fork::{EXIT_ORPHANED, Gate};
 
 /// The child's side of `fork`: set up, run the work, `_exit`. Never returns.
 ///
@@ -14,27 +13,17 @@ use crate::race::fork::{EXIT_ORPHANED, Gate, interrupt};
 /// indexes nothing. Should a panic slip in all the same, it cannot unwind out of an
 /// `extern "C"` function: the child aborts (the parent reports SIGABRT) instead of running on
 /// as a copy of the parent.
-pub(crate) extern "C" fn main<T, F: Fn(&T) -> i32>(
-    parent: i32,
-    group: i32,
-    item: &T,
-    work: &F,
-) -> ! {
-    // Own process group: the terminal's Ctrl-C goes to the parent alone, which cleans up.
-    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(group));
+pub(crate) extern "C" fn main<T, F: Fn(&T) -> i32>(parent: i32, item: &T, work: &F) -> ! {
+    // The parent moves the worker into the workers' own process group right after the fork
+    // (see `Crew::spawn`): nothing here depends on it, so the worker does not do it too.
     // Die with the parent; then check it did not die before we asked.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     if nix::unistd::getppid().as_raw() != parent {
         exit(EXIT_ORPHANED);
     }
-    // The parent's interrupt handlers are not the worker's: a signal sent to a worker kills
-    // it as usual, and the parent reports it.
-    for signal in interrupt::SIGNALS {
-        // SAFETY: installing SIG_DFL is async-signal-safe and touches no Rust state.
-        unsafe {
-            let _ = nix::sys::signal::signal(signal, SigHandler::SigDfl);
-        }
-    }
+    // The parent's interrupt handlers stay installed: in a worker they restore the default
+    // action and raise the signal again (see `race::fork::interrupt`), so a signal sent to a
+    // worker kills it as usual, and the parent reports it.
     exit(work(item))
 }
 

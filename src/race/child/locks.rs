@@ -1,5 +1,5 @@
 //! Taking and releasing each kind of `--lock`, in the workers: behind [`WorkerCells::lock`]
-//! and [`LockGuard`]'s `Drop`. The kinds' state lives in the shared page (`race::page::locks`,
+//! and [`LockGuard::unlock`]. The kinds' state lives in the shared page (`race::page::locks`,
 //! where the parent makes it and finds each worker's [`Cells`]); the kinds made of plain
 //! atomics wait as [`waiting`](super::waiting) says.
 
@@ -10,77 +10,43 @@ use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::cells::WorkerCells;
-use super::waiting::{bakery_lock, peterson_lock, spin_lock, ticket_lock};
+use super::waiting::{
+    bakery_lock, bakery_unlock, peterson_lock, spin_lock, ticket_lock, ticket_unlock,
+};
 use crate::model::lock::Lock;
-use crate::race::page::Slot;
 
-/// What one worker needs of its lock kind, found in the parent before fork.
+/// What one worker needs of its lock beyond the kind and the page, found in the parent before
+/// fork. The kind itself is [`WorkerCells::kind`], apart, so that the loop of each kind can fix
+/// it to a constant (see [`WorkerCells::fixed`]).
 #[derive(Clone, Copy)]
 pub(crate) enum Cells<'p> {
-    Pthread,
-    Robust,
-    Sem,
-    Spin,
-    Ticket,
+    /// pthread, robust, sem, spin, ticket and private: all in the page (or, for private, in
+    /// this process's copy of its mutex).
+    Page,
     Flock(RawFd),
-    Private,
     Peterson {
         mine: &'p AtomicU32,
         other: &'p AtomicU32,
         /// The other worker's index: the turn given away.
         other_index: u32,
-        fence: bool,
     },
     Bakery {
         index: usize,
         choosing: &'p [AtomicU32],
         number: &'p [AtomicU64],
-        fence: bool,
+        /// One futex word per worker, which it sleeps on while it waits its turn.
+        parked: &'p [AtomicU32],
     },
 }
+
+/// Cells made for another kind than the one taken: cannot happen (`worker_cells` makes them
+/// for its kind, and `fixed` is only called with that kind), but refused rather than assumed.
+const WRONG_CELLS: LockError = LockError(libc::EINVAL);
 
 /// Why the lock could not be taken: the errno of the call that failed (ENOTRECOVERABLE for a
 /// robust mutex made unusable, EDEADLK or ENOLCK from fcntl...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LockError(pub i32);
-
-impl Cells<'_> {
-    /// The same cells with the kind `kind` written as a constant, for a caller that matched
-    /// on [`WorkerCells::kind`] and calls this with the kind of its arm: once inlined, the
-    /// kind is known to the compiler inside the arm, and every later match on it folds away
-    /// (measured: dispatching on the kind at every lock and unlock cost the spin lock 2x).
-    /// The algorithms with per-worker data (peterson, bakery) keep their runtime dispatch:
-    /// they cost a microsecond per increment, the dispatch a nanosecond.
-    #[inline(always)]
-    fn fixed(self, kind: Lock) -> Self {
-        match kind {
-            Lock::Pthread => Cells::Pthread,
-            Lock::Robust => Cells::Robust,
-            Lock::Sem => Cells::Sem,
-            Lock::Spin => Cells::Spin,
-            Lock::Ticket => Cells::Ticket,
-            Lock::Private => Cells::Private,
-            Lock::Flock => Cells::Flock(if let Cells::Flock(fd) = self { fd } else { -1 }),
-            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => self,
-        }
-    }
-
-    fn kind(&self) -> Lock {
-        match self {
-            Cells::Pthread => Lock::Pthread,
-            Cells::Robust => Lock::Robust,
-            Cells::Sem => Lock::Sem,
-            Cells::Spin => Lock::Spin,
-            Cells::Ticket => Lock::Ticket,
-            Cells::Flock(_) => Lock::Flock,
-            Cells::Private => Lock::Private,
-            Cells::Peterson { fence: true, .. } => Lock::Peterson,
-            Cells::Peterson { fence: false, .. } => Lock::PetersonNofence,
-            Cells::Bakery { fence: true, .. } => Lock::Bakery,
-            Cells::Bakery { fence: false, .. } => Lock::BakeryNofence,
-        }
-    }
-}
 
 /// Evaluates `$body` once per lock kind, with `$cells` rebound in each arm to cells whose
 /// kind the compiler sees as a constant: the loop is compiled once per kind, with no
@@ -88,41 +54,28 @@ impl Cells<'_> {
 macro_rules! by_lock {
     ($cells:ident, $body:expr) => {
         match $cells.kind() {
-            Lock::Pthread => {
-                let $cells = $cells.fixed(Lock::Pthread);
-                $body
-            }
-            Lock::Robust => {
-                let $cells = $cells.fixed(Lock::Robust);
-                $body
-            }
-            Lock::Sem => {
-                let $cells = $cells.fixed(Lock::Sem);
-                $body
-            }
-            Lock::Spin => {
-                let $cells = $cells.fixed(Lock::Spin);
-                $body
-            }
-            Lock::Ticket => {
-                let $cells = $cells.fixed(Lock::Ticket);
-                $body
-            }
-            Lock::Flock => {
-                let $cells = $cells.fixed(Lock::Flock);
-                $body
-            }
-            Lock::Private => {
-                let $cells = $cells.fixed(Lock::Private);
-                $body
-            }
-            Lock::Peterson | Lock::PetersonNofence | Lock::Bakery | Lock::BakeryNofence => $body,
+            Lock::Pthread => by_lock!(@fixed $cells, Lock::Pthread, $body),
+            Lock::Robust => by_lock!(@fixed $cells, Lock::Robust, $body),
+            Lock::Sem => by_lock!(@fixed $cells, Lock::Sem, $body),
+            Lock::Spin => by_lock!(@fixed $cells, Lock::Spin, $body),
+            Lock::Ticket => by_lock!(@fixed $cells, Lock::Ticket, $body),
+            Lock::Flock => by_lock!(@fixed $cells, Lock::Flock, $body),
+            Lock::Private => by_lock!(@fixed $cells, Lock::Private, $body),
+            Lock::Peterson => by_lock!(@fixed $cells, Lock::Peterson, $body),
+            Lock::PetersonNofence => by_lock!(@fixed $cells, Lock::PetersonNofence, $body),
+            Lock::Bakery => by_lock!(@fixed $cells, Lock::Bakery, $body),
+            Lock::BakeryNofence => by_lock!(@fixed $cells, Lock::BakeryNofence, $body),
         }
     };
+    (@fixed $cells:ident, $kind:expr, $body:expr) => {{
+        let $cells = $cells.fixed($kind);
+        $body
+    }};
 }
 pub(crate) use by_lock;
 
-/// Holds the lock; releases it, whatever its kind, when dropped.
+/// Holds the lock; [`LockGuard::unlock`] releases it, whatever its kind (and so does dropping
+/// it, for an early return).
 pub(crate) struct LockGuard<'p> {
     cells: WorkerCells<'p>,
 }
@@ -131,17 +84,18 @@ impl<'p> WorkerCells<'p> {
     /// The kind of lock these cells take.
     #[inline(always)]
     pub(crate) fn kind(&self) -> Lock {
-        self.lock.kind()
+        self.kind
     }
 
-    /// These cells, their lock kind fixed to `kind` (which must be [`Self::kind`]) so that
-    /// the compiler sees it as a constant: see `Cells::fixed`.
+    /// These cells, their lock kind fixed to `kind` (which must be [`Self::kind`]), for a
+    /// caller that matched on the kind and calls this with the kind of its arm: once inlined,
+    /// the compiler sees the kind as a constant there, and every later match on it folds away
+    /// (measured: dispatching on the kind at every lock and unlock cost the spin lock 2x, and
+    /// peterson and the bakery, dispatched, moved their cells through the stack: 123
+    /// instructions an increment for the bakery alone against 51 in C).
     #[inline(always)]
     pub(crate) fn fixed(self, kind: Lock) -> WorkerCells<'p> {
-        WorkerCells {
-            lock: self.lock.fixed(kind),
-            ..self
-        }
+        WorkerCells { kind, ..self }
     }
 
     /// Takes the lock of this worker's kind.
@@ -152,109 +106,131 @@ impl<'p> WorkerCells<'p> {
     /// flock, is released by the kernel when the holder's process dies.
     #[inline(always)]
     pub(crate) fn lock(&self) -> Result<LockGuard<'p>, LockError> {
-        let locks = &self.page.header().locks;
-        match self.lock {
-            Cells::Pthread => mutex_lock(locks.pthread.0.get(), false)?,
-            Cells::Robust => mutex_lock(locks.robust.0.get(), true)?,
-            Cells::Private => mutex_lock(self.page.private.get(), false)?,
-            Cells::Sem => sem_wait(&locks.sem.0)?,
-            Cells::Spin => spin_lock(&locks.spin.0),
-            Cells::Ticket => ticket_lock(&locks.ticket.0),
-            Cells::Flock(fd) => record_lock(fd, libc::F_WRLCK as libc::c_short)?,
-            Cells::Peterson {
-                mine,
-                other,
-                other_index,
-                fence,
-            } => {
-                let turn = &locks.peterson.0.turn;
-                if fence {
-                    peterson_lock::<true>(mine, other, turn, other_index);
-                } else {
-                    peterson_lock::<false>(mine, other, turn, other_index);
+        let locks = &self.header.locks;
+        match self.kind {
+            Lock::Pthread => mutex_lock(locks.pthread.0.get(), false)?,
+            Lock::Robust => mutex_lock(locks.robust.0.get(), true)?,
+            Lock::Private => mutex_lock(self.page.private.get(), false)?,
+            Lock::Sem => sem_wait(&locks.sem.0)?,
+            Lock::Spin => spin_lock(&locks.spin.0),
+            Lock::Ticket => ticket_lock(&locks.ticket.0),
+            Lock::Flock => match self.lock {
+                Cells::Flock(fd) => record_lock(fd, libc::F_WRLCK as libc::c_short)?,
+                Cells::Page | Cells::Peterson { .. } | Cells::Bakery { .. } => {
+                    return Err(WRONG_CELLS);
                 }
-            }
-            Cells::Bakery {
-                index,
-                choosing,
-                number,
-                fence,
-            } => {
-                if fence {
-                    bakery_lock::<true>(index, choosing, number);
-                } else {
-                    bakery_lock::<false>(index, choosing, number);
+            },
+            Lock::Peterson | Lock::PetersonNofence => match self.lock {
+                Cells::Peterson {
+                    mine,
+                    other,
+                    other_index,
+                } => {
+                    let turn = &locks.peterson.0.turn;
+                    if self.kind == Lock::Peterson {
+                        peterson_lock::<true>(mine, other, turn, other_index);
+                    } else {
+                        peterson_lock::<false>(mine, other, turn, other_index);
+                    }
                 }
-            }
+                Cells::Page | Cells::Flock(_) | Cells::Bakery { .. } => return Err(WRONG_CELLS),
+            },
+            Lock::Bakery | Lock::BakeryNofence => match self.lock {
+                Cells::Bakery {
+                    index,
+                    choosing,
+                    number,
+                    parked,
+                } => {
+                    if self.kind == Lock::Bakery {
+                        bakery_lock::<true>(index, choosing, number, parked);
+                    } else {
+                        bakery_lock::<false>(index, choosing, number, parked);
+                    }
+                }
+                Cells::Page | Cells::Flock(_) | Cells::Peterson { .. } => {
+                    return Err(WRONG_CELLS);
+                }
+            },
         }
         self.slot.holds_lock.store(1, Relaxed);
         Ok(LockGuard { cells: *self })
     }
 }
 
-impl Drop for LockGuard<'_> {
-    /// Kept small, the kinds that end in a system call out of line: the compiler inlines this
-    /// drop into the loop only while it is small, and only inlined does the lock kind fold
-    /// to a constant (measured: out of line, the dispatch cost the spin lock 2x).
+impl LockGuard<'_> {
+    /// Releases the lock. The worker's loop calls this rather than letting the guard drop:
+    /// `drop_in_place` is compiled with every kind's release inside, before it is inlined, and
+    /// LLVM left it a call that dispatched on the kind at every unlock (12 instructions an
+    /// increment, callgrind). This method is inlined where the kind is a constant.
     #[inline(always)]
-    fn drop(&mut self) {
-        let cells = &self.cells;
-        let slot: &Slot = cells.slot;
-        slot.holds_lock.store(0, Relaxed);
-        let locks = &cells.page.header().locks;
-        match cells.lock {
-            // SAFETY: this guard exists only while we hold the initialised mutex.
-            Cells::Pthread => unsafe {
-                libc::pthread_mutex_unlock(locks.pthread.0.get());
-            },
-            // SAFETY: as above.
-            Cells::Robust => unsafe {
-                libc::pthread_mutex_unlock(locks.robust.0.get());
-            },
-            Cells::Spin => locks.spin.0.store(0, Release),
-            Cells::Ticket => {
-                // Only the holder writes `serving`.
-                let ticket = &locks.ticket.0;
-                let now = ticket.serving.load(Relaxed);
-                ticket.serving.store(now.wrapping_add(1), Release);
-            }
-            Cells::Peterson { mine, .. } => mine.store(0, Release),
-            Cells::Bakery { index, number, .. } => {
-                if let Some(mine) = number.get(index) {
-                    mine.store(0, Release);
-                }
-            }
-            Cells::Private | Cells::Sem | Cells::Flock(_) => release_by_call(cells),
-        }
+    pub(crate) fn unlock(self) {
+        let cells = self.cells;
+        std::mem::forget(self);
+        release(&cells);
     }
 }
 
-/// Releases the kinds whose release is a library call with more around it.
-#[inline(never)]
-fn release_by_call(cells: &WorkerCells<'_>) {
-    let locks = &cells.page.header().locks;
-    match cells.lock {
-        // SAFETY: the guard exists only while we hold the initialised mutex; the private
-        // mutex is this process's own copy.
-        Cells::Private => unsafe {
+impl Drop for LockGuard<'_> {
+    /// For a guard that leaves scope without [`LockGuard::unlock`] (an early return).
+    fn drop(&mut self) {
+        release(&self.cells);
+    }
+}
+
+/// Releases the lock of `cells`' kind, held by this worker. Inlined into the loop, where the
+/// kind is a constant, so that each kind's release is its own few instructions.
+#[inline(always)]
+fn release(cells: &WorkerCells<'_>) {
+    cells.slot.holds_lock.store(0, Relaxed);
+    let locks = &cells.header.locks;
+    match cells.kind {
+        // SAFETY: called only by a guard, which exists only while we hold the initialised
+        // mutex, and only once per guard (unlock forgets it).
+        Lock::Pthread => unsafe {
+            libc::pthread_mutex_unlock(locks.pthread.0.get());
+        },
+        // SAFETY: as above.
+        Lock::Robust => unsafe {
+            libc::pthread_mutex_unlock(locks.robust.0.get());
+        },
+        // SAFETY: as above; the private mutex is this process's own copy.
+        Lock::Private => unsafe {
             libc::pthread_mutex_unlock(cells.page.private.get());
         },
         // SAFETY: the semaphore was initialised in `new`; we took it, we give it back.
-        Cells::Sem => unsafe {
+        Lock::Sem => unsafe {
             libc::sem_post(locks.sem.0.get());
         },
-        Cells::Flock(fd) => {
-            // Unlocking a lock we hold cannot block; an error leaves nothing to do here
-            // (the kernel drops the lock when the process ends).
-            let _ = record_lock(fd, libc::F_UNLCK as libc::c_short);
+        Lock::Spin => locks.spin.0.store(0, Release),
+        Lock::Ticket => ticket_unlock(&locks.ticket.0),
+        Lock::Flock => {
+            if let Cells::Flock(fd) = cells.lock {
+                // Unlocking a lock we hold cannot block; an error leaves nothing to do here
+                // (the kernel drops the lock when the process ends).
+                let _ = record_lock(fd, libc::F_UNLCK as libc::c_short);
+            }
         }
-        // Released in line by the guard's `drop`.
-        Cells::Pthread
-        | Cells::Robust
-        | Cells::Spin
-        | Cells::Ticket
-        | Cells::Peterson { .. }
-        | Cells::Bakery { .. } => {}
+        Lock::Peterson | Lock::PetersonNofence => {
+            if let Cells::Peterson { mine, .. } = cells.lock {
+                mine.store(0, Release);
+            }
+        }
+        Lock::Bakery | Lock::BakeryNofence => {
+            if let Cells::Bakery {
+                index,
+                number,
+                parked,
+                ..
+            } = cells.lock
+            {
+                if cells.kind == Lock::Bakery {
+                    bakery_unlock::<true>(index, number, parked);
+                } else {
+                    bakery_unlock::<false>(index, number, parked);
+                }
+            }
+        }
     }
 }
 

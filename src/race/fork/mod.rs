@@ -2,7 +2,9 @@
 //!
 //! A [`Crew`] is the set of workers alive at one time. Whatever happens to the parent's run
 //! (a worker dies, a timeout, Ctrl-C, an error), dropping the crew kills and reaps every worker
-//! it started, so no process is left behind. Each worker also asks the kernel to kill it if the
+//! it started, so no process is left behind. Without a deadline it waits for them as a C
+//! program does, in `waitpid` (on their process group); with one, or beside another file to
+//! watch, it polls a pidfd per worker, opened when first needed. Each worker also asks the kernel to kill it if the
 //! parent dies (PR_SET_PDEATHSIG), and lives in its own process group, so that a Ctrl-C at the
 //! terminal reaches only the parent, which then cleans up.
 //!
@@ -17,14 +19,16 @@ use std::time::Instant;
 pub(crate) mod channel;
 pub(crate) mod helper;
 pub(crate) mod interrupt;
+mod roster;
 pub(crate) mod threads;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::{ForkResult, Pid};
 
 use crate::race::child;
+use roster::Roster;
 
 /// Exit status of a worker whose parent was gone before it started.
 pub(crate) const EXIT_ORPHANED: i32 = 71;
@@ -79,13 +83,20 @@ pub(crate) struct SpawnError {
 struct Member {
     index: u32,
     pid: Pid,
-    pidfd: OwnedFd,
+    /// Opened when a poll first needs it (see [`Crew::watch`]): a trial waited for without a
+    /// deadline never opens one.
+    pidfd: Option<OwnedFd>,
     reaped: bool,
 }
 
 /// The workers alive at one time.
 pub(crate) struct Crew {
-    members: Vec<Member>,
+    /// In memory the workers do not inherit ([`roster`]): the parent writes it between forks.
+    members: Roster<Member>,
+    /// The workers' process group while it is registered with [`interrupt::watch_group`], so
+    /// that a signal ends a blocking wait on it ([`Crew::wait_group`]); `None` when another
+    /// crew had registered, or once withdrawn.
+    watched: Option<Pid>,
 }
 
 impl Crew {
@@ -98,7 +109,12 @@ impl Crew {
     pub(crate) fn spawn<T, F: Fn(&T) -> i32>(workers: &[T], work: F) -> Result<Crew, SpawnError> {
         let parent = nix::unistd::getpid();
         let mut crew = Crew {
-            members: Vec::with_capacity(workers.len()),
+            members: Roster::with_capacity(workers.len()).map_err(|errno| SpawnError {
+                index: 0,
+                what: "mmap",
+                errno,
+            })?,
+            watched: None,
         };
         let mut group = Pid::from_raw(0);
         for (index, item) in (0u32..).zip(workers) {
@@ -114,28 +130,23 @@ impl Crew {
             // same contract.
             let forked = unsafe { nix::unistd::fork() };
             match forked {
-                Ok(ForkResult::Child) => child::main(parent.as_raw(), group.as_raw(), item, &work),
+                Ok(ForkResult::Child) => child::main(parent.as_raw(), item, &work),
                 Ok(ForkResult::Parent { child }) => {
+                    // Its own process group (worker 0's), so that the terminal's Ctrl-C goes to
+                    // the parent alone, which cleans up. Set here only, before any wait on the
+                    // group: one system call a worker (a Ctrl-C before it lands reaches the
+                    // worker too, and the parent, which reports the interrupt either way).
+                    let _ = nix::unistd::setpgid(child, if index == 0 { child } else { group });
+                    crew.members.push(Member {
+                        index,
+                        pid: child,
+                        pidfd: None,
+                        reaped: false,
+                    });
                     if index == 0 {
                         group = child;
-                    }
-                    // Also set from the parent, so the group is right whichever runs first.
-                    let _ = nix::unistd::setpgid(child, group);
-                    match pidfd_open(child) {
-                        Ok(pidfd) => crew.members.push(Member {
-                            index,
-                            pid: child,
-                            pidfd,
-                            reaped: false,
-                        }),
-                        Err(errno) => {
-                            let _ = kill(child, Signal::SIGKILL);
-                            let _ = waitpid(child, None);
-                            return Err(SpawnError {
-                                index,
-                                what: "pidfd_open",
-                                errno,
-                            });
+                        if interrupt::watch_group(child.as_raw()) {
+                            crew.watched = Some(child);
                         }
                     }
                 }
@@ -153,10 +164,74 @@ impl Crew {
 
     /// Waits until every worker has exited with status 0, reaping each.
     pub(crate) fn wait_exits(&mut self, deadline: Option<Instant>) -> Result<(), WaitError> {
+        if deadline.is_none()
+            && let Some(group) = self.watched
+        {
+            return self.wait_group(group);
+        }
         while self.members.iter().any(|m| !m.reaped) {
             self.watch(None, deadline)?;
         }
         Ok(())
+    }
+
+    /// [`Crew::wait_exits`] without a deadline: blocks in `waitpid` on the workers' process
+    /// group, which returns as soon as any worker ends (as a C program waits for its children:
+    /// no pidfd to open and close per worker, no poll; measured, a trial of 10 workers that do
+    /// one increment each cost 7 % less CPU than polling pidfds). A signal kills the
+    /// registered group ([`interrupt`]), so the wait returns even if the signal came just
+    /// before it began; the group is withdrawn before its last worker is reaped, while it still
+    /// exists.
+    fn wait_group(&mut self, group: Pid) -> Result<(), WaitError> {
+        loop {
+            let mut live = self.members.iter().filter(|m| !m.reaped);
+            let (Some(first), more) = (live.next(), live.next().is_some()) else {
+                return Ok(());
+            };
+            let last = first.pid;
+            self.check_interrupt()?;
+            let waited = if more {
+                waitpid(Pid::from_raw(-group.as_raw()), None)
+            } else {
+                // The last worker: wait for it without reaping it, withdraw the group (a zombie
+                // still holds it), then reap.
+                waitid(Id::Pid(last), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT).and_then(|_| {
+                    self.forget_group();
+                    waitpid(last, Some(WaitPidFlag::WNOHANG))
+                })
+            };
+            let (pid, exit) = match waited {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, Exit::Code(code)),
+                Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, Exit::Signaled(signal)),
+                Ok(_) | Err(Errno::EINTR) => continue,
+                // No worker left in the group, yet some unreaped: not possible while the
+                // parent moves each into it right after the fork, but then they are polled.
+                Err(Errno::ECHILD) => {
+                    self.forget_group();
+                    return self.wait_exits(None);
+                }
+                Err(errno) => return Err(WaitError::Sys("waitpid", errno)),
+            };
+            self.check_interrupt()?;
+            let Some(member) = self.members.iter_mut().find(|m| m.pid == pid) else {
+                continue;
+            };
+            member.reaped = true;
+            if exit != Exit::Code(0) {
+                return Err(WaitError::Died {
+                    index: member.index,
+                    pid,
+                    exit,
+                });
+            }
+        }
+    }
+
+    /// Withdraws the workers' group from the signal handler (before the last is reaped).
+    fn forget_group(&mut self) {
+        if let Some(group) = self.watched.take() {
+            interrupt::forget_group(group.as_raw());
+        }
     }
 
     /// Waits until `fd` is readable, while watching that no worker dies.
@@ -186,10 +261,15 @@ impl Crew {
         let live: Vec<usize> = (0..self.members.len())
             .filter(|&i| !self.members[i].reaped)
             .collect();
-        fds.extend(
-            live.iter()
-                .map(|&i| pollfd(self.members[i].pidfd.as_raw_fd())),
-        );
+        for &i in &live {
+            let member = &mut self.members[i];
+            let pidfd = match member.pidfd.take() {
+                Some(pidfd) => pidfd,
+                None => pidfd_open(member.pid).map_err(|e| WaitError::Sys("pidfd_open", e))?,
+            };
+            fds.push(pollfd(pidfd.as_raw_fd()));
+            member.pidfd = Some(pidfd);
+        }
 
         let timeout = match deadline {
             None => -1,
@@ -210,6 +290,9 @@ impl Crew {
         self.check_interrupt()?;
         for (slot, &i) in live.iter().enumerate() {
             if fds[first_member + slot].revents != 0 {
+                if self.members.iter().filter(|m| !m.reaped).count() == 1 {
+                    self.forget_group();
+                }
                 let member = &mut self.members[i];
                 let exit = reap(member.pid, WaitPidFlag::WNOHANG)?;
                 let Some(exit) = exit else { continue };
@@ -250,6 +333,7 @@ impl Crew {
 
     /// Kills (SIGKILL) and reaps every worker not yet reaped.
     pub(crate) fn kill_all(&mut self) {
+        self.forget_group();
         for m in self.members.iter().filter(|m| !m.reaped) {
             let _ = kill(m.pid, Signal::SIGKILL);
         }

@@ -25,19 +25,20 @@ pub(crate) struct LockStates {
     pub(crate) sem: Line<UnsafeCell<libc::sem_t>>,
     /// `--lock spin`: the spin lock's word.
     pub(crate) spin: Line<AtomicU32>,
-    /// `--lock ticket`: next ticket and now serving.
+    /// `--lock ticket`: next ticket, now serving, and how many waiters sleep.
     pub(crate) ticket: Line<Ticket>,
     /// `--lock peterson[-nofence]`: two flags and the turn.
     pub(crate) peterson: Line<Peterson>,
 }
 
-/// The ticket lock: the next ticket to hand out and the ticket now served, in one line as in
-/// the Linux kernel's ticket spinlock.
+/// The ticket lock: the next ticket to hand out, the ticket now served (a futex word) and how
+/// many waiters sleep on it, in one line as in the Linux kernel's ticket spinlock.
 #[repr(C)]
 #[derive(Default)]
 pub(crate) struct Ticket {
     pub(crate) next: AtomicU32,
     pub(crate) serving: AtomicU32,
+    pub(crate) sleepers: AtomicU32,
 }
 
 /// Peterson's two flags and the turn, in one line.
@@ -67,12 +68,12 @@ impl SharedPage {
     /// `slots`, flock needs the file of [`SharedPage::with_lock_file`]).
     pub(crate) fn lock_cells(&self, kind: Lock, index: usize, procs: usize) -> Option<Cells<'_>> {
         Some(match kind {
-            Lock::Pthread => Cells::Pthread,
-            Lock::Robust => Cells::Robust,
-            Lock::Sem => Cells::Sem,
-            Lock::Spin => Cells::Spin,
-            Lock::Ticket => Cells::Ticket,
-            Lock::Private => Cells::Private,
+            Lock::Pthread
+            | Lock::Robust
+            | Lock::Sem
+            | Lock::Spin
+            | Lock::Ticket
+            | Lock::Private => Cells::Page,
             Lock::Flock => Cells::Flock(self.lock_file.as_ref()?.as_raw_fd()),
             Lock::Peterson | Lock::PetersonNofence => {
                 let flags = &self.header().locks.peterson.0.flag;
@@ -81,28 +82,31 @@ impl SharedPage {
                     mine: flags.get(index)?,
                     other: flags.get(other_index)?,
                     other_index: other_index as u32,
-                    fence: kind == Lock::Peterson,
                 }
             }
             Lock::Bakery | Lock::BakeryNofence => {
-                let (choosing, number) = self.bakery();
-                let (choosing, number) = (choosing.get(..procs)?, number.get(..procs)?);
+                let (choosing, number, parked) = self.bakery();
+                let (choosing, number, parked) = (
+                    choosing.get(..procs)?,
+                    number.get(..procs)?,
+                    parked.get(..procs)?,
+                );
                 choosing.get(index)?;
                 Cells::Bakery {
                     index,
                     choosing,
                     number,
-                    fence: kind == Lock::Bakery,
+                    parked,
                 }
             }
         })
     }
 
-    /// The bakery's arrays, one entry per slot.
-    fn bakery(&self) -> (&[AtomicU32], &[AtomicU64]) {
-        // SAFETY: `new` placed `slots` u32 at `choosing_at` and `slots` u64 at `number_at`,
-        // both inside the mapping and 128-byte aligned; all-zero atomics are valid, and
-        // atomics may be shared between processes.
+    /// The bakery's arrays, one entry per slot: choosing, number and the park words.
+    fn bakery(&self) -> (&[AtomicU32], &[AtomicU64], &[AtomicU32]) {
+        // SAFETY: `new` placed `slots` u32 at `choosing_at`, `slots` u64 at `number_at` and
+        // `slots` u32 at `parked_at`, all inside the mapping and 128-byte aligned; all-zero
+        // atomics are valid, and atomics may be shared between processes.
         unsafe {
             let base = self.map.as_ptr();
             (
@@ -112,6 +116,10 @@ impl SharedPage {
                 ),
                 std::slice::from_raw_parts(
                     base.add(self.number_at) as *const AtomicU64,
+                    self.slots,
+                ),
+                std::slice::from_raw_parts(
+                    base.add(self.parked_at) as *const AtomicU32,
                     self.slots,
                 ),
             )

@@ -8,7 +8,7 @@ use std::time::Instant;
 use nix::fcntl::OFlag;
 
 use super::{Ground, Runner, TrialError, read_trial, recruits, spawn_cause, sys, wait_cause};
-use crate::race::child::{self, EXIT_PIN_FAILED, pooled::POOL_YIELDS};
+use crate::race::child::{self, EXIT_PIN_FAILED, pooled::GateYields};
 use crate::race::fork::Crew;
 use crate::race::job::Job;
 use crate::results::Trial;
@@ -60,11 +60,12 @@ impl<'p, 's> Pool<'p, 's> {
         page.control().store(0, Ordering::Release);
         let first = page.gate().load(Ordering::Acquire);
         let procs = job.params.procs;
+        let yields = GateYields::of(job);
         let crew = Crew::spawn(&workers, |worker| {
             if !worker.pin() {
                 return EXIT_PIN_FAILED;
             }
-            child::pooled::serve(page, procs, first, &done_write, |trial| {
+            child::pooled::serve(page, procs, yields, first, &done_write, |trial| {
                 child::worker::work(worker.cells, worker.index, job, trial)
             })
         })
@@ -91,7 +92,8 @@ impl<'p, 's> Pool<'p, 's> {
         self.trials += 1;
         let start = Instant::now();
         page.open_gate();
-        for _ in 0..POOL_YIELDS {
+        // The parent yields too only when the whole trial is short (see `GateYields`).
+        for _ in 0..GateYields::of(&self.job).after(0) {
             if page.done().load(Ordering::Acquire) == procs {
                 break;
             }
