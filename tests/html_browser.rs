@@ -246,6 +246,30 @@ fn undid_what_moved_the_counter_on(shown: &Value, order: &[Value], n: usize) {
     assert_eq!(values, (read + 1..=prev).collect::<Vec<_>>(), "{shown}");
 }
 
+/// The sentences lit on the page, each checked to be one the terminal printed (`printed`, in
+/// words).
+fn lit(shown: &Value, printed: &str) -> Vec<String> {
+    let lit: Vec<String> = shown["lit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l.as_str()
+                .unwrap()
+                .trim_start_matches('▶')
+                .trim()
+                .to_string()
+        })
+        .collect();
+    for l in &lit {
+        assert!(
+            printed.contains(l.as_str()),
+            "{l:?} not in the terminal's explanation"
+        );
+    }
+    lit
+}
+
 #[test]
 fn arrow_keys_step_through_the_writes_in_their_real_order_with_their_sentence() {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
@@ -288,12 +312,7 @@ fn arrow_keys_step_through_the_writes_in_their_real_order_with_their_sentence() 
         // A box on each update lost so far: writes so far - the counter's value.
         let value = e["wrote"].as_u64().unwrap();
         assert_eq!(shown["lost"], n as u64 - value, "write {n}: {shown}");
-        let lit: Vec<&str> = shown["lit"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap().trim_start_matches('▶').trim())
-            .collect();
+        let lit = lit(&shown, &printed);
         if n == position(stale) {
             let said = format!("worker {} read {}, waited", stale["worker"], stale["read"]);
             assert!(lit.len() == 1 && lit[0].starts_with(&said), "{lit:?}");
@@ -301,13 +320,6 @@ fn arrow_keys_step_through_the_writes_in_their_real_order_with_their_sentence() 
             assert!(lit.len() == 1 && lit[0].starts_with("workers "), "{lit:?}");
         } else if n == quiet {
             assert!(lit.is_empty(), "write {n} is clean: {lit:?}");
-        }
-        // The sentence lit is the one the terminal printed for it.
-        for l in &lit {
-            assert!(
-                printed.contains(l),
-                "{l:?} not in the terminal's explanation"
-            );
         }
         undid_what_moved_the_counter_on(&shown, &order, n);
     }

@@ -266,42 +266,11 @@ pub fn overwrites(entries: &[TraceEntry], order: &[usize]) -> Vec<Overwrite> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::HashMap;
 
-    /// A counter as the traced workers use it: each write swaps in `read + 1` with its own
-    /// name, and the trace records what the counter said. `events` are worker numbers: a
-    /// worker's first event is a read, its next a write, and so on; times are event numbers.
+    /// A traced race: `events` are worker numbers, a worker's first event a read, its next a
+    /// write (the fixture's simulator, the one the output tests use).
     fn run(events: &[u32]) -> Vec<TraceEntry> {
-        let mut counter: (u64, Option<WriteRef>) = (0, None);
-        let mut pending: HashMap<u32, (u64, Option<WriteRef>, u64)> = HashMap::new();
-        let mut seq: HashMap<u32, u64> = HashMap::new();
-        let mut entries = Vec::new();
-        for (t, &w) in (0u64..).zip(events) {
-            match pending.remove(&w) {
-                None => {
-                    pending.insert(w, (counter.0, counter.1, t));
-                }
-                Some((read, read_from, t_read)) => {
-                    let s = seq.entry(w).or_default();
-                    let me = WriteRef { worker: w, seq: *s };
-                    *s += 1;
-                    let (prev, overwrote) = std::mem::replace(&mut counter, (read + 1, Some(me)));
-                    entries.push(TraceEntry {
-                        worker: w,
-                        seq: me.seq,
-                        read,
-                        wrote: read + 1,
-                        prev,
-                        read_from,
-                        overwrote,
-                        t_read_ns: t_read,
-                        t_write_ns: t,
-                        step: None,
-                    });
-                }
-            }
-        }
-        entries
+        crate::output::fixture::race(events).0
     }
 
     fn w(worker: u32, seq: u64) -> WriteRef {
@@ -352,7 +321,7 @@ mod tests {
                 seq: 0,
                 read: 0,
                 prev: 3,
-                waited_ns: 7,
+                waited_ns: 7_500,
                 overwrote: w(0, 2),
                 read_from: None,
             }]

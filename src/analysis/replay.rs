@@ -165,36 +165,13 @@ pub fn differences(recorded: &[TraceEntry], replayed: &[TraceEntry]) -> u64 {
 mod tests {
     use super::*;
 
-    /// Entries as a traced run records them; `events` as in `explain`'s tests.
+    /// A traced race: `events` are worker numbers, a worker's first event a read, its next a
+    /// write (the fixture's simulator, the one the output tests use), without its times: a
+    /// replay runs at other times, and what must come back is the order.
     fn run(events: &[u32]) -> Vec<TraceEntry> {
-        let mut counter: (u64, Option<WriteRef>) = (0, None);
-        let mut pending: HashMap<u32, (u64, Option<WriteRef>)> = HashMap::new();
-        let mut seq: HashMap<u32, u64> = HashMap::new();
-        let mut entries = Vec::new();
-        for &w in events {
-            match pending.remove(&w) {
-                None => {
-                    pending.insert(w, counter);
-                }
-                Some((read, read_from)) => {
-                    let s = seq.entry(w).or_default();
-                    let me = WriteRef { worker: w, seq: *s };
-                    *s += 1;
-                    let (prev, overwrote) = std::mem::replace(&mut counter, (read + 1, Some(me)));
-                    entries.push(TraceEntry {
-                        worker: w,
-                        seq: me.seq,
-                        read,
-                        wrote: read + 1,
-                        prev,
-                        read_from,
-                        overwrote,
-                        t_read_ns: 0,
-                        t_write_ns: 0,
-                        step: None,
-                    });
-                }
-            }
+        let mut entries = crate::output::fixture::race(events).0;
+        for e in &mut entries {
+            (e.t_read_ns, e.t_write_ns) = (0, 0);
         }
         entries
     }

@@ -41,6 +41,15 @@ pub struct Config {
     pub(crate) clean: bool,
 }
 
+/// Whether the output is coloured: `--color`, or for `auto` a terminal without `NO_COLOR`.
+fn colored(color: ColorArg, probe: &Probe) -> bool {
+    match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
+    }
+}
+
 impl Config {
     /// Validates parsed options against each other and against the machine as `probe` found
     /// it.
@@ -59,11 +68,7 @@ impl Config {
         if trace {
             check_trace_size(max_procs, max_iters)?;
         }
-        let workers = if options.threads {
-            Workers::Threads
-        } else {
-            Workers::Processes
-        };
+        let workers = [Workers::Processes, Workers::Threads][usize::from(options.threads)];
         let lock_given = options.lock.is_some();
         let locks = dedup(options.lock.unwrap_or_else(|| vec![DEFAULT_LOCK]));
         check_locks(&locks, &modes, &procs, workers)?;
@@ -90,11 +95,7 @@ impl Config {
             locks
         };
         check_scheduled_locks(&locks, &modes, schedule.is_some())?;
-        let color = match options.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
-        };
+        let color = colored(options.color, probe);
         Config {
             warnings,
             settings: Settings {

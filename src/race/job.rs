@@ -6,6 +6,7 @@ use crate::model::mode::Mode;
 use crate::model::settings::{Params, Settings};
 use crate::model::trace::Replay;
 use crate::race::child::schedule::Plan;
+use crate::race::page::SharedPage;
 
 /// What every worker of a group's trials does: the mode, the combination of parameters, and
 /// the run's settings (pauses, seed, tracing), borrowed.
@@ -28,6 +29,14 @@ impl Job<'_> {
             mode: self.mode,
             iters: self.params.iters,
         })
+    }
+
+    /// Under `--schedule`, sets `page` up for trial `trial`'s schedule (nothing otherwise).
+    pub(crate) fn start_schedule(&self, page: &SharedPage, trial: u64) {
+        if let Some(plan) = self.plan() {
+            let (procs, seed) = (self.params.procs, self.settings.seed);
+            page.start_schedule(&plan, procs, seed, trial, self.script());
+        }
     }
 
     /// Under `--replay`, which worker takes each step of the recorded interleaving.

@@ -36,15 +36,7 @@ pub fn run_forked(
     let workers = recruits(page, job)?;
     page.reset(workers.len());
     let gate = Gate::new().map_err(|e| TrialError::Failed(Cause::Sys(format!("pipe: {e}"))))?;
-    if let Some(plan) = job.plan() {
-        page.start_schedule(
-            &plan,
-            job.params.procs,
-            job.settings.seed,
-            trial,
-            job.script(),
-        );
-    }
+    job.start_schedule(page, trial);
     let start = Instant::now();
     let mut crew = Crew::spawn(&workers, |worker| {
         if !worker.pin() {

@@ -85,10 +85,7 @@ impl<'p, 's> Pool<'p, 's> {
         let (page, timeout) = (self.ground.page, self.ground.timeout);
         let procs = self.job.params.procs;
         page.reset(procs as usize);
-        if let Some(plan) = self.job.plan() {
-            let seed = self.job.settings.seed;
-            page.start_schedule(&plan, procs, seed, self.trials, self.job.script());
-        }
+        self.job.start_schedule(page, self.trials);
         self.trials += 1;
         let start = Instant::now();
         page.open_gate();

@@ -40,15 +40,7 @@ pub(crate) fn run_threads(
     let waiter = gate.waiter();
     // A copy the threads own: after a timeout they outlive this call.
     let job = *job;
-    if let Some(plan) = job.plan() {
-        page.start_schedule(
-            &plan,
-            job.params.procs,
-            job.settings.seed,
-            trial,
-            job.script(),
-        );
-    }
+    job.start_schedule(page, trial);
     let start = Instant::now();
     let mut threads = Threads::spawn(workers, move |worker: &Recruit<'static>| {
         if !worker.pin() {
