@@ -54,8 +54,8 @@ pub fn script(entries: &[TraceEntry], mode: Mode) -> Result<Vec<u32>, NotReplaya
     let mut steps = Vec::with_capacity(events.len() * 3);
     for event in events {
         let (worker, part) = match event {
-            Event::Read(w) => (w.worker, read_steps(mode)),
-            Event::Write(w) => (w.worker, write_steps(mode)),
+            Event::Read(w) => (w.worker, read_and_write_steps(mode).0),
+            Event::Write(w) => (w.worker, read_and_write_steps(mode).1),
         };
         steps.extend(std::iter::repeat_n(worker, part.len()));
     }
@@ -126,24 +126,15 @@ fn check_program_order(events: &[Event]) -> Result<(), NotReplayable> {
     Ok(())
 }
 
-/// The schedule's steps of a read, for `mode` (see `Mode::steps`).
-fn read_steps(mode: Mode) -> &'static [Step] {
-    match mode {
-        Mode::Unlocked => &[Step::Read],
-        Mode::PerAccess => &[Step::Lock, Step::Read, Step::Unlock],
-        Mode::Mutex => &[Step::Lock, Step::Read],
-        Mode::Atomic => &[],
-    }
-}
-
-/// The schedule's steps of a write, for `mode`.
-fn write_steps(mode: Mode) -> &'static [Step] {
-    match mode {
-        Mode::Unlocked => &[Step::Write],
-        Mode::PerAccess => &[Step::Lock, Step::Write, Step::Unlock],
-        Mode::Mutex => &[Step::Write, Step::Unlock],
-        Mode::Atomic => &[Step::Add],
-    }
+/// `mode`'s steps (`Mode::steps`) split into a read's and a write's: the read's end after the
+/// read, with the unlock that follows it (`per-access`); a mode that does not read apart
+/// (`atomic`) has only the write's.
+fn read_and_write_steps(mode: Mode) -> (&'static [Step], &'static [Step]) {
+    let steps = mode.steps();
+    let end = steps.iter().position(|&s| s == Step::Read).map_or(0, |read| {
+        read + 1 + usize::from(steps.get(read + 1) == Some(&Step::Unlock))
+    });
+    steps.split_at(end)
 }
 
 /// How many writes of `replayed` read, wrote or replaced other than in `recorded` (0: the
