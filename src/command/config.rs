@@ -8,6 +8,7 @@ use super::checks::{
     schedule_and_windows, store_target,
 };
 use super::cli::{ColorArg, ModeChoice, Options};
+use super::lease::{self, join, lease, split_locks};
 use super::error::ConfigError;
 use super::replay::replays;
 use crate::model::mode::Mode;
@@ -64,8 +65,9 @@ impl Config {
         } else {
             Workers::Processes
         };
-        let lock_given = options.lock.is_some();
-        let locks = dedup(options.lock.unwrap_or_else(|| vec![DEFAULT_LOCK]));
+        let (page_locks, leases) = split_locks(options.lock);
+        let lock_given = page_locks.is_some();
+        let locks = dedup(page_locks.unwrap_or_else(|| vec![DEFAULT_LOCK]));
         check_locks(&locks, &modes, &procs, workers)?;
         if workers == Workers::Threads && options.pool {
             return Err(ConfigError::ThreadsWithPool);
@@ -81,6 +83,18 @@ impl Config {
             clean: options.clean,
         };
         let store = store_target(&options.store, options.isolation, timeout, asked)?;
+        let lease = lease(
+            &store,
+            &lease::Asked {
+                leases: &leases,
+                page_locks: lock_given,
+                stall: options.stall,
+                fencing: options.fencing,
+                modes: &modes,
+            },
+        )?;
+        let join = join(options.join, options.hosts, &store, options.pool)?;
+        let procs = every_host(procs, join.as_ref(), max_iters)?;
         let mut warnings = warnings;
         warnings.extend(store.db().iter().flat_map(|db| db.notes.iter().cloned()));
         // With a database the database does the locking: no lock of the page's runs or shows.
@@ -116,6 +130,10 @@ impl Config {
                 pin: options.pin,
                 pin_cpus,
                 replays: Vec::new(),
+                lease,
+                stall: options.stall,
+                fencing: options.fencing,
+                join,
             },
             format: options.format,
             check: options.check,
@@ -215,6 +233,30 @@ fn exports(options: &Options) -> Result<Vec<Export>, ConfigError> {
         }
     }
     Ok(exports)
+}
+
+/// `--procs` of each host, as the procs of the trial: every host's workers together.
+fn every_host(
+    procs: Vec<u32>,
+    join: Option<&crate::model::lease::Join>,
+    max_iters: u64,
+) -> Result<Vec<u32>, ConfigError> {
+    let Some(join) = join else {
+        return Ok(procs);
+    };
+    procs
+        .into_iter()
+        .map(|p| {
+            let all = p.checked_mul(join.hosts);
+            match all {
+                Some(all) if u64::from(all).checked_mul(max_iters).is_some() => Ok(all),
+                _ => Err(ConfigError::Overflow {
+                    procs: all.unwrap_or(u32::MAX),
+                    iters: max_iters,
+                }),
+            }
+        })
+        .collect()
 }
 
 fn dedup<T: PartialEq>(values: Vec<T>) -> Vec<T> {

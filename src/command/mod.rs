@@ -2,6 +2,7 @@
 //! checked once before anything is forked.
 
 mod checks;
+mod lease;
 pub mod cli;
 pub(crate) mod completion;
 pub mod config;

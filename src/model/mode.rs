@@ -44,6 +44,11 @@ pub enum InDatabase {
     Locked,
     /// One statement that adds 1 (UPDATE … SET v = v + 1, INCR).
     Add,
+    /// Under a lease of the store's (`--lock lease:TTL`) instead of its own locks: taken
+    /// around the whole increment (mutex) or around each access (`each_access`, per-access);
+    /// `fenced`: every read and write carries the lease's token, and the store refuses one
+    /// older than a token it has seen (`--fencing`).
+    Leased { each_access: bool, fenced: bool },
 }
 
 impl Mode {

@@ -147,9 +147,15 @@ impl Human {
                 "redis" => "EXEC aborted: the WATCHed key changed",
                 _ => "refusals",
             };
+            let fenced = if settings.fencing {
+                "; under the lease, a read or write whose token was older than one the counter \
+                 had seen: fenced off"
+            } else {
+                ""
+            };
             text.push_str(&format!(
-                " retries: increments the database refused ({refusals}) and the workers tried \
-                 again, over all trials."
+                " retries: increments the database refused ({refusals}{fenced}) and the \
+                 workers tried again, over all trials."
             ));
         }
         if settings.schedule.is_some() {

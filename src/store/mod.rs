@@ -29,7 +29,7 @@ use crate::race::child::db::Connect;
     )),
     allow(unused_imports)
 )]
-pub(crate) use crate::race::child::db::{Attempt, Client};
+pub(crate) use crate::race::child::db::{Attempt, Client, Lease};
 
 // Without any store nothing makes a counter: the module stays, unused.
 pub(crate) mod argv;

@@ -174,6 +174,39 @@ struct PostgresClient {
     select_for_update: Statement,
     write: Statement,
     add: Statement,
+    table: String,
+    /// `--lock lease:TTL`'s statements, prepared when first needed.
+    leased: Option<Leased>,
+}
+
+/// The statements of a lease in the counter's row: `tokens` counts the holdings, `lease_until`
+/// is when the current one expires by the server's clock, `fence` the newest token seen.
+struct Leased {
+    acquire: Statement,
+    release: Statement,
+    read: Statement,
+    write: Statement,
+}
+
+impl Leased {
+    fn prepare(client: &mut postgres::Client, t: &str) -> Result<Leased, postgres::Error> {
+        Ok(Leased {
+            acquire: client.prepare(&format!(
+                "UPDATE {t} SET tokens = tokens + 1, \
+                 lease_until = clock_timestamp() + $1::bigint * interval '1 microsecond' \
+                 WHERE lease_until IS NULL OR lease_until <= clock_timestamp() RETURNING tokens"
+            ))?,
+            release: client.prepare(&format!(
+                "UPDATE {t} SET lease_until = NULL WHERE tokens = $1"
+            ))?,
+            read: client.prepare(&format!(
+                "UPDATE {t} SET fence = $1 WHERE fence <= $1 RETURNING v"
+            ))?,
+            write: client.prepare(&format!(
+                "UPDATE {t} SET v = $1, fence = $2 WHERE fence <= $2"
+            ))?,
+        })
+    }
 }
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
@@ -206,6 +239,8 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
         select_for_update,
         write,
         add,
+        table: table.clone(),
+        leased: None,
     }))
 }
 
@@ -271,6 +306,75 @@ impl Client for PostgresClient {
                     .map(drop)
                     .map_err(|e| self.attempt(e))
             }
+            InDatabase::Leased { .. } => Err(Attempt::Failed(
+                "a leased increment runs through lease()".into(),
+            )),
+        }
+    }
+
+    fn lease(&mut self) -> Option<&mut dyn super::Lease> {
+        Some(self)
+    }
+}
+
+impl PostgresClient {
+    /// The lease's statements, prepared on first use.
+    fn leased(&mut self) -> Result<&Leased, Attempt> {
+        if self.leased.is_none() {
+            let prepared = Leased::prepare(&mut self.client, &self.table);
+            self.leased = Some(prepared.map_err(|e| self.attempt(e))?);
+        }
+        self.leased
+            .as_ref()
+            .ok_or_else(|| Attempt::Failed("no lease statements".into()))
+    }
+}
+
+impl super::Lease for PostgresClient {
+    fn acquire(&mut self, ttl: Duration, _fenced: bool) -> Result<Option<u64>, Attempt> {
+        let statement = self.leased()?.acquire.clone();
+        let micros = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
+        let row = self
+            .client
+            .query_opt(&statement, &[&micros])
+            .map_err(|e| self.attempt(e))?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn release(&mut self, token: u64) -> Result<(), Attempt> {
+        let statement = self.leased()?.release.clone();
+        self.client
+            .execute(&statement, &[&(token as i64)])
+            .map(drop)
+            .map_err(|e| self.attempt(e))
+    }
+
+    fn read(&mut self, fence: Option<u64>) -> Result<u64, Attempt> {
+        let Some(token) = fence else {
+            return self.read(false).map(|v| v as u64).map_err(|e| self.attempt(e));
+        };
+        let statement = self.leased()?.read.clone();
+        let row = self
+            .client
+            .query_opt(&statement, &[&(token as i64)])
+            .map_err(|e| self.attempt(e))?;
+        row.map(|r| r.get::<_, i64>(0) as u64)
+            .ok_or(Attempt::Fenced)
+    }
+
+    fn write(&mut self, value: u64, fence: Option<u64>) -> Result<(), Attempt> {
+        let Some(token) = fence else {
+            return PostgresClient::write(self, value as i64).map_err(|e| self.attempt(e));
+        };
+        let statement = self.leased()?.write.clone();
+        let written = self
+            .client
+            .execute(&statement, &[&(value as i64), &(token as i64)])
+            .map_err(|e| self.attempt(e))?;
+        if written == 0 {
+            Err(Attempt::Fenced)
+        } else {
+            Ok(())
         }
     }
 }

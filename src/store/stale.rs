@@ -32,6 +32,19 @@ pub(super) fn is_run_name(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The name of the run that `name` belongs to: itself for a run's counter, the counter's for
+/// its lease's and fence's keys (`<counter>_lease`, `<counter>_fence`); `None` for a name no
+/// run makes.
+pub(super) fn run_of(name: &str) -> Option<&str> {
+    if is_run_name(name) {
+        return Some(name);
+    }
+    ["_lease", "_fence"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .filter(|run| is_run_name(run))
+}
+
 /// What a cleaning did: the counters of dead runs it removed, those of live runs it left, and
 /// those it could not remove (with why).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,6 +108,21 @@ mod tests {
         ] {
             assert!(!is_run_name(other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_lease_and_a_fence_belong_to_their_counter() {
+        assert_eq!(run_of("racecount_1_0123abcd"), Some("racecount_1_0123abcd"));
+        assert_eq!(
+            run_of("racecount_1_0123abcd_lease"),
+            Some("racecount_1_0123abcd")
+        );
+        assert_eq!(
+            run_of("racecount_1_0123abcd_fence"),
+            Some("racecount_1_0123abcd")
+        );
+        assert_eq!(run_of("racecount_1_0123abcd_w1"), None);
+        assert_eq!(run_of("racecount_stock_lease"), None);
     }
 
     #[test]

@@ -169,6 +169,12 @@ const PHRASED: &[&str] = &[
     "workers",
     "pin",
     "pin_cpus",
+    "lease_ns",
+    "stall",
+    "fencing",
+    "hosts",
+    "join",
+    "roster",
 ];
 
 /// The header's phrases on the locks that run and the CPUs the workers are pinned to.
@@ -178,6 +184,26 @@ pub(super) fn lock_and_pin(settings: &Settings) -> Vec<String> {
         let locks: Vec<&str> = settings.locks.iter().map(|l| l.name()).collect();
         let s = if locks.len() == 1 { "" } else { "s" };
         more.push(format!("lock{s} {}", locks.join(",")));
+    }
+    if let Some(lease) = settings.lease {
+        more.push(format!(
+            "lock: a lease of {} in the store (--lock {lease})",
+            format_nanos(lease.ttl_ns)
+        ));
+    }
+    if let Some(stall) = settings.stall {
+        let when = if stall.chance >= 1.0 {
+            "at every increment".to_string()
+        } else {
+            format!("at {}% of increments", stall.chance * 100.0)
+        };
+        more.push(format!(
+            "the lock's holder stalls {} between read and write {when}",
+            format_nanos(stall.ns)
+        ));
+    }
+    if settings.fencing {
+        more.push("fencing tokens on every read and write".to_string());
     }
     if !settings.pin_cpus.is_empty() {
         let cpus = crate::model::pin::cpu_list(&settings.pin_cpus);

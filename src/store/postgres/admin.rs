@@ -68,7 +68,9 @@ pub(in crate::store) fn create(
     phase.creating();
     client
         .batch_execute(&format!(
-            "CREATE TABLE {name} (v bigint NOT NULL); INSERT INTO {name} VALUES (0)"
+            "CREATE TABLE {name} (v bigint NOT NULL, fence bigint NOT NULL DEFAULT 0, \
+             tokens bigint NOT NULL DEFAULT 0, lease_until timestamptz); \
+             INSERT INTO {name} (v) VALUES (0)"
         ))
         .map_err(|e| error("cannot create the counter table", e))?;
     let mut admin = PostgresAdmin {
@@ -190,7 +192,8 @@ impl PostgresAdmin {
 
 impl Admin for PostgresAdmin {
     fn reset(&mut self) -> Result<(), String> {
-        let sql = format!("UPDATE {} SET v = 0", self.table);
+        // A lease left by the last trial ends; tokens only grow, and the fence with them.
+        let sql = format!("UPDATE {} SET v = 0, lease_until = NULL", self.table);
         self.client
             .batch_execute(&sql)
             .map_err(|e| self.error("cannot reset the counter", &e))

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use redis::{Connection, ConnectionAddr};
 
-use super::{Place, open, probe_request};
+use super::{Place, fence_key, lease_key, open, probe_request};
 use crate::store::counter::{Admin, Made, Phase};
 use crate::store::probe::{Addr, ask};
-use crate::store::stale::{Cleaned, is_run_name};
+use crate::store::stale::{Cleaned, run_of};
 
 /// How long a run's key outlives the last sign of life of its run.
 pub(in crate::store) const TTL: Duration = Duration::from_secs(60);
@@ -129,7 +129,7 @@ fn run_keys(conn: &mut Connection) -> Result<Vec<String>, redis::RedisError> {
             .arg("COUNT")
             .arg(1000)
             .query(conn)?;
-        keys.extend(batch.into_iter().filter(|k| is_run_name(k)));
+        keys.extend(batch.into_iter().filter(|k| run_of(k).is_some()));
         if next == 0 {
             keys.sort();
             keys.dedup();
@@ -152,18 +152,23 @@ fn clean_with(conn: &mut Connection) -> Cleaned {
         }
     };
     for key in keys {
+        // A lease's or a fence's key goes with its run's counter.
+        let Some(run) = run_of(&key) else { continue };
         let dead = match &alive {
-            Some(names) => !names.contains(&key),
+            Some(names) => !names.contains(run),
             None => {
                 let ttl: i64 = redis::cmd("PTTL").arg(&key).query(conn).unwrap_or(0);
                 ttl == -1
             }
         };
         if !dead {
-            cleaned.live += 1;
+            if run == key {
+                cleaned.live += 1;
+            }
             continue;
         }
         match redis::cmd("DEL").arg(&key).query::<u64>(conn) {
+            Ok(1) if run != key => {}
             Ok(1) => cleaned.removed.push(key),
             // Gone meanwhile (expired): nothing was removed.
             Ok(_) => {}
@@ -182,6 +187,8 @@ pub(in crate::store) fn drop_counter(
     let (mut conn, at) = connect_admin(place, timeout)?;
     redis::cmd("DEL")
         .arg(name)
+        .arg(lease_key(name))
+        .arg(fence_key(name))
         .exec(&mut conn)
         .map_err(|e| format!("cannot delete the key {name} at redis {at}: {e}"))
 }
@@ -216,7 +223,19 @@ impl Admin for RedisAdmin {
             .arg(TTL.as_millis() as u64)
             .query(&mut self.conn)
             .map_err(|e| format!("cannot reset the counter at redis {}: {e}", self.at))?;
-        done.map(drop).ok_or_else(|| self.gone("reset the counter"))
+        done.ok_or_else(|| self.gone("reset the counter"))?;
+        // A lease left by the last trial goes; the tokens and the fence stay (tokens only
+        // grow), and live as long as the counter.
+        redis::pipe()
+            .cmd("DEL")
+            .arg(lease_key(&self.key))
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(fence_key(&self.key))
+            .arg(TTL.as_millis() as u64)
+            .ignore()
+            .exec(&mut self.conn)
+            .map_err(|e| format!("cannot reset the lease at redis {}: {e}", self.at))
     }
 
     fn read(&mut self) -> Result<u64, String> {
@@ -228,6 +247,10 @@ impl Admin for RedisAdmin {
     }
 
     fn keep_alive(&mut self) -> Result<(), String> {
+        let _ = redis::cmd("PEXPIRE")
+            .arg(fence_key(&self.key))
+            .arg(TTL.as_millis() as u64)
+            .exec(&mut self.conn);
         let renewed: u64 = redis::cmd("PEXPIRE")
             .arg(&self.key)
             .arg(TTL.as_millis() as u64)
@@ -241,7 +264,13 @@ impl Admin for RedisAdmin {
     }
 
     fn remove(&mut self) -> Result<(), String> {
-        let delete = |conn: &mut Connection, key: &str| redis::cmd("DEL").arg(key).exec(conn);
+        let delete = |conn: &mut Connection, key: &str| {
+            redis::cmd("DEL")
+                .arg(key)
+                .arg(lease_key(key))
+                .arg(fence_key(key))
+                .exec(conn)
+        };
         let failed = |e: redis::RedisError| {
             format!(
                 "cannot delete the key {} at redis {}: {e}",
