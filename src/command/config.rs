@@ -82,7 +82,7 @@ impl Config {
             lock: lock_given,
             clean: options.clean,
         };
-        let store = store_target(&options.store, options.isolation, timeout, asked)?;
+        let mut store = store_target(&options.store, options.isolation, timeout, asked)?;
         let lease = lease(
             &store,
             &lease::Asked {
@@ -94,6 +94,9 @@ impl Config {
             },
         )?;
         let join = join(options.join, options.hosts, &store, options.pool)?;
+        if let Some(join) = &join {
+            store.join(&join.name);
+        }
         let procs = every_host(procs, join.as_ref(), max_iters)?;
         let mut warnings = warnings;
         warnings.extend(store.db().iter().flat_map(|db| db.notes.iter().cloned()));

@@ -103,6 +103,7 @@ mod tests {
                     trace: None,
                     spans: Vec::new(),
                     retries: 0,
+                    hosts: Vec::new(),
                 };
                 group.add(&trial, Seen::default(), ALL);
                 stream.trial(&group, &trial, &Seen::default()).unwrap();

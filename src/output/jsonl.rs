@@ -125,6 +125,7 @@ mod tests {
             trace: None,
             spans: Vec::new(),
             retries: 0,
+            hosts: Vec::new(),
         };
         stream.trial(group, &trial, &Seen::default()).unwrap();
         let machine = Machine {

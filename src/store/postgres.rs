@@ -22,7 +22,7 @@
 
 mod admin;
 mod pgpass;
-pub(super) use admin::{clean, create, drop_counter};
+pub(super) use admin::{clean, create, drop_counter, join};
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;

@@ -20,7 +20,7 @@
 //! the parent gives the key (Redis 6 or later); the parent's side is [`admin`]'s.
 
 mod admin;
-pub(super) use admin::{KEEP_ALIVE_EVERY, TTL, clean, create, drop_counter};
+pub(super) use admin::{KEEP_ALIVE_EVERY, TTL, clean, create, drop_counter, join};
 
 use std::time::Duration;
 
