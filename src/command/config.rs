@@ -8,8 +8,8 @@ use super::checks::{
     schedule_and_windows, store_target,
 };
 use super::cli::{ColorArg, ModeChoice, Options};
-use super::lease::{self, join, lease, split_locks};
 use super::error::ConfigError;
+use super::lease::{self, join, lease, split_locks};
 use super::replay::replays;
 use crate::model::mode::Mode;
 use crate::model::schedule::Strategy;

@@ -2,11 +2,11 @@
 //! checked once before anything is forked.
 
 mod checks;
-mod lease;
 pub mod cli;
 pub(crate) mod completion;
 pub mod config;
 pub mod error;
 pub(crate) mod estimate;
+mod lease;
 pub(crate) mod manual;
 pub(crate) mod replay;

@@ -18,9 +18,11 @@ impl Lease {
     pub fn parse(ttl: &str) -> Result<Lease, String> {
         let ttl_ns = parse_nanos(ttl).map_err(|e| format!("lease:TTL: {e}"))?;
         if ttl_ns == 0 {
-            return Err("lease:TTL: a lease of 0 expires before anyone holds it; give e.g. \
+            return Err(
+                "lease:TTL: a lease of 0 expires before anyone holds it; give e.g. \
                         lease:100ms"
-                .into());
+                    .into(),
+            );
         }
         Ok(Lease { ttl_ns })
     }

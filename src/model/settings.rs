@@ -313,7 +313,8 @@ impl Settings {
             ),
             param(
                 "stall",
-                self.stall.map_or(Value::Null, |s| Value::Text(s.to_string())),
+                self.stall
+                    .map_or(Value::Null, |s| Value::Text(s.to_string())),
                 self.stall.map(|s| format!("--stall {s}")),
             ),
             param(

@@ -13,6 +13,7 @@ use crate::model::settings::Settings;
 use crate::results::{Group, Observer, Report, Seen, Stop, Trial};
 
 mod header;
+mod hosts;
 mod notes;
 
 use super::wrap::{prose_width, words, write_lines};
@@ -108,6 +109,7 @@ impl Render for Human {
             let combinations = by_combination(settings, &summaries);
             write_speeds(out, &combinations, prose_width(self.width))?;
         }
+        self.write_hosts(report, out)?;
         why_broken(report, self.width, out)?;
         self.write_concurrency(report, &summaries, out)?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {

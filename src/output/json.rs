@@ -214,6 +214,7 @@ impl Serialize for Trials<'_> {
             retries: group.retries[i],
             explained: group.tallies.get(i),
             overlap: measured.then(|| group.overlaps.get(i).copied().unwrap_or_default().into()),
+            hosts: group.hosts_of(i),
         }))
     }
 }
@@ -234,6 +235,9 @@ struct TrialOut<'r> {
     /// With `--trace`: the trial's lost updates by kind (they add up to `lost`).
     #[serde(skip_serializing_if = "Option::is_none")]
     explained: Option<&'r Tally>,
+    /// `--join`: each host's part, by slot (the hosts are `parameters.roster`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    hosts: &'r [crate::results::HostTrial],
 }
 
 /// How much the workers ran at once.

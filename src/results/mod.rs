@@ -267,7 +267,8 @@ impl Group {
             self.completed.extend_from_slice(&trial.completed);
         }
         if self.hosts_total.len() < trial.hosts.len() {
-            self.hosts_total.resize(trial.hosts.len(), HostTrial::default());
+            self.hosts_total
+                .resize(trial.hosts.len(), HostTrial::default());
         }
         for (total, part) in self.hosts_total.iter_mut().zip(&trial.hosts) {
             *total = total.add(*part);

@@ -301,7 +301,9 @@ impl Counter {
                 signal,
                 left: unsure("interrupted while removing it".into(), &self.db),
             }),
-            Err(DbError::Failed(why) | DbError::Refused(why)) if self.gone == Some(Gone::Silent) => {
+            Err(DbError::Failed(why) | DbError::Refused(why))
+                if self.gone == Some(Gone::Silent) =>
+            {
                 Err(DbError::Failed(unsure(why, &self.db)))
             }
             Err(DbError::Failed(why) | DbError::Refused(why)) => {

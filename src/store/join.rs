@@ -73,7 +73,13 @@ fn terms(settings: &Settings) -> Vec<(&'static str, String)> {
     vec![
         (
             "--procs",
-            list(settings.procs.iter().map(|p| (p / hosts).to_string()).collect()),
+            list(
+                settings
+                    .procs
+                    .iter()
+                    .map(|p| (p / hosts).to_string())
+                    .collect(),
+            ),
         ),
         (
             "--iters",
@@ -81,7 +87,13 @@ fn terms(settings: &Settings) -> Vec<(&'static str, String)> {
         ),
         (
             "--mode",
-            list(settings.modes.iter().map(|m| m.name().to_string()).collect()),
+            list(
+                settings
+                    .modes
+                    .iter()
+                    .map(|m| m.name().to_string())
+                    .collect(),
+            ),
         ),
         (
             "--window",
@@ -98,7 +110,10 @@ fn terms(settings: &Settings) -> Vec<(&'static str, String)> {
             "--stall",
             settings.stall.map_or("(none)".into(), |s| s.to_string()),
         ),
-        ("--fencing", if settings.fencing { "on" } else { "off" }.into()),
+        (
+            "--fencing",
+            if settings.fencing { "on" } else { "off" }.into(),
+        ),
         (
             "--isolation",
             settings
@@ -354,7 +369,9 @@ impl Joined {
         if self.slot == 0 {
             let hosts = self.hosts;
             self.wait_for(counter, |b| {
-                (0..hosts).all(|i| at(b, &format!("ready{i}"))).then_some(())
+                (0..hosts)
+                    .all(|i| at(b, &format!("ready{i}")))
+                    .then_some(())
             })?;
             counter.reset().map_err(db_error)?;
             counter.put("go", &seq.to_string()).map_err(db_error)
@@ -456,17 +473,17 @@ fn parse_part(value: &str, seq: u64) -> Option<Part> {
 
 /// The first setting in which this host differs from the run's.
 fn difference(name: &str, mine: &[(&str, String)], theirs: &str, board: &Board) -> String {
-    let theirs: HashMap<&str, &str> = theirs
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .collect();
+    let theirs: HashMap<&str, &str> = theirs.lines().filter_map(|l| l.split_once(' ')).collect();
     let first = roster_of(board, 64)
         .into_iter()
         .find(|l| !l.is_empty())
         .map_or(String::new(), |l| format!(", as its first host {l} gave"));
     let options: Vec<&str> = mine.iter().map(|(o, _)| *o).collect();
     for (option, value) in mine {
-        let other = theirs.get(option).copied().unwrap_or("(another racecount's)");
+        let other = theirs
+            .get(option)
+            .copied()
+            .unwrap_or("(another racecount's)");
         if other != value {
             return format!(
                 "--join {name}: this host gives {option} {value}, the run has {option} \

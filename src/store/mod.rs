@@ -46,6 +46,7 @@ pub(crate) use kind::{Kind, kind_of};
     allow(dead_code)
 )]
 mod counter;
+pub(crate) mod join;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -56,7 +57,6 @@ mod postgres_tls;
 mod probe;
 #[cfg(feature = "redis")]
 mod redis;
-pub(crate) mod join;
 pub(crate) mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -298,9 +298,7 @@ fn make(db: &mut Db, phase: &Phase) -> Result<Made, String> {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite(place) => sqlite::create(place, &name, phase),
         #[cfg(feature = "postgres")]
-        Backend::Postgres(place) if joined => {
-            postgres::join(place, &name, timeout, &shown, phase)
-        }
+        Backend::Postgres(place) if joined => postgres::join(place, &name, timeout, &shown, phase),
         #[cfg(feature = "postgres")]
         Backend::Postgres(place) => postgres::create(place, &name, timeout, &shown, phase),
         #[cfg(feature = "redis")]

@@ -351,7 +351,10 @@ impl super::Lease for PostgresClient {
 
     fn read(&mut self, fence: Option<u64>) -> Result<u64, Attempt> {
         let Some(token) = fence else {
-            return self.read(false).map(|v| v as u64).map_err(|e| self.attempt(e));
+            return self
+                .read(false)
+                .map(|v| v as u64)
+                .map_err(|e| self.attempt(e));
         };
         let statement = self.leased()?.read.clone();
         let row = self

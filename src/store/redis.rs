@@ -334,7 +334,9 @@ impl Client for RedisClient {
                 true
             }
             InDatabase::Leased { .. } => {
-                return Err(Attempt::Failed("a leased increment runs through lease()".into()));
+                return Err(Attempt::Failed(
+                    "a leased increment runs through lease()".into(),
+                ));
             }
         };
         if written { Ok(()) } else { Err(vanished()) }

@@ -55,19 +55,25 @@ impl<'s> Runner<'s> for StoreRunner<'_, 's> {
     }
 
     fn trial(&mut self, job: &Job<'s>, index: u64) -> Result<Trial, TrialError> {
-        let result = match (self.joined.as_mut(), self.pool.as_mut()) {
-            (Some(joined), _) => {
-                joined::run_trial(&mut self.counter, joined, self.page, job, index, self.timeout)
-            }
-            (None, Some(pool)) => self
-                .counter
-                .reset()
-                .map_err(db_error)
-                .and_then(|()| pool.run(&mut self.counter, self.timeout)),
-            (None, None) => self.counter.reset().map_err(db_error).and_then(|()| {
-                run_trial(&mut self.counter, self.page, job, index, self.timeout)
-            }),
-        };
+        let result =
+            match (self.joined.as_mut(), self.pool.as_mut()) {
+                (Some(joined), _) => joined::run_trial(
+                    &mut self.counter,
+                    joined,
+                    self.page,
+                    job,
+                    index,
+                    self.timeout,
+                ),
+                (None, Some(pool)) => self
+                    .counter
+                    .reset()
+                    .map_err(db_error)
+                    .and_then(|()| pool.run(&mut self.counter, self.timeout)),
+                (None, None) => self.counter.reset().map_err(db_error).and_then(|()| {
+                    run_trial(&mut self.counter, self.page, job, index, self.timeout)
+                }),
+            };
         if let Err(e) = &result {
             self.failed = Some(joined::why(e, job, index));
         }

@@ -48,6 +48,16 @@ pub(super) fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> 
     let machine = [cpus, format!("{} at the start", load.describe())];
     write_lines(out, &phrases(&machine, width))?;
     write_store(settings, width, out)?;
+    if let Some(join) = &settings.join {
+        let hosts: Vec<String> = join
+            .roster
+            .iter()
+            .enumerate()
+            .map(|(i, who)| format!("{} {who}", i + 1))
+            .collect();
+        let text = format!("joined run {}: hosts {}", join.name, hosts.join(", "));
+        write_lines(out, &words(&text, width, "", "  "))?;
+    }
     let others = unphrased(settings);
     if !others.is_empty() {
         write_lines(out, &phrases(&others, width))?;
@@ -115,8 +125,21 @@ fn what_runs(settings: &Settings) -> String {
     } else {
         "increments"
     };
+    let hosts = match &settings.join {
+        // Each host's share: `--procs` as given.
+        Some(join) => {
+            let each = settings.procs.iter().map(|p| (p / join.hosts).to_string());
+            let each = list(each.collect());
+            return format!(
+                "racecount {}: {} hosts x {each} {workers} x {iters} {increments}{expected}",
+                env!("CARGO_PKG_VERSION"),
+                join.hosts
+            );
+        }
+        None => String::new(),
+    };
     format!(
-        "racecount {}: {procs} {workers} x {iters} {increments}{expected}",
+        "racecount {}: {hosts}{procs} {workers} x {iters} {increments}{expected}",
         env!("CARGO_PKG_VERSION")
     )
 }

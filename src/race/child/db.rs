@@ -208,7 +208,12 @@ impl DbWorker<'_> {
         hold: &mut dyn FnMut(),
         stall: &mut Option<Duration>,
     ) -> Result<(), Attempt> {
-        let Some(ttl) = self.job.settings.lease.map(|l| Duration::from_nanos(l.ttl_ns)) else {
+        let Some(ttl) = self
+            .job
+            .settings
+            .lease
+            .map(|l| Duration::from_nanos(l.ttl_ns))
+        else {
             return Err(Attempt::Failed("no lease was asked for".into()));
         };
         let Some(lease) = client.lease() else {

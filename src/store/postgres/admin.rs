@@ -207,10 +207,7 @@ pub(in crate::store) fn drop_counter(
     let mut place = place.clone();
     let mut client = open(&mut place, name, timeout)?;
     client
-        .batch_execute(&format!(
-            "DROP TABLE IF EXISTS {name}, {}",
-            board_of(name)
-        ))
+        .batch_execute(&format!("DROP TABLE IF EXISTS {name}, {}", board_of(name)))
         .map_err(|e| format!("cannot drop the table {name}: {}", describe(&e)))
 }
 
