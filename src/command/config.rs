@@ -11,6 +11,7 @@ use super::cli::{ColorArg, ModeChoice, Options};
 use super::error::ConfigError;
 use super::lease::{self, join, lease, split_locks};
 use super::replay::replays;
+use crate::model::lease::{Join, Lease};
 use crate::model::mode::Mode;
 use crate::model::schedule::Strategy;
 use crate::model::settings::{DEFAULT_LOCK, Settings, Workers};
@@ -60,12 +61,8 @@ impl Config {
         if trace {
             check_trace_size(max_procs, max_iters)?;
         }
-        let workers = if options.threads {
-            Workers::Threads
-        } else {
-            Workers::Processes
-        };
-        let (page_locks, leases) = split_locks(options.lock);
+        let workers = workers_of(options.threads);
+        let (page_locks, leases) = split_locks(options.lock.clone());
         let lock_given = page_locks.is_some();
         let locks = dedup(page_locks.unwrap_or_else(|| vec![DEFAULT_LOCK]));
         check_locks(&locks, &modes, &procs, workers)?;
@@ -83,35 +80,15 @@ impl Config {
             clean: options.clean,
         };
         let mut store = store_target(&options.store, options.isolation, timeout, asked)?;
-        let lease = lease(
-            &store,
-            &lease::Asked {
-                leases: &leases,
-                page_locks: lock_given,
-                stall: options.stall,
-                fencing: options.fencing,
-                modes: &modes,
-            },
-        )?;
-        let join = join(options.join, options.hosts, &store, options.pool)?;
-        if let Some(join) = &join {
-            store.join(&join.name);
-        }
+        let asked = (options.stall, options.fencing, &modes[..]);
+        let joining = (options.join.clone(), options.hosts, options.pool);
+        let (lease, join) = leased_and_joined(&mut store, (&leases, lock_given), asked, joining)?;
         let procs = every_host(procs, join.as_ref(), max_iters)?;
         let mut warnings = warnings;
         warnings.extend(store.db().iter().flat_map(|db| db.notes.iter().cloned()));
-        // With a database the database does the locking: no lock of the page's runs or shows.
-        let locks = if store.db().is_some() {
-            Vec::new()
-        } else {
-            locks
-        };
+        let locks = page_only(locks, &store);
         check_scheduled_locks(&locks, &modes, schedule.is_some())?;
-        let color = match options.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
-        };
+        let color = color_of(options.color, probe);
         Config {
             warnings,
             settings: Settings {
@@ -238,10 +215,60 @@ fn exports(options: &Options) -> Result<Vec<Export>, ConfigError> {
     Ok(exports)
 }
 
+fn workers_of(threads: bool) -> Workers {
+    if threads {
+        Workers::Threads
+    } else {
+        Workers::Processes
+    }
+}
+
+/// With a database the database does the locking: no lock of the page's runs or shows.
+fn page_only(
+    locks: Vec<crate::model::lock::Lock>,
+    store: &Target,
+) -> Vec<crate::model::lock::Lock> {
+    if store.db().is_some() {
+        Vec::new()
+    } else {
+        locks
+    }
+}
+
+fn color_of(color: ColorArg, probe: &Probe) -> bool {
+    match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
+    }
+}
+
+/// The lease, and the joined run (its counter named in `store`), checked.
+fn leased_and_joined(
+    store: &mut Target,
+    (leases, page_locks): (&[Lease], bool),
+    (stall, fencing, modes): (Option<crate::model::lease::Stall>, bool, &[Mode]),
+    (name, hosts, pool): (Option<String>, Option<u32>, bool),
+) -> Result<(Option<Lease>, Option<Join>), ConfigError> {
+    let asked = lease::Asked {
+        leases,
+        page_locks,
+        stall,
+        fencing,
+        modes,
+    };
+    let lease = lease(store, &asked)?;
+    let join = join(name, hosts, store, pool)?;
+    if let Some(join) = &join {
+        store.join(&join.name);
+    }
+    Ok((lease, join))
+}
+
 /// `--procs` of each host, as the procs of the trial: every host's workers together.
 fn every_host(
     procs: Vec<u32>,
-    join: Option<&crate::model::lease::Join>,
+    join: Option<&Join>,
     max_iters: u64,
 ) -> Result<Vec<u32>, ConfigError> {
     let Some(join) = join else {
