@@ -115,6 +115,22 @@ impl Mode {
         }
     }
 
+    /// How a database store runs the increment under a lease of the store's
+    /// (`--lock lease:TTL`; `fenced`: with `--fencing`).
+    pub fn in_database_leased(self, fenced: bool) -> InDatabase {
+        match self {
+            Mode::Mutex => InDatabase::Leased {
+                each_access: false,
+                fenced,
+            },
+            Mode::PerAccess => InDatabase::Leased {
+                each_access: true,
+                fenced,
+            },
+            Mode::Unlocked | Mode::Atomic => self.in_database(),
+        }
+    }
+
     /// How a database store runs the increment.
     pub fn in_database(self) -> InDatabase {
         match self {

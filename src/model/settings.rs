@@ -241,16 +241,9 @@ impl Settings {
     /// How a database worker runs `mode`'s increment: under the lease, when there is one and
     /// the mode takes a lock; else as the mode says.
     pub fn in_database(&self, mode: Mode) -> InDatabase {
-        match (self.lease, mode) {
-            (Some(_), Mode::Mutex) => InDatabase::Leased {
-                each_access: false,
-                fenced: self.fencing,
-            },
-            (Some(_), Mode::PerAccess) => InDatabase::Leased {
-                each_access: true,
-                fenced: self.fencing,
-            },
-            (None, _) | (Some(_), Mode::Unlocked | Mode::Atomic) => mode.in_database(),
+        match self.lease {
+            Some(_) => mode.in_database_leased(self.fencing),
+            None => mode.in_database(),
         }
     }
 

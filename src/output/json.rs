@@ -389,7 +389,9 @@ mod tests {
                    "window_ns": [1000], "window": ["1us"], "trials": 3, "sleep_ns": 0,
                    "jitter_ns": 0, "seed": null, "pool": false, "trace": false, "schedule": null,
                    "switch": null, "store": "page", "store_url": "page", "isolation": null,
-                   "locks": ["pthread"], "workers": "processes", "pin": "none", "pin_cpus": []})
+                   "locks": ["pthread"], "workers": "processes", "pin": "none", "pin_cpus": [],
+                   "lease_ns": null, "stall": null, "fencing": false, "hosts": 1, "join": null,
+                   "roster": []})
         );
         assert_eq!(
             doc["load"],
