@@ -139,25 +139,10 @@ impl Human {
              over trials."
         );
         if settings.store.is_db() {
-            let refusals = match settings.store.kind {
-                "sqlite" => {
-                    "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had \
-                     within about 0.25 s"
-                }
-                "postgres" => "serialization failures and deadlocks",
-                "mysql" => "deadlocks, lock wait timeouts, records changed since read",
-                "redis" => "EXEC aborted: the WATCHed key changed",
-                _ => "refusals",
-            };
-            let fenced = if settings.fencing {
-                "; under the lease, a read or write whose token was older than one the counter \
-                 had seen: fenced off"
-            } else {
-                ""
-            };
             text.push_str(&format!(
-                " retries: increments the database refused ({refusals}{fenced}) and the \
-                 workers tried again, over all trials."
+                " retries: increments the database refused ({}) and the workers tried again, \
+                 over all trials.",
+                refusals(settings)
             ));
         }
         if settings.schedule.is_some() {
@@ -168,6 +153,28 @@ impl Human {
         }
         writeln!(out)?;
         write_lines(out, &words(&text, prose_width(self.width), "", ""))
+    }
+}
+
+/// What the store refuses, that the workers try again: its own refusals, and under a lease
+/// with `--fencing`, the fenced reads and writes (a lease replaces Redis's WATCH).
+fn refusals(settings: &Settings) -> String {
+    let own = match settings.store.kind {
+        "sqlite" => "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had within \
+                     about 0.25 s",
+        "postgres" => "serialization failures and deadlocks",
+        "mysql" => "deadlocks, lock wait timeouts, records changed since read",
+        "redis" if settings.lease.is_some() => "",
+        "redis" => "EXEC aborted: the WATCHed key changed",
+        _ => "refusals",
+    };
+    let fenced = "a read or write whose lease's token was older than one the counter had seen: \
+                  fenced off";
+    match (own, settings.fencing) {
+        ("", true) => fenced.to_string(),
+        ("", false) => "none under a lease without --fencing".to_string(),
+        (own, true) => format!("{own}; under the lease, {fenced}"),
+        (own, false) => own.to_string(),
     }
 }
 
