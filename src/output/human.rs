@@ -160,8 +160,10 @@ impl Human {
 /// with `--fencing`, the fenced reads and writes (a lease replaces Redis's WATCH).
 fn refusals(settings: &Settings) -> String {
     let own = match settings.store.kind {
-        "sqlite" => "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had within \
-                     about 0.25 s",
+        "sqlite" => {
+            "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had within \
+                     about 0.25 s"
+        }
         "postgres" => "serialization failures and deadlocks",
         "mysql" => "deadlocks, lock wait timeouts, records changed since read",
         "redis" if settings.lease.is_some() => "",
