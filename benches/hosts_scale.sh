@@ -14,9 +14,9 @@ cargo build --release -q
 bin=target/release/racecount
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-peak_pg() { psql "$RACECOUNT_TEST_POSTGRES" -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'racecount%'"; }
+peak_postgres() { psql "$RACECOUNT_TEST_POSTGRES" -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'racecount%'"; }
 peak_redis() { redis-cli -s "${RACECOUNT_TEST_REDIS#redis+unix://}" info clients | sed -n 's/^connected_clients:\([0-9]*\).*/\1/p'; }
-for store in postgres redis; do
+for store in ${STORES:-postgres redis}; do
     if [ $store = postgres ]; then url=$RACECOUNT_TEST_POSTGRES; else url=$RACECOUNT_TEST_REDIS; fi
     if [ $store = postgres ]; then
         before=$(psql "$url" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
@@ -25,12 +25,14 @@ for store in postgres redis; do
     fi
     name=scale$$$store
     start=$(date +%s.%N)
+    pids=()
     for h in $(seq "$HOSTS"); do
         "$bin" --store "$url" --join "$name" --hosts "$HOSTS" -p "$PROCS" -i "$ITERS" \
             -t "$TRIALS" -m "$MODES" -f json --timeout 60s >"$out/$store.$h" 2>"$out/$store.$h.err" &
+        pids+=($!)
     done
     peak=0
-    while [ "$(jobs -r | wc -l)" -gt 0 ]; do
+    while kill -0 "${pids[@]}" 2>/dev/null; do
         n=$(peak_$store 2>/dev/null || echo 0)
         [ "${n:-0}" -gt "$peak" ] && peak=$n
         sleep 0.2
