@@ -19,7 +19,8 @@ Examples:
   racecount -p 10 -i 20 -m unlocked   lost updates, as in the Python lesson
   racecount -m mutex,atomic --check   exit 1 if any trial is not exact
   racecount -m unlocked -t 1 --trace  which updates were lost, and who lost them
-  racecount --schedule random         the same lesson on any machine, replayable";
+  racecount --schedule random         the same lesson on any machine, replayable
+  racecount --store redis://db --join lab --hosts 3   one run on 3 machines";
 
 #[derive(Debug, Parser)]
 #[command(
