@@ -41,6 +41,18 @@ pub(super) trait Admin: Send {
     fn board(&mut self) -> Result<Option<Vec<(String, String)>>, String> {
         Err(NO_BOARD.into())
     }
+
+    /// What names this connection to the server (PostgreSQL: its backend's pid; Redis: its
+    /// client id), for the other hosts to see it alive.
+    fn presence(&mut self) -> Result<String, String> {
+        Err(NO_BOARD.into())
+    }
+
+    /// Which of `presences` still have a connection to the server.
+    fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
+        let _ = presences;
+        Err(NO_BOARD.into())
+    }
 }
 
 const NO_BOARD: &str = "this store keeps no board of hosts";
@@ -230,6 +242,17 @@ impl Counter {
     /// Every field of the board, or `None` when it is gone.
     pub(crate) fn board(&mut self) -> Result<Option<Vec<(String, String)>>, DbError> {
         self.call("read the board of hosts", |admin| admin.board())
+    }
+
+    /// What names the parent's connection to the server.
+    pub(crate) fn presence(&mut self) -> Result<String, DbError> {
+        self.call("name the connection", |admin| admin.presence())
+    }
+
+    /// Which of `presences` are still connected.
+    pub(crate) fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, DbError> {
+        let presences = presences.to_vec();
+        self.call("list the connections", move |admin| admin.alive(&presences))
     }
 
     /// Runs `f` on the parent's connection, on the helper thread.

@@ -53,6 +53,9 @@ pub(crate) struct Joined {
     seen: Vec<(String, Instant)>,
     /// Set once the run has stopped because of another host (its words are on the board).
     pub(crate) ended_by_other: bool,
+    /// When the other hosts' connections were last looked for; `None` once the server would
+    /// not say (then only their beats tell).
+    looked: Option<Instant>,
 }
 
 /// One host's part of a trial, as it writes it to the board.
@@ -197,7 +200,12 @@ impl Joined {
             last_beat: now,
             seen: vec![(String::new(), now); hosts as usize],
             ended_by_other: false,
+            looked: Some(now),
         };
+        // A server that will not name the connection leaves the others this host's beat.
+        if let Ok(presence) = counter.presence() {
+            counter.put(&format!("conn{slot}"), &presence)?;
+        }
         match joined.arrive(counter) {
             Ok(roster) => {
                 joined.roster = roster;
@@ -292,6 +300,7 @@ impl Joined {
             self.ended_by_other = true;
             return Err(TrialError::Failed(Cause::Host(self.aborted(abort, board))));
         }
+        self.look_for_connections(counter, board)?;
         let now = Instant::now();
         for i in 0..self.hosts {
             if i == self.slot || board.contains_key(&format!("left{i}")) {
@@ -315,6 +324,59 @@ impl Joined {
             }
         }
         Ok(())
+    }
+
+    /// Every [`Joined::beat_every`]: a host whose connection to the server is gone (the server
+    /// no longer lists it) and that has not left is gone — killed, or its machine lost — seen
+    /// at once rather than after --timeout of silence. A server that will not list its
+    /// connections is not asked again.
+    fn look_for_connections(
+        &mut self,
+        counter: &mut Counter,
+        board: &Board,
+    ) -> Result<(), TrialError> {
+        match self.looked {
+            Some(at) if at.elapsed() >= self.beat_every() => self.looked = Some(Instant::now()),
+            _ => return Ok(()),
+        }
+        let others: Vec<(u32, String)> = (0..self.hosts)
+            .filter(|&i| i != self.slot && !board.contains_key(&format!("left{i}")))
+            .filter_map(|i| board.get(&format!("conn{i}")).map(|c| (i, c.clone())))
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let presences: Vec<String> = others.iter().map(|(_, c)| c.clone()).collect();
+        let alive = match counter.alive(&presences) {
+            Ok(alive) => alive,
+            Err(DbError::Failed(_) | DbError::Refused(_)) => {
+                self.looked = None;
+                return Ok(());
+            }
+            Err(e) => return Err(db_error(e)),
+        };
+        let Some((gone, _)) = others
+            .iter()
+            .zip(&alive)
+            .find(|(_, a)| !**a)
+            .map(|(o, _)| o)
+        else {
+            return Ok(());
+        };
+        // It may have left between the two reads.
+        let board = read(counter, &self.name).map_err(db_error)?;
+        if board.contains_key(&format!("left{gone}")) {
+            return Ok(());
+        }
+        let message = format!(
+            "{}'s connection to the store is gone (killed, or cut off from the store); the run \
+             {} ends on every host",
+            host(&self.roster, *gone),
+            self.name
+        );
+        let _ = counter.put(&format!("gone{gone}"), &(self.slot + 1).to_string());
+        let _ = counter.put_new("abort", &format!("{} {message}", self.slot));
+        Err(TrialError::Failed(Cause::Host(message)))
     }
 
     /// What the board's `abort` says, in words.

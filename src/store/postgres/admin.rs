@@ -289,6 +289,30 @@ impl Admin for PostgresAdmin {
         }
     }
 
+    fn presence(&mut self) -> Result<String, String> {
+        self.client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .and_then(|r| r.try_get::<_, i32>(0))
+            .map(|pid| pid.to_string())
+            .map_err(|e| self.error("cannot read the session's pid", &e))
+    }
+
+    fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
+        let pids: Vec<i32> = presences.iter().filter_map(|p| p.parse().ok()).collect();
+        let live: Vec<i32> = self
+            .client
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1)",
+                &[&pids],
+            )
+            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .map_err(|e| self.error("cannot list the sessions", &e))?;
+        Ok(presences
+            .iter()
+            .map(|p| p.parse().is_ok_and(|pid: i32| live.contains(&pid)))
+            .collect())
+    }
+
     fn remove(&mut self) -> Result<(), String> {
         let mut sql = format!("DROP TABLE IF EXISTS {}", self.table);
         if let Some(board) = &self.board {

@@ -387,6 +387,26 @@ impl Admin for RedisAdmin {
             .map_err(|e| format!("cannot write the board of hosts at redis {}: {e}", self.at))
     }
 
+    fn presence(&mut self) -> Result<String, String> {
+        redis::cmd("CLIENT")
+            .arg("ID")
+            .query::<u64>(&mut self.conn)
+            .map(|id| id.to_string())
+            .map_err(|e| format!("cannot read the client id at redis {}: {e}", self.at))
+    }
+
+    fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query(&mut self.conn)
+            .map_err(|e| format!("cannot list the clients at redis {}: {e}", self.at))?;
+        let ids: HashSet<&str> = list
+            .lines()
+            .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+            .collect();
+        Ok(presences.iter().map(|p| ids.contains(p.as_str())).collect())
+    }
+
     fn board(&mut self) -> Result<Option<Vec<(String, String)>>, String> {
         let board = self.board.clone().unwrap_or_default();
         let fields: Vec<(String, String)> = redis::cmd("HGETALL")
