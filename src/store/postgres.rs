@@ -167,6 +167,22 @@ fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// A joined run's sessions (`--join`): the server probes a host's connections after a second of
+/// silence and ends them after three more unanswered, or once what it sent has gone
+/// unacknowledged for 4 s (`tcp_user_timeout`, PostgreSQL 12 and later; older servers keep
+/// only the probes), so that a host cut off from the server (its sessions idle in a
+/// transaction, holding the row's lock) lets the others go on and remove the run's tables.
+/// Ignored on a Unix socket.
+pub(super) fn keep_alive(client: &mut postgres::Client) -> Result<(), postgres::Error> {
+    client.batch_execute(
+        "SET tcp_keepalives_idle = 1; SET tcp_keepalives_interval = 1; \
+         SET tcp_keepalives_count = 3",
+    )?;
+    // Its own statement: an older server's refusal undoes nothing else.
+    let _ = client.batch_execute("SET tcp_user_timeout = 4000");
+    Ok(())
+}
+
 /// A worker's connection and its prepared statements.
 struct PostgresClient {
     client: postgres::Client,
@@ -226,6 +242,9 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
                 level.sql().to_lowercase()
             ))
             .map_err(|e| describe(&e))?;
+    }
+    if db.joined {
+        keep_alive(&mut client).map_err(|e| describe(&e))?;
     }
     let table = &db.name;
     let mut prepare = |sql: String| client.prepare(&sql).map_err(|e| describe(&e));

@@ -104,6 +104,7 @@ pub(in crate::store) fn join(
     let cleaned = clean_with(&mut client);
     let error =
         |what: &str, e: postgres::Error| format!("{what} in {shown}: {}{}", describe(&e), hint(&e));
+    super::keep_alive(&mut client).map_err(|e| error("cannot set the session's keepalives", e))?;
     client
         .query_one(&format!("SELECT pg_advisory_lock_shared({KEY})"), &[&name])
         .map_err(|e| error("cannot take the run's advisory lock", e))?;
