@@ -300,6 +300,20 @@ struct RedisAdmin {
 }
 
 impl RedisAdmin {
+    /// What went wrong as `what` was done: a server that stopped answering (the read timeout)
+    /// is said so, not as the socket's "Resource temporarily unavailable".
+    fn failed(&self, what: &str, e: &redis::RedisError) -> String {
+        if e.is_timeout() {
+            format!(
+                "no answer from redis at {} within {} to {what}",
+                self.at,
+                crate::model::units::format_nanos(self.timeout.as_nanos() as u64)
+            )
+        } else {
+            format!("cannot {what} at redis {}: {e}", self.at)
+        }
+    }
+
     /// `SET`'s answer, or a message saying the key is gone (expired, or deleted by someone).
     fn gone(&self, what: &str) -> String {
         format!(
@@ -319,7 +333,7 @@ impl Admin for RedisAdmin {
             .arg("PX")
             .arg(TTL.as_millis() as u64)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot reset the counter at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("reset the counter", &e))?;
         done.ok_or_else(|| self.gone("reset the counter"))?;
         // A lease left by the last trial goes; the tokens and the fence stay (tokens only
         // grow), and live as long as the counter.
@@ -332,14 +346,14 @@ impl Admin for RedisAdmin {
             .arg(TTL.as_millis() as u64)
             .ignore()
             .exec(&mut self.conn)
-            .map_err(|e| format!("cannot reset the lease at redis {}: {e}", self.at))
+            .map_err(|e| self.failed("reset the lease", &e))
     }
 
     fn read(&mut self) -> Result<u64, String> {
         let value: Option<u64> = redis::cmd("GET")
             .arg(&self.key)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot read the counter at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("read the counter", &e))?;
         value.ok_or_else(|| self.gone("read the counter"))
     }
 
@@ -358,7 +372,7 @@ impl Admin for RedisAdmin {
             .arg(&self.key)
             .arg(TTL.as_millis() as u64)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot renew the key's TTL at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("renew the key's TTL", &e))?;
         if renewed == 1 {
             Ok(())
         } else {
@@ -373,7 +387,7 @@ impl Admin for RedisAdmin {
             .arg(field)
             .arg(value)
             .exec(&mut self.conn)
-            .map_err(|e| format!("cannot write the board of hosts at redis {}: {e}", self.at))
+            .map_err(|e| self.failed("write the board of hosts", &e))
     }
 
     fn put_new(&mut self, field: &str, value: &str) -> Result<bool, String> {
@@ -384,7 +398,7 @@ impl Admin for RedisAdmin {
             .arg(value)
             .query::<u64>(&mut self.conn)
             .map(|n| n == 1)
-            .map_err(|e| format!("cannot write the board of hosts at redis {}: {e}", self.at))
+            .map_err(|e| self.failed("write the board of hosts", &e))
     }
 
     fn presence(&mut self) -> Result<String, String> {
@@ -392,14 +406,14 @@ impl Admin for RedisAdmin {
             .arg("ID")
             .query::<u64>(&mut self.conn)
             .map(|id| id.to_string())
-            .map_err(|e| format!("cannot read the client id at redis {}: {e}", self.at))
+            .map_err(|e| self.failed("read the client id", &e))
     }
 
     fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
         let list: String = redis::cmd("CLIENT")
             .arg("LIST")
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot list the clients at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("list the clients", &e))?;
         let ids: HashSet<&str> = list
             .lines()
             .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
@@ -412,7 +426,7 @@ impl Admin for RedisAdmin {
         let fields: Vec<(String, String)> = redis::cmd("HGETALL")
             .arg(&board)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot read the board of hosts at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("read the board of hosts", &e))?;
         Ok((!fields.is_empty()).then_some(fields))
     }
 
