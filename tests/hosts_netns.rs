@@ -11,6 +11,7 @@ mod common;
 use common::*;
 
 use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
@@ -118,6 +119,53 @@ impl Net {
         )
     }
 
+    /// Cuts namespace `h` (0-based) off the bridge: its link goes down.
+    fn cut(&self, h: usize) {
+        let outer = format!("rc{}v{}", std::process::id() % 10_000, h + 1);
+        sh(&["ip", "link", "set", &outer, "down"]);
+    }
+
+    /// Puts namespace `h`'s link back up, and waits (10 s at most) until it reaches `store`
+    /// again: the neighbour it failed to reach while cut off is forgotten first, or its next
+    /// connection would meet "No route to host".
+    fn mend(&self, h: usize, store: &str) {
+        let outer = format!("rc{}v{}", std::process::id() % 10_000, h + 1);
+        sh(&["ip", "link", "set", &outer, "up"]);
+        sh(&["ip", "-n", &self.namespaces[h], "neigh", "flush", "all"]);
+        let port: String = store
+            .split(&format!("{}:", self.at))
+            .nth(1)
+            .unwrap_or_default()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let reach = format!(": </dev/tcp/{}/{port}", self.at);
+        let since = Instant::now();
+        while since.elapsed() < Duration::from_secs(10) {
+            let reached = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &self.namespaces[h],
+                    "timeout",
+                    "1",
+                    "bash",
+                    "-c",
+                ])
+                .arg(&reach)
+                .status()
+                .is_ok_and(|s| s.success());
+            if reached {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "{}: {store} unreachable 10 s after the link came back",
+            self.namespaces[h]
+        );
+    }
+
     /// racecount run inside namespace `h` (0-based) with `args`.
     fn host(&self, h: usize, args: &[&str]) -> Child {
         Command::new("ip")
@@ -191,86 +239,152 @@ fn reachable_only_through_the_bridge(net: &Net) {
 
 #[test]
 #[ignore = "needs root and network namespaces: .ci/run runs it with --ignored"]
-fn hosts_in_namespaces_of_their_own_run_one_run_and_a_killed_one_ends_it() {
+fn hosts_in_namespaces_of_their_own_run_one_run_and_a_killed_or_cut_off_one_ends_it() {
     let mut net = Net::up();
     let (postgres, redis) = net.servers();
     reachable_only_through_the_bridge(&net);
     for store in [&postgres, &redis] {
-        let run = format!("ns{}", std::process::id());
-        let args = [
-            "--store",
-            store,
-            "--join",
-            &run,
-            "--hosts",
-            "3",
-            "-p",
-            "3",
-            "-i",
-            "10",
-            "-t",
-            "3",
-            "-m",
-            "unlocked,mutex,atomic",
-            "-f",
-            "json",
-        ];
-        let children: Vec<Child> = (0..3).map(|h| net.host(h, &args)).collect();
-        let docs: Vec<serde_json::Value> = children
-            .into_iter()
-            .map(|c| json(&c.wait_with_output().unwrap()))
-            .collect();
-        for mode in ["unlocked", "mutex", "atomic"] {
-            for doc in &docs[1..] {
-                assert_eq!(totals(doc, mode), totals(&docs[0], mode), "{store} {mode}");
-            }
-        }
-        assert_eq!(totals(&docs[0], "mutex"), [90, 90, 90], "{store}");
-        assert_eq!(totals(&docs[0], "atomic"), [90, 90, 90], "{store}");
+        one_run_on_three_hosts(&net, store);
+        a_killed_host_is_seen_at_once(&net, store);
+        a_host_cut_off_ends_the_run_on_every_host(&net, store);
+    }
+}
 
-        // A host killed mid-run: the others stop, exit 3 naming it, and nothing is left.
-        let run = format!("nskill{}", std::process::id());
-        let args = [
-            "--store",
-            store,
-            "--join",
-            &run,
-            "--hosts",
-            "3",
-            "-p",
-            "2",
-            "-i",
-            "5",
-            "-t",
-            "100000",
-            "-m",
-            "mutex",
-            "--timeout",
-            "4s",
-        ];
-        let mut children: Vec<Child> = (0..3).map(|h| net.host(h, &args)).collect();
-        // `ip netns exec` execs racecount: the child is racecount itself.
-        std::thread::sleep(std::time::Duration::from_secs(3));
-        let victim = children.remove(2);
-        let pid = victim.id();
-        signal(pid, Signal::SIGKILL);
-        drop(victim.wait_with_output());
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(3), "{store}: {err}");
-            assert!(err.contains(&format!("pid {pid}")), "{store}: {err}");
+/// Three hosts, one run: every host reports the same totals, exact under a lock.
+fn one_run_on_three_hosts(net: &Net, store: &str) {
+    let run = format!("ns{}", std::process::id());
+    let args = [
+        "--store",
+        store,
+        "--join",
+        &run,
+        "--hosts",
+        "3",
+        "-p",
+        "3",
+        "-i",
+        "10",
+        "-t",
+        "3",
+        "-m",
+        "unlocked,mutex,atomic",
+        "-f",
+        "json",
+    ];
+    let children: Vec<Child> = (0..3).map(|h| net.host(h, &args)).collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let said: Vec<String> = outs.iter().map(stderr).collect();
+    assert!(
+        outs.iter().all(|o| o.status.code() == Some(0)),
+        "{store}: {said:#?}"
+    );
+    let docs: Vec<serde_json::Value> = outs.iter().map(json).collect();
+    for mode in ["unlocked", "mutex", "atomic"] {
+        for doc in &docs[1..] {
+            assert_eq!(totals(doc, mode), totals(&docs[0], mode), "{store} {mode}");
         }
-        let clean = Command::new(env!("CARGO_BIN_EXE_racecount"))
-            .args(["--store", store, "--clean"])
-            .output()
-            .unwrap();
-        assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    }
+    assert_eq!(totals(&docs[0], "mutex"), [90, 90, 90], "{store}");
+    assert_eq!(totals(&docs[0], "atomic"), [90, 90, 90], "{store}");
+}
+
+/// A long joined run of three hosts named `run`, under a mutex, 4 s of patience, `more`
+/// options.
+fn long_run(net: &Net, store: &str, run: &str, more: &[&str]) -> Vec<Child> {
+    let mut args = vec![
+        "--store",
+        store,
+        "--join",
+        run,
+        "--hosts",
+        "3",
+        "-p",
+        "2",
+        "-i",
+        "5",
+        "-t",
+        "100000",
+        "-m",
+        "mutex",
+        "--timeout",
+        "4s",
+    ];
+    args.extend(more);
+    (0..3).map(|h| net.host(h, &args)).collect()
+}
+
+/// A host killed mid-run: its connection closes, so the others stop at once, exit 3 naming
+/// it, and nothing is left.
+fn a_killed_host_is_seen_at_once(net: &Net, store: &str) {
+    let mut children = long_run(net, store, &format!("nskill{}", std::process::id()), &[]);
+    // `ip netns exec` execs racecount: the child is racecount itself.
+    std::thread::sleep(Duration::from_secs(3));
+    let victim = children.remove(2);
+    let pid = victim.id();
+    signal(pid, Signal::SIGKILL);
+    drop(victim.wait_with_output());
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{store}: {err}");
+        assert!(err.contains(&format!("pid {pid}")), "{store}: {err}");
         assert!(
-            stderr(&clean).contains("nothing to remove"),
-            "{store}: the killed run left something: {}{}",
-            stdout(&clean),
-            stderr(&clean)
+            err.contains("connection to the store is gone"),
+            "{store}: {err}"
         );
     }
+    assert_nothing_left(store);
+}
+
+/// The network between one host and the store cut mid-run: every host ends with exit 3, the
+/// others naming it (its beat stopped, or the server ended its sessions), itself as the
+/// server stops answering; and nothing is left.
+///
+/// Under a lease: with the store's own lock, a host cut off while its worker holds the row's
+/// lock (`SELECT … FOR UPDATE`) stops the others' workers until the server ends that session
+/// (about 4 s), so they may end first as "not finished after --timeout", none of them seeing
+/// it gone, and the counter and board are left for the next run or `--clean`. A lease expires.
+fn a_host_cut_off_ends_the_run_on_every_host(net: &Net, store: &str) {
+    let run = format!("nscut{}", std::process::id());
+    let children = long_run(net, store, &run, &["--lock", "lease:50ms"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let cut = children[2].id();
+    net.cut(2);
+    let since = Instant::now();
+    for (h, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{store} host {h}: {err}");
+        let expected = if h < 2 {
+            format!("pid {cut}")
+        } else {
+            "no answer from".to_string()
+        };
+        assert!(err.contains(&expected), "{store} host {h}: {err}");
+    }
+    // Each of the cut host's calls to the store waits --timeout (4 s) at most.
+    assert!(
+        since.elapsed() < Duration::from_secs(45),
+        "{store}: {since:?}"
+    );
+    net.mend(2, store);
+    assert_nothing_left(store);
+}
+
+/// `--clean` finds nothing of a run left in `store`.
+fn assert_nothing_left(store: &str) {
+    let clean = Command::new(env!("CARGO_BIN_EXE_racecount"))
+        .args(["--store", store, "--clean"])
+        .output()
+        .unwrap();
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(
+        stderr(&clean).contains("nothing to remove"),
+        "{store}: the run left something: {}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
 }
