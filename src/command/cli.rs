@@ -233,7 +233,8 @@ pub struct Options {
     /// connect and wait, the start gate opens when every host's are waiting, all race on one
     /// counter, and every host prints the same results, with each host's part. NAME: lowercase
     /// letters and digits. A host that does not arrive, or stops answering, within --timeout
-    /// (30s when not given) ends the run on every host.
+    /// (30s when not given), or whose connection to the store is gone (killed), ends the run on
+    /// every host.
     #[arg(help_heading = "Store", long, value_name = "NAME", value_hint = ValueHint::Other)]
     #[arg(hide_short_help = true)]
     pub join: Option<String>,
