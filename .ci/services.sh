@@ -13,6 +13,11 @@
 #   .ci/services.sh install            # apt-get install postgresql redis-server mariadb-server
 #                                      # (as root)
 #
+#   .ci/services.sh start --listen ADDR  # also listen on ADDR (a bridge's address, for hosts in
+#                                      # network namespaces): PostgreSQL on its port, Redis on a
+#                                      # plain TCP port; exports RACECOUNT_TEST_POSTGRES_AT and
+#                                      # RACECOUNT_TEST_REDIS_AT, trusting ADDR's /24 only
+#
 # TLS: a CA and a server certificate (for localhost and 127.0.0.1) made with openssl in the
 # temporary directory; every server uses them. start --owner PID also stops the servers once
 # process PID has gone (the test suite uses it when it starts the servers itself). Run as root,
@@ -166,10 +171,14 @@ SQL
 }
 
 start() {
-    local owner=""
-    if [ "${1:-}" = "--owner" ]; then
-        owner=$2
-    fi
+    local owner="" listen=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --owner) owner=$2; shift 2 ;;
+            --listen) listen=$2; shift 2 ;;
+            *) say "start: unknown option $1"; exit 2 ;;
+        esac
+    done
     local need
     need=$(missing)
     if [ -n "$need" ]; then
@@ -194,15 +203,25 @@ start() {
     # One role must give its password (over TCP), so that the tests can see racecount hand it
     # over from the URL, PGPASSWORD and .pgpass; every other connection is trusted.
     as_pg sed -i '1i host all racecount_test_pw 127.0.0.1/32 scram-sha-256' "$dir/pg/data/pg_hba.conf"
+    local listen_addresses=127.0.0.1
+    if [ -n "$listen" ]; then
+        listen_addresses="127.0.0.1,$listen"
+        echo "host all all ${listen%.*}.0/24 trust" | as_pg tee -a "$dir/pg/data/pg_hba.conf" >/dev/null
+    fi
     as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories='$dir/pg' \
+        -o "-c listen_addresses=$listen_addresses -c port=$pg_port -c unix_socket_directories='$dir/pg' \
             -c fsync=off -c max_connections=400 -c shared_buffers=64MB -c ssl=on \
             -c ssl_cert_file='$RACECOUNT_TLS/server.crt' -c ssl_key_file='$dir/pg/server.key' \
             -c ssl_ca_file='$RACECOUNT_TLS/ca.crt'" >/dev/null || {
         say "postgres did not start:"; cat "$dir/pg/log" >&2; exit 1; }
     redis_port=$(free_port)
-    redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
-        --bind 127.0.0.1 --tls-port "$redis_port" --tls-cert-file "$RACECOUNT_TLS/server.crt" \
+    local plain_port=0 bind=127.0.0.1
+    if [ -n "$listen" ]; then
+        plain_port=$(free_port)
+        bind="127.0.0.1 $listen"
+    fi
+    redis-server --port "$plain_port" --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
+        --bind "$bind" --protected-mode no --tls-port "$redis_port" --tls-cert-file "$RACECOUNT_TLS/server.crt" \
         --tls-key-file "$RACECOUNT_TLS/server.key" --tls-ca-cert-file "$RACECOUNT_TLS/ca.crt" \
         --tls-auth-clients no \
         --save "" --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
@@ -228,6 +247,10 @@ start() {
     echo "export RACECOUNT_TEST_CA='$ca'"
     echo "export RACECOUNT_TEST_POSTGRES_TLS='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=verify-full&sslrootcert=$ca'"
     echo "export RACECOUNT_TEST_REDIS_TLS='rediss://127.0.0.1:$redis_port?cacert=$ca'"
+    if [ -n "$listen" ]; then
+        echo "export RACECOUNT_TEST_POSTGRES_AT='postgres://postgres@$listen:$pg_port/postgres'"
+        echo "export RACECOUNT_TEST_REDIS_AT='redis://$listen:$plain_port'"
+    fi
     echo "export RACECOUNT_TEST_MYSQL_TLS='mysql://racecount@127.0.0.1:$mysql_port/racecount?ssl-mode=verify_identity&ssl-ca=$ca'"
 }
 

@@ -117,6 +117,12 @@ fn run() -> Result<Status, Error> {
         say(&format!("warning: {warning}"));
     }
     let counter = match make_counter(&mut config) {
+        Ok(Some(Ok(counter))) if config.settings.join.is_some() => {
+            match join(&mut config, counter) {
+                Ok(counter) => Some(counter),
+                Err(status) => return Ok(status),
+            }
+        }
         Ok(counter) => counter,
         Err(status) => return Ok(status),
     };
@@ -148,7 +154,7 @@ fn make_counter(config: &mut Config) -> Result<Option<Result<Counter, String>>, 
             store.facts = counter.facts().clone();
             Ok(Some(Ok(counter)))
         }
-        Err(DbError::Failed(message)) => Ok(Some(Err(message))),
+        Err(DbError::Failed(message) | DbError::Refused(message)) => Ok(Some(Err(message))),
         Err(DbError::Interrupted { signal, left }) => {
             say(&format!(
                 "interrupted by {} while making the counter in {}; {left}",
@@ -160,11 +166,45 @@ fn make_counter(config: &mut Config) -> Result<Option<Result<Counter, String>>, 
     }
 }
 
+/// `--join`: joins the run (its settings checked against this host's, every host arrived),
+/// and names the hosts in the settings. A run that cannot take this host is bad input (exit 2);
+/// one whose hosts did not all arrive, a failure (exit 3, as the run reports it).
+fn join(config: &mut Config, mut counter: Counter) -> Result<Result<Counter, String>, Status> {
+    let patience = config.timeout.unwrap_or(store::join::DEFAULT_PATIENCE);
+    match store::join::Joined::join(&mut counter, &config.settings, patience) {
+        Ok(joined) => {
+            if let Some(join) = config.settings.join.as_mut() {
+                join.roster = joined.roster.clone();
+            }
+            say(&format!(
+                "joined the run {} as host {} of {}",
+                joined.name,
+                joined.slot + 1,
+                joined.hosts
+            ));
+            counter.joined = Some(joined);
+            Ok(Ok(counter))
+        }
+        Err(DbError::Refused(message)) => {
+            say(&format!("error: {message}"));
+            Err(Status::BadInput)
+        }
+        Err(DbError::Failed(message)) => Ok(Err(message)),
+        Err(DbError::Interrupted { signal, .. }) => {
+            say(&format!(
+                "interrupted by {} while waiting for the other hosts",
+                signal.as_str()
+            ));
+            Err(Status::Signal(signal as i32))
+        }
+    }
+}
+
 /// `--clean`: removes the counters dead runs left in the store, one line on stdout for each.
 fn clean(db: &Db) -> io::Result<Status> {
     let cleaned = match store::clean(db) {
         Ok(cleaned) => cleaned,
-        Err(DbError::Failed(message)) => {
+        Err(DbError::Failed(message) | DbError::Refused(message)) => {
             say(&format!("error: {message}"));
             return Ok(Status::RunFailed);
         }

@@ -84,7 +84,7 @@ pub(crate) fn run(
         report: &mut report,
     };
     let end = if let Some(counter) = plan.counter {
-        let counter = match counter {
+        let mut counter = match counter {
             Ok(counter) => counter,
             Err(message) => {
                 all.report.stop = Some(Stop::SetupFailed(message));
@@ -92,11 +92,13 @@ pub(crate) fn run(
             }
         };
         let mut runner = StoreRunner {
-            counter,
             page: &page,
             timeout: plan.timeout,
             pooled: settings.pool,
             pool: None,
+            joined: counter.joined.take(),
+            failed: None,
+            counter,
         };
         all.run(settings, &mut runner)
     } else if settings.workers == Workers::Threads {

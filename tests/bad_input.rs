@@ -89,3 +89,81 @@ fn help_and_version_succeed() {
         format!("racecount {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// A store URL that parses and names a server nobody runs: a refused option must be refused
+/// before racecount tries to connect (it would fail with exit 3 otherwise).
+const NOWHERE_REDIS: &str = "redis://127.0.0.1:1";
+const NOWHERE_PG: &str = "postgres://u@127.0.0.1:1/db";
+
+#[test]
+fn leases_stalls_and_fencing_are_refused_where_they_cannot_run() {
+    assert_refused(&["--lock", "lease:100ms"], "give --store postgres");
+    assert_refused(&["--lock", "lease:0"], "lease of 0");
+    assert_refused(&["--lock", "lease:soon"], "lease:TTL");
+    for store in [NOWHERE_REDIS, NOWHERE_PG] {
+        assert_refused(&["--store", store, "--lock", "lease:0"], "lease of 0");
+    }
+    assert_refused(
+        &["--store", NOWHERE_REDIS, "--lock", "lease:500us"],
+        "below its resolution",
+    );
+    assert_refused(
+        &["--store", NOWHERE_PG, "--lock", "lease:1500ns"],
+        "below its resolution",
+    );
+    assert_refused(
+        &["--store", "sqlite:/tmp/x.db", "--lock", "lease:1s"],
+        "PostgreSQL and Redis",
+    );
+    assert_refused(&["--stall", "1s", "-m", "mutex"], "give --store");
+    assert_refused(
+        &[
+            "--store",
+            NOWHERE_REDIS,
+            "--stall",
+            "1s",
+            "-m",
+            "unlocked,atomic",
+        ],
+        "none of these modes takes a lock",
+    );
+    assert_refused(&["--store", NOWHERE_REDIS, "--fencing"], "--lock lease:TTL");
+    assert_refused(&["--store", NOWHERE_REDIS, "--stall", "1s@2"], "at most 1");
+}
+
+#[test]
+fn a_joined_run_is_refused_without_a_store_that_hosts_can_meet_through() {
+    assert_refused(&["--join", "lesson1", "--hosts", "3"], "give --store");
+    assert_refused(
+        &["--store", "sqlite:/tmp/x.db", "--join", "a", "--hosts", "2"],
+        "PostgreSQL or Redis",
+    );
+    assert_refused(&["--store", NOWHERE_REDIS, "--join", "a"], "needs --hosts");
+    assert_refused(
+        &["--store", NOWHERE_REDIS, "--hosts", "2"],
+        "goes with --join",
+    );
+    assert_refused(
+        &[
+            "--store",
+            NOWHERE_REDIS,
+            "--join",
+            "Lesson_1",
+            "--hosts",
+            "2",
+        ],
+        "lowercase letters and digits",
+    );
+    assert_refused(
+        &[
+            "--store",
+            NOWHERE_REDIS,
+            "--join",
+            "a",
+            "--hosts",
+            "2",
+            "--pool",
+        ],
+        "--pool",
+    );
+}

@@ -150,7 +150,7 @@ fn threads_say_so_in_every_format() {
         csv.lines()
             .nth(1)
             .unwrap()
-            .ends_with(",pthread,threads,none"),
+            .contains(",pthread,threads,none,"),
         "{csv}"
     );
     let human = stdout(&run(&args("-m mutex --threads -p 2 -i 5 -t 1")));

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 const FIELDS: &str = "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,\
                       lost,elapsed_ns,wall_ns,window,trials,pool,trace,schedule,switch,store,retries,peak,\
-                      overlap,lock,workers,pin";
+                      overlap,lock,workers,pin,lease_ns,stall,fencing,hosts";
 
 #[test]
 fn totals_is_only_the_total_whatever_the_options() {

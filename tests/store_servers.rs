@@ -18,6 +18,8 @@ use store_common::*;
 // More of the same binary, so that `--test store_servers` runs them all.
 #[path = "store_servers/cleanup.rs"]
 mod cleanup;
+#[path = "store_servers/hosts.rs"]
+mod hosts;
 #[path = "store_servers/mariadb_tls.rs"]
 mod mariadb_tls;
 #[path = "store_servers/secrets.rs"]

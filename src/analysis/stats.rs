@@ -174,6 +174,7 @@ mod tests {
                 spans: Vec::new(),
                 trace: None,
                 retries: 0,
+                hosts: Vec::new(),
             };
             g.add(
                 &trial,

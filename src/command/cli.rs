@@ -4,6 +4,7 @@
 use clap::builder::PossibleValue;
 use clap::{ArgAction, Parser, ValueEnum, ValueHint};
 
+use crate::model::lease::{Lease, Stall};
 use crate::model::lock::Lock;
 use crate::model::mode::Mode;
 use crate::model::pin::Pin;
@@ -18,7 +19,8 @@ Examples:
   racecount -p 10 -i 20 -m unlocked   lost updates, as in the Python lesson
   racecount -m mutex,atomic --check   exit 1 if any trial is not exact
   racecount -m unlocked -t 1 --trace  which updates were lost, and who lost them
-  racecount --schedule random         the same lesson on any machine, replayable";
+  racecount --schedule random         the same lesson on any machine, replayable
+  racecount --store redis://db --join lab --hosts 3   one run on 3 machines";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -175,6 +177,7 @@ pub struct Options {
         conflicts_with_all = [
             "mode", "procs", "iters", "window", "trials", "schedule", "switch", "lock",
             "store", "isolation", "threads", "pool", "seed", "sleep", "jitter", "pin",
+            "stall", "fencing", "join", "hosts",
         ]
     )]
     #[arg(hide_short_help = true)]
@@ -234,6 +237,24 @@ pub struct Options {
     #[arg(hide_short_help = true)]
     pub clean: bool,
 
+    /// Run one run with other hosts: each runs the same command with the same NAME
+    ///
+    /// The hosts meet through --store (PostgreSQL or Redis), nothing else: each host's workers
+    /// connect and wait, the start gate opens when every host's are waiting, all race on one
+    /// counter, and every host prints the same results, with each host's part. NAME: lowercase
+    /// letters and digits. A host that does not arrive, or stops answering, within --timeout
+    /// (30s when not given), or whose connection to the store is gone (killed), ends the run on
+    /// every host.
+    #[arg(help_heading = "Store", long, value_name = "NAME", value_hint = ValueHint::Other)]
+    #[arg(hide_short_help = true)]
+    pub join: Option<String>,
+
+    /// With --join: how many hosts take part, this one included (each runs --procs workers)
+    #[arg(help_heading = "Store", long, value_name = "N", value_parser = parse_procs,
+          allow_negative_numbers = true, value_hint = ValueHint::Other)]
+    #[arg(hide_short_help = true)]
+    pub hosts: Option<u32>,
+
     /// The lock that mutex and per-access take; a comma-separated list sweeps [default:
     /// pthread]
     ///
@@ -243,16 +264,35 @@ pub struct Options {
     /// fcntl record lock on an unnamed temporary file. peterson (2 procs), bakery: mutual
     /// exclusion from loads and stores, with full fences. peterson-nofence, bakery-nofence:
     /// the same without them, which lets two in at once on x86. private: a mutex made before
-    /// fork in ordinary memory, so each worker locks its own copy.
+    /// fork in ordinary memory, so each worker locks its own copy. lease:TTL (with --store
+    /// postgres://… or redis://…): a lock in the store that expires after TTL, e.g.
+    /// lease:100ms, instead of the store's own locks.
     #[arg(
         help_heading = "Locks, threads and CPUs",
         long,
         value_name = "KIND",
         value_delimiter = ',',
+        value_parser = LockParser,
         hide_possible_values = true
     )]
     #[arg(hide_short_help = true)]
-    pub lock: Option<Vec<Lock>>,
+    pub lock: Option<Vec<LockArg>>,
+
+    /// With --store: the lock holder pauses for DUR between read and write (with chance P per
+    /// increment, 1 if left out), as in a GC pause: e.g. 300ms or 300ms@0.1
+    ///
+    /// mutex and per-access only. Under a lease shorter than DUR the lease expires while its
+    /// holder still thinks it holds it.
+    #[arg(help_heading = "Locks, threads and CPUs", long, value_name = "DUR[@P]",
+          value_parser = Stall::parse, value_hint = ValueHint::Other)]
+    #[arg(hide_short_help = true)]
+    pub stall: Option<Stall>,
+
+    /// With --lock lease:TTL: every read and write carries the lease's token, and the store
+    /// refuses one older than a token it has seen (counted as a retry)
+    #[arg(help_heading = "Locks, threads and CPUs", long)]
+    #[arg(hide_short_help = true)]
+    pub fencing: bool,
 
     /// Run the workers as threads of racecount instead of forked processes
     ///
@@ -339,6 +379,48 @@ pub struct Options {
     /// Print the man page (roff) and exit
     #[arg(help_heading = "Run control", long, hide_short_help = true)]
     pub man: bool,
+}
+
+/// A `--lock` item: a lock of the shared page's, or a store's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockArg {
+    Page(Lock),
+    Lease(Lease),
+}
+
+/// `--lock`'s values: `lease:TTL`, else the page's kinds as clap reads a [`ValueEnum`] (with
+/// its "did you mean").
+#[derive(Clone)]
+struct LockParser;
+
+impl clap::builder::TypedValueParser for LockParser {
+    type Value = LockArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<LockArg, clap::Error> {
+        if let Some(ttl) = value.to_str().and_then(|v| v.strip_prefix("lease:")) {
+            return Lease::parse(ttl).map(LockArg::Lease).map_err(|e| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("invalid value 'lease:{ttl}' for '--lock <KIND>': {e}\n"),
+                )
+            });
+        }
+        clap::builder::EnumValueParser::<Lock>::new()
+            .parse_ref(cmd, arg, value)
+            .map(LockArg::Page)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let page = Lock::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value);
+        Some(Box::new(page.chain([PossibleValue::new("lease:TTL")])))
+    }
 }
 
 /// A `--mode` item: one mode, or all of them.

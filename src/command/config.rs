@@ -9,7 +9,9 @@ use super::checks::{
 };
 use super::cli::{ColorArg, ModeChoice, Options};
 use super::error::ConfigError;
+use super::lease::{self, join, lease, split_locks};
 use super::replay::replays;
+use crate::model::lease::{Join, Lease};
 use crate::model::mode::Mode;
 use crate::model::schedule::Strategy;
 use crate::model::settings::{DEFAULT_LOCK, Settings, Workers};
@@ -41,15 +43,6 @@ pub struct Config {
     pub(crate) clean: bool,
 }
 
-/// Whether the output is coloured: `--color`, or for `auto` a terminal without `NO_COLOR`.
-fn colored(color: ColorArg, probe: &Probe) -> bool {
-    match color {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
-    }
-}
-
 impl Config {
     /// Validates parsed options against each other and against the machine as `probe` found
     /// it.
@@ -68,9 +61,10 @@ impl Config {
         if trace {
             check_trace_size(max_procs, max_iters)?;
         }
-        let workers = [Workers::Processes, Workers::Threads][usize::from(options.threads)];
-        let lock_given = options.lock.is_some();
-        let locks = dedup(options.lock.unwrap_or_else(|| vec![DEFAULT_LOCK]));
+        let workers = workers_of(options.threads);
+        let (page_locks, leases) = split_locks(options.lock.clone());
+        let lock_given = page_locks.is_some();
+        let locks = dedup(page_locks.unwrap_or_else(|| vec![DEFAULT_LOCK]));
         check_locks(&locks, &modes, &procs, workers)?;
         if workers == Workers::Threads && options.pool {
             return Err(ConfigError::ThreadsWithPool);
@@ -85,17 +79,16 @@ impl Config {
             lock: lock_given,
             clean: options.clean,
         };
-        let store = store_target(&options.store, options.isolation, timeout, asked)?;
+        let mut store = store_target(&options.store, options.isolation, timeout, asked)?;
+        let asked = (options.stall, options.fencing, &modes[..]);
+        let joining = (options.join.clone(), options.hosts, options.pool);
+        let (lease, join) = leased_and_joined(&mut store, (&leases, lock_given), asked, joining)?;
+        let procs = every_host(procs, join.as_ref(), max_iters)?;
         let mut warnings = warnings;
         warnings.extend(store.db().iter().flat_map(|db| db.notes.iter().cloned()));
-        // With a database the database does the locking: no lock of the page's runs or shows.
-        let locks = if store.db().is_some() {
-            Vec::new()
-        } else {
-            locks
-        };
+        let locks = page_only(locks, &store);
         check_scheduled_locks(&locks, &modes, schedule.is_some())?;
-        let color = colored(options.color, probe);
+        let color = color_of(options.color, probe);
         Config {
             warnings,
             settings: Settings {
@@ -117,6 +110,10 @@ impl Config {
                 pin: options.pin,
                 pin_cpus,
                 replays: Vec::new(),
+                lease,
+                stall: options.stall,
+                fencing: options.fencing,
+                join,
             },
             format: options.format,
             check: options.check,
@@ -218,6 +215,80 @@ fn exports(options: &Options) -> Result<Vec<Export>, ConfigError> {
         }
     }
     Ok(exports)
+}
+
+fn workers_of(threads: bool) -> Workers {
+    if threads {
+        Workers::Threads
+    } else {
+        Workers::Processes
+    }
+}
+
+/// With a database the database does the locking: no lock of the page's runs or shows.
+fn page_only(
+    locks: Vec<crate::model::lock::Lock>,
+    store: &Target,
+) -> Vec<crate::model::lock::Lock> {
+    if store.db().is_some() {
+        Vec::new()
+    } else {
+        locks
+    }
+}
+
+fn color_of(color: ColorArg, probe: &Probe) -> bool {
+    match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => probe.stdout_terminal && !probe.no_color,
+    }
+}
+
+/// The lease, and the joined run (its counter named in `store`), checked.
+fn leased_and_joined(
+    store: &mut Target,
+    (leases, page_locks): (&[Lease], bool),
+    (stall, fencing, modes): (Option<crate::model::lease::Stall>, bool, &[Mode]),
+    (name, hosts, pool): (Option<String>, Option<u32>, bool),
+) -> Result<(Option<Lease>, Option<Join>), ConfigError> {
+    let asked = lease::Asked {
+        leases,
+        page_locks,
+        stall,
+        fencing,
+        modes,
+    };
+    let lease = lease(store, &asked)?;
+    let join = join(name, hosts, store, pool)?;
+    if let Some(join) = &join {
+        store.join(&join.name);
+    }
+    Ok((lease, join))
+}
+
+/// `--procs` of each host, as the procs of the trial: every host's workers together.
+fn every_host(
+    procs: Vec<u32>,
+    join: Option<&Join>,
+    max_iters: u64,
+) -> Result<Vec<u32>, ConfigError> {
+    let Some(join) = join else {
+        return Ok(procs);
+    };
+    procs
+        .into_iter()
+        .map(|p| {
+            let all = p.checked_mul(join.hosts);
+            match all {
+                Some(all) if u64::from(all).checked_mul(max_iters).is_some() => Ok(all),
+                _ => Err(ConfigError::Overflow {
+                    procs: all.unwrap_or(u32::MAX),
+                    iters: max_iters,
+                }),
+            }
+        })
+        .collect()
 }
 
 fn dedup<T: PartialEq>(values: Vec<T>) -> Vec<T> {

@@ -57,6 +57,10 @@ pub enum ConfigError {
     FlockWithThreads,
     /// `--replay`'s file.
     Replay(ReplayError),
+    /// `--lock lease:TTL`, `--stall` or `--fencing` as the store or the modes refuse them.
+    Lease(String),
+    /// `--join` and `--hosts` as the store or the other options refuse them.
+    Join(String),
 }
 
 /// An option a database store cannot serve, or one that needs a database store.
@@ -93,7 +97,7 @@ impl fmt::Display for StoreConflict {
                 f,
                 "--lock with --store {store}: the database does the locking (mutex: its lock, \
                  per-access: its transactions; the statements are in the header); leave --lock \
-                 out"
+                 out, or give a lease in the database, --lock lease:TTL (PostgreSQL, Redis)"
             ),
             StoreConflict::CleanWithoutStore => f.write_str(
                 "--clean removes what dead runs left in a database: give --store sqlite:PATH, \
@@ -141,7 +145,10 @@ impl fmt::Display for ConfigError {
                 "--threads with --pool: threads are not forked, so there is no pool to keep; \
                  drop one of them",
             ),
-            ConfigError::Pin(why) | ConfigError::Store(why) => f.write_str(why),
+            ConfigError::Pin(why)
+            | ConfigError::Store(why)
+            | ConfigError::Lease(why)
+            | ConfigError::Join(why) => f.write_str(why),
             ConfigError::SwitchWithoutRandom => f.write_str("--switch goes with --schedule random"),
             ConfigError::WindowWithSchedule => f.write_str(
                 "--window has no effect under --schedule: the schedule decides when each worker \

@@ -7,5 +7,6 @@ pub(crate) mod completion;
 pub mod config;
 pub mod error;
 pub(crate) mod estimate;
+mod lease;
 pub(crate) mod manual;
 pub(crate) mod replay;

@@ -3,6 +3,7 @@
 //! machine's figures, the store as shown, and units. Nothing here imports anything else from
 //! the crate, probes the machine or does I/O, so any module can use it without a cycle.
 
+pub mod lease;
 pub mod lock;
 pub mod machine;
 pub mod mode;

@@ -44,6 +44,11 @@ pub enum InDatabase {
     Locked,
     /// One statement that adds 1 (UPDATE … SET v = v + 1, INCR).
     Add,
+    /// Under a lease of the store's (`--lock lease:TTL`) instead of its own locks: taken
+    /// around the whole increment (mutex) or around each access (`each_access`, per-access);
+    /// `fenced`: every read and write carries the lease's token, and the store refuses one
+    /// older than a token it has seen (`--fencing`).
+    Leased { each_access: bool, fenced: bool },
 }
 
 impl Mode {
@@ -107,6 +112,22 @@ impl Mode {
             ],
             Mode::Mutex => &[Step::Lock, Step::Read, Step::Write, Step::Unlock],
             Mode::Atomic => &[Step::Add],
+        }
+    }
+
+    /// How a database store runs the increment under a lease of the store's
+    /// (`--lock lease:TTL`; `fenced`: with `--fencing`).
+    pub fn in_database_leased(self, fenced: bool) -> InDatabase {
+        match self {
+            Mode::Mutex => InDatabase::Leased {
+                each_access: false,
+                fenced,
+            },
+            Mode::PerAccess => InDatabase::Leased {
+                each_access: true,
+                fenced,
+            },
+            Mode::Unlocked | Mode::Atomic => self.in_database(),
         }
     }
 

@@ -2,9 +2,10 @@
 //! by the runners, the workers and the renderers (which show it). Plain data: making or
 //! reading it probes nothing.
 
+use super::lease::{Join, Lease, Stall};
 use super::lock::Lock;
 use super::machine::Load;
-use super::mode::Mode;
+use super::mode::{InDatabase, Mode};
 use super::pin::Pin;
 use super::schedule::{DEFAULT_SWITCH, Strategy};
 use super::store::StoreLabel;
@@ -91,6 +92,17 @@ pub struct Settings {
     /// `--replay`: the recorded trials to run again, each a group of one trial (the groups of
     /// the run are then these, not the combinations of the swept parameters).
     pub replays: Vec<Replay>,
+    /// `--lock lease:TTL`: with a store, the lock of `mutex` and `per-access` is a lease in the
+    /// store instead of the store's own locks.
+    pub lease: Option<Lease>,
+    /// `--stall DUR[@P]`: the lock holder's pause between read and write.
+    pub stall: Option<Stall>,
+    /// `--fencing`: every access under a lease carries its token, and the store refuses an
+    /// older one.
+    pub fencing: bool,
+    /// `--join NAME --hosts N`: one run shared by several hosts; `procs` then counts every
+    /// host's workers (N × `--procs`).
+    pub join: Option<Join>,
 }
 
 impl Default for Settings {
@@ -116,6 +128,10 @@ impl Default for Settings {
             pin: Pin::None,
             pin_cpus: Vec::new(),
             replays: Vec::new(),
+            lease: None,
+            stall: None,
+            fencing: false,
+            join: None,
         }
     }
 }
@@ -217,6 +233,20 @@ impl Settings {
             .saturating_mul(self.trials)
     }
 
+    /// How many hosts run each trial together (1 without `--join`).
+    pub fn hosts(&self) -> u32 {
+        self.join.as_ref().map_or(1, |j| j.hosts)
+    }
+
+    /// How a database worker runs `mode`'s increment: under the lease, when there is one and
+    /// the mode takes a lock; else as the mode says.
+    pub fn in_database(&self, mode: Mode) -> InDatabase {
+        match self.lease {
+            Some(_) => mode.in_database_leased(self.fencing),
+            None => mode.in_database(),
+        }
+    }
+
     /// Whether anything random is drawn from the seed: `--jitter`'s pauses or a random
     /// `--schedule`.
     pub fn seed_used(&self) -> bool {
@@ -261,7 +291,46 @@ impl Settings {
         let mut all = self.trial_parameters();
         all.extend(self.store_parameters());
         all.extend(self.worker_parameters());
+        all.extend(self.lease_parameters());
         all
+    }
+
+    /// The lease, the stall, fencing and the hosts of a joined run.
+    fn lease_parameters(&self) -> Vec<Parameter> {
+        let join = self.join.as_ref();
+        vec![
+            param(
+                "lease_ns",
+                self.lease.map_or(Value::Null, |l| Value::Number(l.ttl_ns)),
+                self.lease.map(|l| format!("--lock {l}")),
+            ),
+            param(
+                "stall",
+                self.stall
+                    .map_or(Value::Null, |s| Value::Text(s.to_string())),
+                self.stall.map(|s| format!("--stall {s}")),
+            ),
+            param(
+                "fencing",
+                Value::Flag(self.fencing),
+                given(!self.fencing, "--fencing".into()),
+            ),
+            param(
+                "hosts",
+                Value::Number(self.hosts().into()),
+                join.map(|j| format!("--hosts {}", j.hosts)),
+            ),
+            unrecorded(
+                "join",
+                join.map_or(Value::Null, |j| text(&j.name)),
+                join.map(|j| format!("--join {}", j.name)),
+            ),
+            unrecorded(
+                "roster",
+                Value::Texts(join.map_or(Vec::new(), |j| j.roster.clone())),
+                None,
+            ),
+        ]
     }
 
     /// What each trial does: trials, pauses, seed, pool, trace, schedule.
@@ -363,7 +432,7 @@ impl Settings {
         self.modes
             .iter()
             .filter_map(|m| {
-                let text = self.store.statements_for(m.in_database())?;
+                let text = self.store.statements_for(self.in_database(*m))?;
                 Some((m.name().to_string(), text.to_string()))
             })
             .collect()

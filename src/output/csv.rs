@@ -69,13 +69,13 @@ mod tests {
 
     const ROWS: &str = "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,\
                         lost,elapsed_ns,wall_ns,window,trials,pool,trace,schedule,switch,store,\
-                        retries,peak,overlap,lock,workers,pin\n\
-                        unlocked,2,3,1000,0,0,,1,6,6,0,6000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none\n\
-                        unlocked,2,3,1000,0,0,,2,5,6,1,12000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none\n\
-                        unlocked,2,3,1000,0,0,,3,4,6,2,18000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none\n\
-                        atomic,2,3,1000,0,0,,1,6,6,0,6000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none\n\
-                        atomic,2,3,1000,0,0,,2,6,6,0,12000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none\n\
-                        atomic,2,3,1000,0,0,,3,6,6,0,18000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none\n";
+                        retries,peak,overlap,lock,workers,pin,lease_ns,stall,fencing,hosts\n\
+                        unlocked,2,3,1000,0,0,,1,6,6,0,6000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none,,,false,1\n\
+                        unlocked,2,3,1000,0,0,,2,5,6,1,12000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none,,,false,1\n\
+                        unlocked,2,3,1000,0,0,,3,4,6,2,18000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none,,,false,1\n\
+                        atomic,2,3,1000,0,0,,1,6,6,0,6000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none,,,false,1\n\
+                        atomic,2,3,1000,0,0,,2,6,6,0,12000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none,,,false,1\n\
+                        atomic,2,3,1000,0,0,,3,6,6,0,18000,1000000,1us,3,false,false,,,page,0,0,0.000,,processes,none,,,false,1\n";
 
     #[test]
     fn a_header_and_one_row_per_trial() {
@@ -103,6 +103,7 @@ mod tests {
                     trace: None,
                     spans: Vec::new(),
                     retries: 0,
+                    hosts: Vec::new(),
                 };
                 group.add(&trial, Seen::default(), ALL);
                 stream.trial(&group, &trial, &Seen::default()).unwrap();

@@ -37,6 +37,7 @@ pub(crate) fn group(mode: Mode, params: Params, totals: &[u64]) -> Group {
             spans: Vec::new(),
             trace: None,
             retries: 0,
+            hosts: Vec::new(),
         };
         g.add(&trial, Seen::default(), ALL);
     }

@@ -13,6 +13,7 @@ use crate::model::settings::Settings;
 use crate::results::{Group, Observer, Report, Seen, Stop, Trial};
 
 mod header;
+mod hosts;
 mod notes;
 
 use super::wrap::{prose_width, words, write_lines};
@@ -114,6 +115,7 @@ impl Render for Human {
             let combinations = by_combination(settings, &summaries);
             write_speeds(out, &combinations, prose_width(self.width))?;
         }
+        self.write_hosts(report, out)?;
         why_broken(report, self.width, out)?;
         self.write_concurrency(report, &summaries, out)?;
         for group in report.groups.iter().filter(|g| g.traced.is_some()) {
@@ -143,19 +145,10 @@ impl Human {
              over trials."
         );
         if settings.store.is_db() {
-            let refusals = match settings.store.kind {
-                "sqlite" => {
-                    "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had \
-                     within about 0.25 s"
-                }
-                "postgres" => "serialization failures and deadlocks",
-                "mysql" => "deadlocks, lock wait timeouts, records changed since read",
-                "redis" => "EXEC aborted: the WATCHed key changed",
-                _ => "refusals",
-            };
             text.push_str(&format!(
-                " retries: increments the database refused ({refusals}) and the workers tried \
-                 again, over all trials."
+                " retries: increments the database refused ({}) and the workers tried again, \
+                 over all trials.",
+                refusals(settings)
             ));
         }
         if settings.schedule.is_some() {
@@ -166,6 +159,30 @@ impl Human {
         }
         writeln!(out)?;
         write_lines(out, &words(&text, prose_width(self.width), "", ""))
+    }
+}
+
+/// What the store refuses, that the workers try again: its own refusals, and under a lease
+/// with `--fencing`, the fenced reads and writes (a lease replaces Redis's WATCH).
+fn refusals(settings: &Settings) -> String {
+    let own = match settings.store.kind {
+        "sqlite" => {
+            "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had within \
+                     about 0.25 s"
+        }
+        "postgres" => "serialization failures and deadlocks",
+        "mysql" => "deadlocks, lock wait timeouts, records changed since read",
+        "redis" if settings.lease.is_some() => "",
+        "redis" => "EXEC aborted: the WATCHed key changed",
+        _ => "refusals",
+    };
+    let fenced = "a read or write whose lease's token was older than one the counter had seen: \
+                  fenced off";
+    match (own, settings.fencing) {
+        ("", true) => fenced.to_string(),
+        ("", false) => "none under a lease without --fencing".to_string(),
+        (own, true) => format!("{own}; under the lease, {fenced}"),
+        (own, false) => own.to_string(),
     }
 }
 

@@ -215,6 +215,7 @@ impl Serialize for Trials<'_> {
             retries: group.retries[i],
             explained: group.tallies.get(i),
             overlap: measured.then(|| group.overlaps.get(i).copied().unwrap_or_default().into()),
+            hosts: group.hosts_of(i),
         }))
     }
 }
@@ -235,6 +236,9 @@ struct TrialOut<'r> {
     /// With `--trace`: the trial's lost updates by kind (they add up to `lost`).
     #[serde(skip_serializing_if = "Option::is_none")]
     explained: Option<&'r Tally>,
+    /// `--join`: each host's part, by slot (the hosts are `parameters.roster`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    hosts: &'r [crate::results::HostTrial],
 }
 
 /// How much the workers ran at once.
@@ -386,7 +390,9 @@ mod tests {
                    "window_ns": [1000], "window": ["1us"], "trials": 3, "sleep_ns": 0,
                    "jitter_ns": 0, "seed": null, "pool": false, "trace": false, "schedule": null,
                    "switch": null, "store": "page", "store_url": "page", "isolation": null,
-                   "locks": ["pthread"], "workers": "processes", "pin": "none", "pin_cpus": []})
+                   "locks": ["pthread"], "workers": "processes", "pin": "none", "pin_cpus": [],
+                   "lease_ns": null, "stall": null, "fencing": false, "hosts": 1, "join": null,
+                   "roster": []})
         );
         assert_eq!(
             doc["load"],

@@ -125,6 +125,7 @@ mod tests {
             trace: None,
             spans: Vec::new(),
             retries: 0,
+            hosts: Vec::new(),
         };
         stream.trial(group, &trial, &Seen::default()).unwrap();
         let machine = Machine {
@@ -147,7 +148,7 @@ mod tests {
                    "wall_ns": 1000000, "window": "1us", "trials": 3, "pool": false,
                    "trace": false, "schedule": null, "switch": null, "store": "page",
                    "retries": 0, "peak": 0, "overlap": 0.0, "lock": null, "workers": "processes",
-                   "pin": "none"})
+                   "pin": "none", "lease_ns": null, "stall": null, "fencing": false, "hosts": 1})
         );
         assert_eq!(lines[1]["type"], "summary");
         assert_eq!(lines[1]["stopped"], Value::Null);

@@ -240,6 +240,7 @@ mod tests {
             spans: Vec::new(),
             trace: None,
             retries: 0,
+            hosts: Vec::new(),
         };
         let settings = settings(&[Mode::Atomic], &[2], 3);
         let mut progress = Progress::new(&mut inner, &settings, true);

@@ -264,7 +264,7 @@ mod tests {
             header(&report_settings(), ","),
             "mode,procs,iters,window_ns,sleep_ns,jitter_ns,seed,trial,total,expected,lost,\
              elapsed_ns,wall_ns,window,trials,pool,trace,schedule,switch,store,retries,peak,\
-             overlap,lock,workers,pin"
+             overlap,lock,workers,pin,lease_ns,stall,fencing,hosts"
         );
     }
 

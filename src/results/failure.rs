@@ -163,6 +163,8 @@ pub enum Cause {
     },
     /// A system call in the parent failed.
     Sys(String),
+    /// `--join`: another host of the run failed, or stopped answering; names it.
+    Host(String),
 }
 
 impl fmt::Display for Failure {
@@ -266,7 +268,7 @@ fn write_cause(cause: &Cause, iters: u64, f: &mut fmt::Formatter<'_>) -> fmt::Re
             "worker {index} (pid {pid}) {message}; the trial is not counted, the other workers \
              were stopped"
         ),
-        Cause::Sys(what) => f.write_str(what),
+        Cause::Sys(what) | Cause::Host(what) => f.write_str(what),
     }
 }
 

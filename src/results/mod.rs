@@ -34,6 +34,29 @@ pub struct Trial {
     pub trace: Option<Vec<TraceEntry>>,
     /// Increments the database refused and the workers tried again (0 on the shared page).
     pub retries: u64,
+    /// `--join`: each host's part, by slot (empty for a run of one host).
+    pub hosts: Vec<HostTrial>,
+}
+
+/// One host's part of a joined run's trial (`--join`), or of several trials added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HostTrial {
+    /// Increments its workers completed.
+    pub completed: u64,
+    /// Increments the store refused its workers and they tried again.
+    pub retries: u64,
+    /// Its gate's release to its last worker done, by its own clock.
+    pub elapsed_ns: u64,
+}
+
+impl HostTrial {
+    fn add(self, other: HostTrial) -> HostTrial {
+        HostTrial {
+            completed: self.completed.saturating_add(other.completed),
+            retries: self.retries.saturating_add(other.retries),
+            elapsed_ns: self.elapsed_ns.saturating_add(other.elapsed_ns),
+        }
+    }
 }
 
 /// A traced trial kept in full (the renderers explain it).
@@ -153,6 +176,10 @@ pub struct Group {
     pub overlaps: Vec<Overlap>,
     /// `--replay`: the recorded trial the group ran again, and how the replay compared.
     pub replayed: Option<Replayed>,
+    /// `--join`: each host's part over every trial, by slot; and, per kept trial, each host's
+    /// (flattened, hosts per trial).
+    pub hosts_total: Vec<HostTrial>,
+    pub host_trials: Vec<HostTrial>,
 }
 
 /// A recorded trial run again (`--replay`), and what came of it.
@@ -186,6 +213,8 @@ impl Group {
             overlap: Overlap::default(),
             overlaps: Vec::new(),
             replayed: None,
+            hosts_total: Vec::new(),
+            host_trials: Vec::new(),
         }
     }
 
@@ -237,6 +266,24 @@ impl Group {
         if keep.workers {
             self.completed.extend_from_slice(&trial.completed);
         }
+        if self.hosts_total.len() < trial.hosts.len() {
+            self.hosts_total
+                .resize(trial.hosts.len(), HostTrial::default());
+        }
+        for (total, part) in self.hosts_total.iter_mut().zip(&trial.hosts) {
+            *total = total.add(*part);
+        }
+        if keep.trials {
+            self.host_trials.extend_from_slice(&trial.hosts);
+        }
+    }
+
+    /// Each host's part of kept trial `index`, for a joined run.
+    pub fn hosts_of(&self, index: usize) -> &[HostTrial] {
+        let n = self.hosts_total.len();
+        self.host_trials
+            .get(index * n..(index + 1) * n)
+            .unwrap_or_default()
     }
 
     /// Each worker's completed increments in kept trial `index`, when workers were kept.

@@ -24,7 +24,38 @@ pub(super) trait Admin: Send {
     }
     /// Removes the counter; reconnects once if the parent's connection was lost.
     fn remove(&mut self) -> Result<(), String>;
+
+    /// A joined run's board (`--join`), where the hosts meet: sets `field` to `value`.
+    fn put(&mut self, field: &str, value: &str) -> Result<(), String> {
+        let _ = (field, value);
+        Err(NO_BOARD.into())
+    }
+
+    /// Sets `field` only if it has no value yet; whether it did.
+    fn put_new(&mut self, field: &str, value: &str) -> Result<bool, String> {
+        let _ = (field, value);
+        Err(NO_BOARD.into())
+    }
+
+    /// Every field of the board; `None` when the board is gone.
+    fn board(&mut self) -> Result<Option<Vec<(String, String)>>, String> {
+        Err(NO_BOARD.into())
+    }
+
+    /// What names this connection to the server (PostgreSQL: its backend's pid; Redis: its
+    /// client id), for the other hosts to see it alive.
+    fn presence(&mut self) -> Result<String, String> {
+        Err(NO_BOARD.into())
+    }
+
+    /// Which of `presences` still have a connection to the server.
+    fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
+        let _ = presences;
+        Err(NO_BOARD.into())
+    }
 }
+
+const NO_BOARD: &str = "this store keeps no board of hosts";
 
 /// What a store's `create` made: the parent's side of the counter, what it removed of dead
 /// runs first, and what the database said about itself.
@@ -83,6 +114,9 @@ pub(crate) enum DbError {
         signal: nix::sys::signal::Signal,
         left: String,
     },
+    /// `--join`: the run of that name cannot take this host as asked (other settings, every
+    /// host already there): bad input, exit 2; nothing of this host's was made.
+    Refused(String),
 }
 
 /// Why the parent's connection was given up.
@@ -104,6 +138,10 @@ pub(crate) struct Counter {
     gone: Option<Gone>,
     removed: bool,
     facts: Facts,
+    /// `--join`: this host's place in the joined run, once it has joined.
+    pub(crate) joined: Option<super::join::Joined>,
+    /// A joined run's counter that another host removes (or the next run, if none is left).
+    pub(crate) keep: bool,
 }
 
 impl Counter {
@@ -128,12 +166,15 @@ impl Counter {
                 if let Some(level) = db.isolation {
                     made.facts.isolation = Some(level.sql().to_lowercase());
                 }
+                let keep = db.joined;
                 let counter = Counter {
                     db,
                     admin: Some(made.admin),
                     gone: None,
                     removed: false,
                     facts: made.facts,
+                    joined: None,
+                    keep,
                 };
                 Ok((counter, made.cleaned))
             }
@@ -182,6 +223,38 @@ impl Counter {
         self.call("renew the key's TTL", |admin| admin.keep_alive())
     }
 
+    /// Sets `field` of a joined run's board.
+    pub(crate) fn put(&mut self, field: &str, value: &str) -> Result<(), DbError> {
+        let (field, value) = (field.to_string(), value.to_string());
+        self.call("write the board of hosts", move |admin| {
+            admin.put(&field, &value)
+        })
+    }
+
+    /// Sets `field` only if it has no value yet; whether it did.
+    pub(crate) fn put_new(&mut self, field: &str, value: &str) -> Result<bool, DbError> {
+        let (field, value) = (field.to_string(), value.to_string());
+        self.call("write the board of hosts", move |admin| {
+            admin.put_new(&field, &value)
+        })
+    }
+
+    /// Every field of the board, or `None` when it is gone.
+    pub(crate) fn board(&mut self) -> Result<Option<Vec<(String, String)>>, DbError> {
+        self.call("read the board of hosts", |admin| admin.board())
+    }
+
+    /// What names the parent's connection to the server.
+    pub(crate) fn presence(&mut self) -> Result<String, DbError> {
+        self.call("name the connection", |admin| admin.presence())
+    }
+
+    /// Which of `presences` are still connected.
+    pub(crate) fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, DbError> {
+        let presences = presences.to_vec();
+        self.call("list the connections", move |admin| admin.alive(&presences))
+    }
+
     /// Runs `f` on the parent's connection, on the helper thread.
     fn call<T: Send + 'static>(
         &mut self,
@@ -223,7 +296,7 @@ impl Counter {
     /// Removes the counter (and a SQLite file racecount created), once. Its error says what
     /// is known to be left, and what becomes of it.
     pub(crate) fn remove(&mut self) -> Result<(), DbError> {
-        if self.removed {
+        if self.removed || self.keep {
             return Ok(());
         }
         self.removed = true;
@@ -251,10 +324,12 @@ impl Counter {
                 signal,
                 left: unsure("interrupted while removing it".into(), &self.db),
             }),
-            Err(DbError::Failed(why)) if self.gone == Some(Gone::Silent) => {
+            Err(DbError::Failed(why) | DbError::Refused(why))
+                if self.gone == Some(Gone::Silent) =>
+            {
                 Err(DbError::Failed(unsure(why, &self.db)))
             }
-            Err(DbError::Failed(why)) => {
+            Err(DbError::Failed(why) | DbError::Refused(why)) => {
                 Err(DbError::Failed(format!("{why}; {}", self.db.if_left())))
             }
         }

@@ -21,7 +21,7 @@ use crate::model::store::StoreLabel;
 use crate::race::child::db::Connect;
 // Attempt: every client's; none is built without a store.
 #[cfg_attr(no_store, allow(unused_imports))]
-pub(crate) use crate::race::child::db::{Attempt, Client};
+pub(crate) use crate::race::child::db::{Attempt, Client, Lease};
 
 // Without any store nothing makes a counter: the module stays, unused.
 pub(crate) mod argv;
@@ -30,6 +30,7 @@ use kind::unknown_store;
 pub(crate) use kind::{Kind, kind_of};
 #[cfg_attr(no_store, allow(dead_code))]
 mod counter;
+pub(crate) mod join;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -84,6 +85,8 @@ pub(crate) struct Db {
     /// How long connecting may take: `--timeout`, or 5 s.
     pub connect_timeout: Duration,
     pub isolation: Option<Isolation>,
+    /// `--join`: the counter is the joined run's (`racecount_join_NAME`), shared by its hosts.
+    pub joined: bool,
     backend: Backend,
 }
 
@@ -146,8 +149,17 @@ impl Target {
             name: run_name(),
             connect_timeout: timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             isolation,
+            joined: false,
             backend,
         })))
+    }
+
+    /// `--join NAME`: the counter is the joined run's, shared with the other hosts.
+    pub(crate) fn join(&mut self, name: &str) {
+        if let Target::Db(db) = self {
+            db.name = stale::joined_name(name);
+            db.joined = true;
+        }
     }
 
     /// The database, if any.
@@ -256,12 +268,17 @@ fn redis_ttl_secs() -> u64 {
 /// into `db`).
 fn make(db: &mut Db, phase: &Phase) -> Result<Made, String> {
     let (name, timeout, shown) = (db.name.clone(), db.connect_timeout, db.shown.clone());
-    let _ = (&name, timeout, &shown, phase);
+    let joined = db.joined;
+    let _ = (&name, timeout, &shown, phase, joined);
     match &mut db.backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite(place) => sqlite::create(place, &name, phase),
         #[cfg(feature = "postgres")]
+        Backend::Postgres(place) if joined => postgres::join(place, &name, timeout, &shown, phase),
+        #[cfg(feature = "postgres")]
         Backend::Postgres(place) => postgres::create(place, &name, timeout, &shown, phase),
+        #[cfg(feature = "redis")]
+        Backend::Redis(place) if joined => redis::join(place, &name, timeout, phase),
         #[cfg(feature = "redis")]
         Backend::Redis(place) => redis::create(place, &name, timeout, phase),
         #[cfg(feature = "mysql")]

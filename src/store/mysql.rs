@@ -190,6 +190,8 @@ impl Client for MysqlClient {
                 hold();
                 self.conn.exec_drop(&self.add, ()).map_err(attempt)
             }
+            // Refused before the run: this store has no lease.
+            InDatabase::Leased { .. } => Err(Attempt::Failed("no lease in this store".into())),
         }
     }
 }

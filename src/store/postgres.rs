@@ -22,7 +22,7 @@
 
 mod admin;
 mod pgpass;
-pub(super) use admin::{clean, create, drop_counter};
+pub(super) use admin::{clean, create, drop_counter, join};
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -167,6 +167,22 @@ fn probe(config: &postgres::Config, timeout: Duration) -> Result<(), String> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// A joined run's sessions (`--join`): the server probes a host's connections after a second of
+/// silence and ends them after three more unanswered, or once what it sent has gone
+/// unacknowledged for 4 s (`tcp_user_timeout`, PostgreSQL 12 and later; older servers keep
+/// only the probes), so that a host cut off from the server (its sessions idle in a
+/// transaction, holding the row's lock) lets the others go on and remove the run's tables.
+/// Ignored on a Unix socket.
+pub(super) fn keep_alive(client: &mut postgres::Client) -> Result<(), postgres::Error> {
+    client.batch_execute(
+        "SET tcp_keepalives_idle = 1; SET tcp_keepalives_interval = 1; \
+         SET tcp_keepalives_count = 3",
+    )?;
+    // Its own statement: an older server's refusal undoes nothing else.
+    let _ = client.batch_execute("SET tcp_user_timeout = 4000");
+    Ok(())
+}
+
 /// A worker's connection and its prepared statements.
 struct PostgresClient {
     client: postgres::Client,
@@ -174,6 +190,39 @@ struct PostgresClient {
     select_for_update: Statement,
     write: Statement,
     add: Statement,
+    table: String,
+    /// `--lock lease:TTL`'s statements, prepared when first needed.
+    leased: Option<Leased>,
+}
+
+/// The statements of a lease in the counter's row: `tokens` counts the holdings, `lease_until`
+/// is when the current one expires by the server's clock, `fence` the newest token seen.
+struct Leased {
+    acquire: Statement,
+    release: Statement,
+    read: Statement,
+    write: Statement,
+}
+
+impl Leased {
+    fn prepare(client: &mut postgres::Client, t: &str) -> Result<Leased, postgres::Error> {
+        Ok(Leased {
+            acquire: client.prepare(&format!(
+                "UPDATE {t} SET tokens = tokens + 1, \
+                 lease_until = clock_timestamp() + $1::bigint * interval '1 microsecond' \
+                 WHERE lease_until IS NULL OR lease_until <= clock_timestamp() RETURNING tokens"
+            ))?,
+            release: client.prepare(&format!(
+                "UPDATE {t} SET lease_until = NULL WHERE tokens = $1"
+            ))?,
+            read: client.prepare(&format!(
+                "UPDATE {t} SET fence = $1 WHERE fence <= $1 RETURNING v"
+            ))?,
+            write: client.prepare(&format!(
+                "UPDATE {t} SET v = $1, fence = $2 WHERE fence <= $2"
+            ))?,
+        })
+    }
 }
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
@@ -194,6 +243,9 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
             ))
             .map_err(|e| describe(&e))?;
     }
+    if db.joined {
+        keep_alive(&mut client).map_err(|e| describe(&e))?;
+    }
     let table = &db.name;
     let mut prepare = |sql: String| client.prepare(&sql).map_err(|e| describe(&e));
     let select = prepare(format!("SELECT v FROM {table}"))?;
@@ -206,6 +258,8 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
         select_for_update,
         write,
         add,
+        table: table.clone(),
+        leased: None,
     }))
 }
 
@@ -271,6 +325,78 @@ impl Client for PostgresClient {
                     .map(drop)
                     .map_err(|e| self.attempt(e))
             }
+            InDatabase::Leased { .. } => Err(Attempt::Failed(
+                "a leased increment runs through lease()".into(),
+            )),
+        }
+    }
+
+    fn lease(&mut self) -> Option<&mut dyn super::Lease> {
+        Some(self)
+    }
+}
+
+impl PostgresClient {
+    /// The lease's statements, prepared on first use.
+    fn leased(&mut self) -> Result<&Leased, Attempt> {
+        if self.leased.is_none() {
+            let prepared = Leased::prepare(&mut self.client, &self.table);
+            self.leased = Some(prepared.map_err(|e| self.attempt(e))?);
+        }
+        self.leased
+            .as_ref()
+            .ok_or_else(|| Attempt::Failed("no lease statements".into()))
+    }
+}
+
+impl super::Lease for PostgresClient {
+    fn acquire(&mut self, ttl: Duration, _fenced: bool) -> Result<Option<u64>, Attempt> {
+        let statement = self.leased()?.acquire.clone();
+        let micros = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
+        let row = self
+            .client
+            .query_opt(&statement, &[&micros])
+            .map_err(|e| self.attempt(e))?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn release(&mut self, token: u64) -> Result<(), Attempt> {
+        let statement = self.leased()?.release.clone();
+        self.client
+            .execute(&statement, &[&(token as i64)])
+            .map(drop)
+            .map_err(|e| self.attempt(e))
+    }
+
+    fn read(&mut self, fence: Option<u64>) -> Result<u64, Attempt> {
+        let Some(token) = fence else {
+            return self
+                .read(false)
+                .map(|v| v as u64)
+                .map_err(|e| self.attempt(e));
+        };
+        let statement = self.leased()?.read.clone();
+        let row = self
+            .client
+            .query_opt(&statement, &[&(token as i64)])
+            .map_err(|e| self.attempt(e))?;
+        row.map(|r| r.get::<_, i64>(0) as u64)
+            .ok_or(Attempt::Fenced)
+    }
+
+    fn write(&mut self, value: u64, fence: Option<u64>) -> Result<(), Attempt> {
+        let Some(token) = fence else {
+            return PostgresClient::write(self, value as i64).map_err(|e| self.attempt(e));
+        };
+        let statement = self.leased()?.write.clone();
+        let written = self
+            .client
+            .execute(&statement, &[&(value as i64), &(token as i64)])
+            .map_err(|e| self.attempt(e))?;
+        if written == 0 {
+            Err(Attempt::Fenced)
+        } else {
+            Ok(())
         }
     }
 }

@@ -20,7 +20,7 @@
 //! the parent gives the key (Redis 6 or later); the parent's side is [`admin`]'s.
 
 mod admin;
-pub(super) use admin::{KEEP_ALIVE_EVERY, TTL, clean, create, drop_counter};
+pub(super) use admin::{KEEP_ALIVE_EVERY, TTL, clean, create, drop_counter, join};
 
 use std::time::Duration;
 
@@ -120,6 +120,12 @@ fn describe(e: &RedisError, place: &Place, timeout: Duration) -> String {
 struct RedisClient {
     conn: Connection,
     key: String,
+    /// `--lock lease:TTL`: the lease's key (`k_lease`), and the hash of its tokens and the
+    /// newest token the counter has seen (`k_fence`).
+    lease_key: String,
+    fence_key: String,
+    /// Holdings taken without fencing, to tell this worker's holdings apart.
+    holdings: u64,
 }
 
 pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Client>, String> {
@@ -134,7 +140,123 @@ pub(super) fn connect(place: &Place, db: &Db, index: u32) -> Result<Box<dyn Clie
     Ok(Box::new(RedisClient {
         conn,
         key: db.name.clone(),
+        lease_key: lease_key(&db.name),
+        fence_key: fence_key(&db.name),
+        holdings: 0,
     }))
+}
+
+/// The key of a counter's lease.
+pub(super) fn lease_key(key: &str) -> String {
+    format!("{key}_lease")
+}
+
+/// The hash of a counter's tokens (`tokens`) and the newest token it has seen (`fence`).
+pub(super) fn fence_key(key: &str) -> String {
+    format!("{key}_fence")
+}
+
+/// Takes the lease with `SET NX PX` and, only then, the next token: atomic, as a script.
+const ACQUIRE_FENCED: &str = "\
+if redis.call('SET', KEYS[1], 'taken', 'NX', 'PX', ARGV[1]) then
+  local t = redis.call('HINCRBY', KEYS[2], 'tokens', 1)
+  redis.call('SET', KEYS[1], t, 'XX', 'KEEPTTL')
+  return t
+end
+return 0";
+
+/// Gives the lease up only if it still holds this holding's value (redis.io's recipe).
+const RELEASE: &str = "\
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0";
+
+/// The counter, unless a newer token than ARGV[1] has been seen (-1); the token is recorded.
+/// -2: the counter is gone.
+const FENCED_READ: &str = "\
+local f = tonumber(redis.call('HGET', KEYS[2], 'fence') or '0')
+if f > tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[2], 'fence', ARGV[1])
+local v = redis.call('GET', KEYS[1])
+if not v then return -2 end
+return tonumber(v)";
+
+/// Writes ARGV[1] unless a newer token than ARGV[2] has been seen (0); 1 written, 2 gone.
+const FENCED_WRITE: &str = "\
+local f = tonumber(redis.call('HGET', KEYS[2], 'fence') or '0')
+if f > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[2], 'fence', ARGV[2])
+if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL') then return 1 end
+return 2";
+
+/// `EVAL script 2 k1 k2 args…`.
+fn eval(script: &str, keys: [&str; 2], args: &[u64]) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(script).arg(2).arg(keys[0]).arg(keys[1]);
+    for a in args {
+        cmd.arg(*a);
+    }
+    cmd
+}
+
+impl super::Lease for RedisClient {
+    fn acquire(&mut self, ttl: Duration, fenced: bool) -> Result<Option<u64>, Attempt> {
+        let ms = ttl.as_millis().max(1) as u64;
+        if fenced {
+            let token: u64 = eval(ACQUIRE_FENCED, [&self.lease_key, &self.fence_key], &[ms])
+                .query(&mut self.conn)
+                .map_err(attempt)?;
+            return Ok((token > 0).then_some(token));
+        }
+        // Without fencing, any value that names this holding: the process and a count.
+        self.holdings += 1;
+        let holding = u64::from(std::process::id()) << 32 | (self.holdings & 0xffff_ffff);
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&self.lease_key)
+            .arg(holding)
+            .arg("NX")
+            .arg("PX")
+            .arg(ms)
+            .query(&mut self.conn)
+            .map_err(attempt)?;
+        Ok(set.map(|_| holding))
+    }
+
+    fn release(&mut self, token: u64) -> Result<(), Attempt> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(RELEASE).arg(1).arg(&self.lease_key).arg(token);
+        cmd.exec(&mut self.conn).map_err(attempt)
+    }
+
+    fn read(&mut self, fence: Option<u64>) -> Result<u64, Attempt> {
+        let Some(token) = fence else {
+            return self.get().map_err(attempt);
+        };
+        let value: i64 = eval(FENCED_READ, [&self.key, &self.fence_key], &[token])
+            .query(&mut self.conn)
+            .map_err(attempt)?;
+        match value {
+            -1 => Err(Attempt::Fenced),
+            v if v < 0 => Err(vanished()),
+            v => Ok(v as u64),
+        }
+    }
+
+    fn write(&mut self, value: u64, fence: Option<u64>) -> Result<(), Attempt> {
+        let Some(token) = fence else {
+            return match self.set(value).map_err(attempt)? {
+                true => Ok(()),
+                false => Err(vanished()),
+            };
+        };
+        let done: i64 = eval(FENCED_WRITE, [&self.key, &self.fence_key], &[value, token])
+            .query(&mut self.conn)
+            .map_err(attempt)?;
+        match done {
+            0 => Err(Attempt::Fenced),
+            1 => Ok(()),
+            _ => Err(vanished()),
+        }
+    }
 }
 
 /// What a worker's write is: `SET k v XX KEEPTTL`, which keeps the parent's TTL and never makes
@@ -211,8 +333,17 @@ impl Client for RedisClient {
                     .map_err(attempt)?;
                 true
             }
+            InDatabase::Leased { .. } => {
+                return Err(Attempt::Failed(
+                    "a leased increment runs through lease()".into(),
+                ));
+            }
         };
         if written { Ok(()) } else { Err(vanished()) }
+    }
+
+    fn lease(&mut self) -> Option<&mut dyn super::Lease> {
+        Some(self)
     }
 }
 

@@ -30,6 +30,8 @@ use crate::results::{Cause, Trial};
 /// (forking them and starting their clients takes time of its own).
 const CONNECT_MARGIN: Duration = Duration::from_secs(2);
 
+mod joined;
+
 /// Trials on a database: workers forked for each trial, or pooled for each group.
 pub(crate) struct StoreRunner<'p, 's> {
     pub(crate) counter: Counter,
@@ -38,6 +40,10 @@ pub(crate) struct StoreRunner<'p, 's> {
     /// `--pool`: keep the workers and their connections for every trial of a group.
     pub(crate) pooled: bool,
     pub(crate) pool: Option<StorePool<'p, 's>>,
+    /// `--join`: this host's place in the joined run, and why the run failed here, if it did
+    /// (for the other hosts).
+    pub(crate) joined: Option<super::join::Joined>,
+    pub(crate) failed: Option<String>,
 }
 
 impl<'s> Runner<'s> for StoreRunner<'_, 's> {
@@ -49,11 +55,29 @@ impl<'s> Runner<'s> for StoreRunner<'_, 's> {
     }
 
     fn trial(&mut self, job: &Job<'s>, index: u64) -> Result<Trial, TrialError> {
-        self.counter.reset().map_err(db_error)?;
-        match self.pool.as_mut() {
-            Some(pool) => pool.run(&mut self.counter, self.timeout),
-            None => run_trial(&mut self.counter, self.page, job, index, self.timeout),
+        let result =
+            match (self.joined.as_mut(), self.pool.as_mut()) {
+                (Some(joined), _) => joined::run_trial(
+                    &mut self.counter,
+                    joined,
+                    self.page,
+                    job,
+                    index,
+                    self.timeout,
+                ),
+                (None, Some(pool)) => self
+                    .counter
+                    .reset()
+                    .map_err(db_error)
+                    .and_then(|()| pool.run(&mut self.counter, self.timeout)),
+                (None, None) => self.counter.reset().map_err(db_error).and_then(|()| {
+                    run_trial(&mut self.counter, self.page, job, index, self.timeout)
+                }),
+            };
+        if let Err(e) = &result {
+            self.failed = Some(joined::why(e, job, index));
         }
+        result
     }
 
     fn end(&mut self, _: &Job<'s>) -> Result<(), TrialError> {
@@ -61,8 +85,11 @@ impl<'s> Runner<'s> for StoreRunner<'_, 's> {
     }
 
     fn close(&mut self) -> Result<(), Closing> {
+        if let Some(joined) = self.joined.as_mut() {
+            joined.leave(&mut self.counter, self.failed.as_deref());
+        }
         self.counter.remove().map_err(|e| match e {
-            DbError::Failed(message) => Closing {
+            DbError::Failed(message) | DbError::Refused(message) => Closing {
                 message,
                 signal: None,
             },
@@ -77,7 +104,7 @@ impl<'s> Runner<'s> for StoreRunner<'_, 's> {
 /// A call to the database that stopped short, as a trial's error.
 fn db_error(e: DbError) -> TrialError {
     match e {
-        DbError::Failed(message) => sys(message),
+        DbError::Failed(message) | DbError::Refused(message) => sys(message),
         DbError::Interrupted { signal: s, .. } => TrialError::Interrupted(signal(s)),
     }
 }
@@ -88,17 +115,38 @@ fn db_error(e: DbError) -> TrialError {
 fn keeping_alive(
     counter: &mut Counter,
     deadline: Option<Instant>,
+    wait: impl FnMut(Option<Instant>) -> Result<(), WaitError>,
+) -> Result<(), Result<WaitError, TrialError>> {
+    keeping_in_touch(counter, None, deadline, wait)
+}
+
+/// [`keeping_alive`], and for a joined run also beating on the board and stopping when
+/// another host fails (every [`Joined::beat_every`](super::join::Joined::beat_every)).
+fn keeping_in_touch(
+    counter: &mut Counter,
+    mut joined: Option<&mut super::join::Joined>,
+    deadline: Option<Instant>,
     mut wait: impl FnMut(Option<Instant>) -> Result<(), WaitError>,
 ) -> Result<(), Result<WaitError, TrialError>> {
-    if !counter.expires() {
+    if !counter.expires() && joined.is_none() {
         return wait(deadline).map_err(Ok);
     }
+    let every = joined
+        .as_ref()
+        .map_or(keep_alive_every(), |j| j.beat_every());
+    let mut renewed = Instant::now();
     loop {
-        let tick = Instant::now() + keep_alive_every();
+        let tick = Instant::now() + every;
         let until = deadline.map_or(tick, |d| d.min(tick));
         match wait(Some(until)) {
             Err(WaitError::TimedOut { .. }) if deadline.is_none_or(|d| until < d) => {
-                counter.keep_alive().map_err(|e| Err(db_error(e)))?;
+                if counter.expires() && renewed.elapsed() >= keep_alive_every() / 4 {
+                    counter.keep_alive().map_err(|e| Err(db_error(e)))?;
+                    renewed = Instant::now();
+                }
+                if let Some(joined) = joined.as_deref_mut() {
+                    joined.tick(counter).map_err(Err)?;
+                }
             }
             other => return other.map_err(Ok),
         }
@@ -176,11 +224,25 @@ fn wait_connected(
     job: &Job,
     start: Instant,
 ) -> Result<(), TrialError> {
+    let procs = job.params.procs;
+    wait_connected_of(counter, None, (crew, channel), page, job, procs, start)
+}
+
+/// Waits until `procs` workers have connected, in touch with the other hosts of a joined run.
+fn wait_connected_of(
+    counter: &mut Counter,
+    joined: Option<&mut super::join::Joined>,
+    (crew, channel): (&mut Crew, &Channel),
+    page: &SharedPage,
+    job: &Job,
+    procs: u32,
+    start: Instant,
+) -> Result<(), TrialError> {
     let db = counter.db().clone();
     let patience = db.connect_timeout + CONNECT_MARGIN;
     let deadline = start.checked_add(patience);
-    let waited = keeping_alive(counter, deadline, |until| {
-        channel.wait_ready(crew, job.params.procs, until)
+    let waited = keeping_in_touch(counter, joined, deadline, |until| {
+        channel.wait_ready(crew, procs, until)
     });
     match waited {
         Ok(()) => Ok(()),
@@ -229,6 +291,7 @@ fn conclude(
         spans: Vec::new(),
         trace: None,
         retries,
+        hosts: Vec::new(),
     })
 }
 

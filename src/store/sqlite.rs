@@ -209,6 +209,8 @@ impl Client for SqliteClient {
                     .map(drop)
                     .map_err(attempt)
             }
+            // Refused before the run: this store has no lease.
+            InDatabase::Leased { .. } => Err(Attempt::Failed("no lease in this store".into())),
         }
     }
 }

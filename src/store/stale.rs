@@ -32,6 +32,49 @@ pub(super) fn is_run_name(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The name of the run that `name` belongs to: itself for a run's counter, the counter's for
+/// its lease's and fence's keys (`<counter>_lease`, `<counter>_fence`); `None` for a name no
+/// run makes.
+pub(super) fn run_of(name: &str) -> Option<String> {
+    if is_run_name(name) || is_joined(name) {
+        return Some(name.to_string());
+    }
+    if let Some(run) = name
+        .strip_prefix(BOARD_PREFIX)
+        .map(|n| format!("{JOINED_PREFIX}{n}"))
+        .filter(|run| is_joined(run))
+    {
+        return Some(run);
+    }
+    ["_lease", "_fence"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .filter(|run| is_run_name(run) || is_joined(run))
+        .map(str::to_string)
+}
+
+/// The counter of a joined run (`--join NAME`) is `racecount_join_NAME`; its board, where the
+/// hosts meet, `racecount_hosts_NAME`.
+pub(super) const JOINED_PREFIX: &str = "racecount_join_";
+pub(super) const BOARD_PREFIX: &str = "racecount_hosts_";
+
+/// The counter of the joined run `name`.
+pub(super) fn joined_name(name: &str) -> String {
+    format!("{JOINED_PREFIX}{name}")
+}
+
+/// The board of the joined run whose counter is `counter`.
+pub(super) fn board_of(counter: &str) -> String {
+    let name = counter.strip_prefix(JOINED_PREFIX).unwrap_or(counter);
+    format!("{BOARD_PREFIX}{name}")
+}
+
+/// Whether `name` is a joined run's counter: the prefix and a name `--join` accepts.
+pub(super) fn is_joined(name: &str) -> bool {
+    name.strip_prefix(JOINED_PREFIX)
+        .is_some_and(|n| crate::model::lease::Join::check_name(n).is_ok())
+}
+
 /// What a cleaning did: the counters of dead runs it removed, those of live runs it left, and
 /// those it could not remove (with why).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,6 +147,22 @@ mod tests {
         ] {
             assert!(!is_run_name(other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_lease_and_a_fence_belong_to_their_counter() {
+        let of = |name: &str| run_of(name);
+        let run = Some("racecount_1_0123abcd".to_string());
+        assert_eq!(of("racecount_1_0123abcd"), run);
+        assert_eq!(of("racecount_1_0123abcd_lease"), run);
+        assert_eq!(of("racecount_1_0123abcd_fence"), run);
+        let joined = Some("racecount_join_lesson1".to_string());
+        assert_eq!(of("racecount_join_lesson1"), joined);
+        assert_eq!(of("racecount_hosts_lesson1"), joined);
+        assert_eq!(of("racecount_join_lesson1_fence"), joined);
+        assert_eq!(of("racecount_join_Lesson1"), None);
+        assert_eq!(run_of("racecount_1_0123abcd_w1"), None);
+        assert_eq!(run_of("racecount_stock_lease"), None);
     }
 
     #[test]

@@ -48,6 +48,16 @@ pub(super) fn header(settings: &Settings, width: usize, out: &mut dyn Write) -> 
     let machine = [cpus, format!("{} at the start", load.describe())];
     write_lines(out, &phrases(&machine, width))?;
     write_store(settings, width, out)?;
+    if let Some(join) = &settings.join {
+        let hosts: Vec<String> = join
+            .roster
+            .iter()
+            .enumerate()
+            .map(|(i, who)| format!("{} {who}", i + 1))
+            .collect();
+        let text = format!("joined run {}: hosts {}", join.name, hosts.join(", "));
+        write_lines(out, &words(&text, width, "", "  "))?;
+    }
     let others = unphrased(settings);
     if !others.is_empty() {
         write_lines(out, &phrases(&others, width))?;
@@ -115,8 +125,21 @@ fn what_runs(settings: &Settings) -> String {
     } else {
         "increments"
     };
+    let hosts = match &settings.join {
+        // Each host's share: `--procs` as given.
+        Some(join) => {
+            let each = settings.procs.iter().map(|p| (p / join.hosts).to_string());
+            let each = list(each.collect());
+            return format!(
+                "racecount {}: {} hosts x {each} {workers} x {iters} {increments}{expected}",
+                env!("CARGO_PKG_VERSION"),
+                join.hosts
+            );
+        }
+        None => String::new(),
+    };
     format!(
-        "racecount {}: {procs} {workers} x {iters} {increments}{expected}",
+        "racecount {}: {hosts}{procs} {workers} x {iters} {increments}{expected}",
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -169,6 +192,12 @@ const PHRASED: &[&str] = &[
     "workers",
     "pin",
     "pin_cpus",
+    "lease_ns",
+    "stall",
+    "fencing",
+    "hosts",
+    "join",
+    "roster",
 ];
 
 /// The header's phrases on the locks that run and the CPUs the workers are pinned to.
@@ -178,6 +207,26 @@ pub(super) fn lock_and_pin(settings: &Settings) -> Vec<String> {
         let locks: Vec<&str> = settings.locks.iter().map(|l| l.name()).collect();
         let s = if locks.len() == 1 { "" } else { "s" };
         more.push(format!("lock{s} {}", locks.join(",")));
+    }
+    if let Some(lease) = settings.lease {
+        more.push(format!(
+            "lock: a lease of {} in the store (--lock {lease})",
+            format_nanos(lease.ttl_ns)
+        ));
+    }
+    if let Some(stall) = settings.stall {
+        let when = if stall.chance >= 1.0 {
+            "at every increment".to_string()
+        } else {
+            format!("at {}% of increments", stall.chance * 100.0)
+        };
+        more.push(format!(
+            "the lock's holder stalls {} between read and write {when}",
+            format_nanos(stall.ns)
+        ));
+    }
+    if settings.fencing {
+        more.push("fencing tokens on every read and write".to_string());
     }
     if !settings.pin_cpus.is_empty() {
         let cpus = crate::model::pin::cpu_list(&settings.pin_cpus);

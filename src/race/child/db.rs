@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 use super::cells::WorkerCells;
 use super::pause::Pause;
 use super::pooled;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
 use crate::model::mode::InDatabase;
+use crate::model::settings::Settings;
 use crate::model::window::Window;
 use crate::race::fork::Gate;
 use crate::race::fork::channel::{Channel, LastWord, MAX_LINE};
@@ -32,6 +36,10 @@ pub(crate) const EXIT_STORE_FAILED: i32 = 74;
 pub(crate) enum Attempt {
     /// The database refused it (and it was rolled back): try again, count a retry.
     Refused,
+    /// Under `--fencing`: the store refused a read or write whose token is older than one it
+    /// has seen (the lease had expired and been granted again). The increment is tried again
+    /// under a new lease, and counted as a retry.
+    Fenced,
     /// Anything else: the worker stops and the trial fails with this message.
     Failed(String),
 }
@@ -39,7 +47,29 @@ pub(crate) enum Attempt {
 /// One worker's connection to the database.
 pub(crate) trait Client {
     /// One increment run as `shape` says; `hold` is the race window between read and write.
+    /// (`InDatabase::Leased` is run by the worker through [`Client::lease`].)
     fn increment(&mut self, shape: InDatabase, hold: &mut dyn FnMut()) -> Result<(), Attempt>;
+
+    /// The store's lease (`--lock lease:TTL`), for a store that has one.
+    fn lease(&mut self) -> Option<&mut dyn Lease> {
+        None
+    }
+}
+
+/// A lock in the store that expires by itself (`--lock lease:TTL`), and reads and writes of
+/// the counter that carry its token (`--fencing`).
+pub(crate) trait Lease {
+    /// Takes the lease for `ttl` if it is free (or expired): its token, strictly greater than
+    /// every token the store gave before when `fenced` (else any number that names this
+    /// holding); `None` when someone holds it.
+    fn acquire(&mut self, ttl: Duration, fenced: bool) -> Result<Option<u64>, Attempt>;
+    /// Gives the lease up if this holding (`token`) still has it; nothing otherwise.
+    fn release(&mut self, token: u64) -> Result<(), Attempt>;
+    /// The counter; with `fence`, only if no newer token has been seen (`Attempt::Fenced`
+    /// else), recording this one.
+    fn read(&mut self, fence: Option<u64>) -> Result<u64, Attempt>;
+    /// Writes the counter; with `fence`, as [`Lease::read`].
+    fn write(&mut self, value: u64, fence: Option<u64>) -> Result<(), Attempt>;
 }
 
 /// How a worker reaches the database, made in the parent before fork.
@@ -109,15 +139,40 @@ impl DbWorker<'_> {
         let mut hold = hold_for(job.params.window);
         let mut retries = 0u64;
         let mut backoff = BackOff::new(index);
+        let mut stalls = Stalls::new(job.settings, trial, index);
+        let shape = job.settings.in_database(job.mode);
         for done in 0..job.params.iters {
             pause.wait();
             backoff.reset();
+            // Only the holder of a lock stalls: mutex and per-access.
+            let mut stall = stalls.draw().filter(|_| job.mode.takes_lock());
             loop {
-                match client.increment(job.mode.in_database(), &mut hold) {
+                let attempt = match shape {
+                    InDatabase::Leased {
+                        each_access,
+                        fenced,
+                    } => self.leased(client, each_access, fenced, &mut hold, &mut stall),
+                    other => {
+                        // The store's own lock is held across the window: the stall follows it.
+                        let mut hold_then_stall = || {
+                            hold();
+                            if let Some(pause) = stall.take() {
+                                super::pause::sleep(pause);
+                            }
+                        };
+                        client.increment(other, &mut hold_then_stall)
+                    }
+                };
+                match attempt {
                     Ok(()) => break,
                     Err(Attempt::Refused) => {
                         retries = retries.saturating_add(1);
                         backoff.wait();
+                    }
+                    Err(Attempt::Fenced) => {
+                        // Tried again at once (a stall already made is not made again): the
+                        // lease is free, or held by the worker that took it over.
+                        retries = retries.saturating_add(1);
                     }
                     Err(Attempt::Failed(e)) => {
                         let message = format!(
@@ -133,6 +188,97 @@ impl DbWorker<'_> {
         }
         self.channel.report(index, &LastWord::Done { retries });
         0
+    }
+
+    /// One try at an increment under the store's lease: taken around the whole of it, or
+    /// around each access (`each_access`); with `fenced`, every access carries its token. The
+    /// worker holding the lock for the write pauses first when `stall` says so (once).
+    fn leased(
+        &self,
+        client: &mut dyn Client,
+        each_access: bool,
+        fenced: bool,
+        hold: &mut dyn FnMut(),
+        stall: &mut Option<Duration>,
+    ) -> Result<(), Attempt> {
+        let Some(ttl) = self
+            .job
+            .settings
+            .lease
+            .map(|l| Duration::from_nanos(l.ttl_ns))
+        else {
+            return Err(Attempt::Failed("no lease was asked for".into()));
+        };
+        let Some(lease) = client.lease() else {
+            return Err(Attempt::Failed("this store has no lease".into()));
+        };
+        let mut waiting = BackOff::new(self.index);
+        let token = acquire(lease, ttl, fenced, &mut waiting)?;
+        let fence = |token: u64| fenced.then_some(token);
+        let read = lease.read(fence(token));
+        let value = match read {
+            Ok(value) => value,
+            Err(e) => {
+                lease.release(token)?;
+                return Err(e);
+            }
+        };
+        let token = if each_access {
+            lease.release(token)?;
+            hold();
+            acquire(lease, ttl, fenced, &mut waiting)?
+        } else {
+            hold();
+            token
+        };
+        if let Some(pause) = stall.take() {
+            super::pause::sleep(pause);
+        }
+        let written = lease.write(value.saturating_add(1), fence(token));
+        lease.release(token)?;
+        written
+    }
+}
+
+/// Waits for the lease: tries, and after each refusal waits as after a database's (a yield,
+/// then up to 5 ms).
+fn acquire(
+    lease: &mut dyn Lease,
+    ttl: Duration,
+    fenced: bool,
+    waiting: &mut BackOff,
+) -> Result<u64, Attempt> {
+    waiting.reset();
+    loop {
+        if let Some(token) = lease.acquire(ttl, fenced)? {
+            return Ok(token);
+        }
+        waiting.wait();
+    }
+}
+
+/// `--stall DUR[@P]`: which increments pause, drawn per worker from the run's seed.
+struct Stalls {
+    stall: Option<(Duration, f64)>,
+    rng: SmallRng,
+}
+
+impl Stalls {
+    fn new(settings: &Settings, trial: u64, index: u32) -> Stalls {
+        // Apart from --jitter's draws: the same seed, mixed with a constant of its own.
+        let seed = super::pause::seed_for(settings.seed ^ 0x5354_414c_4c53, trial, index);
+        Stalls {
+            stall: settings
+                .stall
+                .map(|s| (Duration::from_nanos(s.ns), s.chance)),
+            rng: SmallRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Whether the next increment pauses, and for how long.
+    fn draw(&mut self) -> Option<Duration> {
+        let (pause, chance) = self.stall?;
+        (chance >= 1.0 || self.rng.random_bool(chance)).then_some(pause)
     }
 }
 

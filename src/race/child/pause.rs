@@ -48,7 +48,7 @@ impl Pause {
 /// Sleeps for `span` on the monotonic clock until an absolute deadline, so a signal that
 /// interrupts it does not lengthen or shorten the pause. Unlike `std::thread::sleep`, it has
 /// no assertion on the way: a failed call just ends the pause.
-fn sleep(span: Duration) {
+pub(super) fn sleep(span: Duration) {
     let span_ns = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
     let end = monotonic_ns().saturating_add(span_ns);
     let deadline = TimeSpec::new(
@@ -63,7 +63,7 @@ fn sleep(span: Duration) {
 }
 
 /// A distinct, repeatable seed for each (run seed, trial, worker).
-fn seed_for(seed: u64, trial: u64, index: u32) -> u64 {
+pub(super) fn seed_for(seed: u64, trial: u64, index: u32) -> u64 {
     // splitmix64 finaliser over the three inputs.
     let mut z = seed
         ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15)

@@ -154,6 +154,7 @@ pub(crate) fn read_trial(
         spans,
         trace,
         retries: 0,
+        hosts: Vec::new(),
     })
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::{Place, describe, hint, probe, resolve, where_};
 use crate::model::store::Facts;
 use crate::store::counter::{Admin, Made, Phase};
-use crate::store::stale::{Cleaned, is_run_name};
+use crate::store::stale::{Cleaned, board_of, run_of};
 
 /// The advisory lock's key for the table `$1`: the first 64 bits of its name's MD5.
 const KEY: &str = "('x' || left(md5($1), 16))::bit(64)::bigint";
@@ -68,13 +68,63 @@ pub(in crate::store) fn create(
     phase.creating();
     client
         .batch_execute(&format!(
-            "CREATE TABLE {name} (v bigint NOT NULL); INSERT INTO {name} VALUES (0)"
+            "CREATE TABLE {name} (v bigint NOT NULL, fence bigint NOT NULL DEFAULT 0, \
+             tokens bigint NOT NULL DEFAULT 0, lease_until timestamptz); \
+             INSERT INTO {name} (v) VALUES (0)"
         ))
         .map_err(|e| error("cannot create the counter table", e))?;
     let mut admin = PostgresAdmin {
         client,
         place: place.clone(),
         table: name.to_string(),
+        board: None,
+        shown: shown.to_string(),
+        timeout,
+    };
+    let facts = admin.facts()?;
+    Ok(Made {
+        admin: Box::new(admin),
+        cleaned,
+        facts,
+    })
+}
+
+/// `--join`: connects, drops the tables of dead runs, takes the run's lock shared (every host
+/// holds it: the run is dead when none does), and makes the counter and the board unless a
+/// host before this one made them.
+pub(in crate::store) fn join(
+    place: &mut Place,
+    name: &str,
+    timeout: Duration,
+    shown: &str,
+    phase: &Phase,
+) -> Result<Made, String> {
+    let mut client = open(place, name, timeout)?;
+    phase.cleaning();
+    let cleaned = clean_with(&mut client);
+    let error =
+        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}{}", describe(&e), hint(&e));
+    super::keep_alive(&mut client).map_err(|e| error("cannot set the session's keepalives", e))?;
+    client
+        .query_one(&format!("SELECT pg_advisory_lock_shared({KEY})"), &[&name])
+        .map_err(|e| error("cannot take the run's advisory lock", e))?;
+    phase.creating();
+    let board = board_of(name);
+    // One host at a time makes them (CREATE TABLE IF NOT EXISTS can fail when two race).
+    client
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(('x' || left(md5('{board}'), 16))::bit(64)::bigint); \
+             CREATE TABLE IF NOT EXISTS {name} (v bigint NOT NULL, fence bigint NOT NULL \
+             DEFAULT 0, tokens bigint NOT NULL DEFAULT 0, lease_until timestamptz); \
+             INSERT INTO {name} (v) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {name}); \
+             CREATE TABLE IF NOT EXISTS {board} (k text PRIMARY KEY, v text NOT NULL); COMMIT"
+        ))
+        .map_err(|e| error("cannot make the run's tables", e))?;
+    let mut admin = PostgresAdmin {
+        client,
+        place: place.clone(),
+        table: name.to_string(),
+        board: Some(board),
         shown: shown.to_string(),
         timeout,
     };
@@ -118,23 +168,26 @@ fn clean_with(client: &mut postgres::Client) -> Cleaned {
     };
     for row in tables {
         let (schema, table): (String, String) = (row.get(0), row.get(1));
-        if !is_run_name(&table) {
+        // A joined run's board goes with its counter, under the counter's lock.
+        let Some(run) = run_of(&table) else {
             continue;
-        }
+        };
         let free = client
-            .query_one(&format!("SELECT pg_try_advisory_lock({KEY})"), &[&table])
+            .query_one(&format!("SELECT pg_try_advisory_lock({KEY})"), &[&run])
             .map(|r| r.get::<_, bool>(0));
         match free {
             Ok(true) => {
                 let quoted = schema.replace('"', "\"\"");
                 let dropped =
                     client.batch_execute(&format!("DROP TABLE IF EXISTS \"{quoted}\".{table}"));
-                let _ = client.query_one(&format!("SELECT pg_advisory_unlock({KEY})"), &[&table]);
+                let _ = client.query_one(&format!("SELECT pg_advisory_unlock({KEY})"), &[&run]);
                 match dropped {
+                    Ok(()) if run != table => {}
                     Ok(()) => cleaned.removed.push(table),
                     Err(e) => cleaned.failed.push(format!("{table} ({})", describe(&e))),
                 }
             }
+            Ok(false) if run != table => {}
             Ok(false) => cleaned.live += 1,
             Err(e) => cleaned.failed.push(format!("{table} ({})", describe(&e))),
         }
@@ -151,7 +204,7 @@ pub(in crate::store) fn drop_counter(
     let mut place = place.clone();
     let mut client = open(&mut place, name, timeout)?;
     client
-        .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
+        .batch_execute(&format!("DROP TABLE IF EXISTS {name}, {}", board_of(name)))
         .map_err(|e| format!("cannot drop the table {name}: {}", describe(&e)))
 }
 
@@ -160,6 +213,8 @@ struct PostgresAdmin {
     /// To connect again if the session is lost (`pg_terminate_backend`, a restart).
     place: Place,
     table: String,
+    /// A joined run's board (`racecount_hosts_NAME`: field, value).
+    board: Option<String>,
     shown: String,
     timeout: Duration,
 }
@@ -186,7 +241,8 @@ impl PostgresAdmin {
 
 impl Admin for PostgresAdmin {
     fn reset(&mut self) -> Result<(), String> {
-        let sql = format!("UPDATE {} SET v = 0", self.table);
+        // A lease left by the last trial ends; tokens only grow, and the fence with them.
+        let sql = format!("UPDATE {} SET v = 0, lease_until = NULL", self.table);
         self.client
             .batch_execute(&sql)
             .map_err(|e| self.error("cannot reset the counter", &e))
@@ -201,8 +257,64 @@ impl Admin for PostgresAdmin {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
+    fn put(&mut self, field: &str, value: &str) -> Result<(), String> {
+        let board = self.board.clone().unwrap_or_default();
+        let sql = format!(
+            "INSERT INTO {board} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2"
+        );
+        self.client
+            .execute(&sql, &[&field, &value])
+            .map(drop)
+            .map_err(|e| self.error("cannot write the board of hosts", &e))
+    }
+
+    fn put_new(&mut self, field: &str, value: &str) -> Result<bool, String> {
+        let board = self.board.clone().unwrap_or_default();
+        let sql = format!("INSERT INTO {board} (k, v) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+        self.client
+            .execute(&sql, &[&field, &value])
+            .map(|n| n == 1)
+            .map_err(|e| self.error("cannot write the board of hosts", &e))
+    }
+
+    fn board(&mut self) -> Result<Option<Vec<(String, String)>>, String> {
+        let board = self.board.clone().unwrap_or_default();
+        match self.client.query(&format!("SELECT k, v FROM {board}"), &[]) {
+            Ok(rows) => Ok(Some(rows.iter().map(|r| (r.get(0), r.get(1))).collect())),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => Ok(None),
+            Err(e) => Err(self.error("cannot read the board of hosts", &e)),
+        }
+    }
+
+    fn presence(&mut self) -> Result<String, String> {
+        self.client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .and_then(|r| r.try_get::<_, i32>(0))
+            .map(|pid| pid.to_string())
+            .map_err(|e| self.error("cannot read the session's pid", &e))
+    }
+
+    fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
+        let pids: Vec<i32> = presences.iter().filter_map(|p| p.parse().ok()).collect();
+        let live: Vec<i32> = self
+            .client
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1)",
+                &[&pids],
+            )
+            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .map_err(|e| self.error("cannot list the sessions", &e))?;
+        Ok(presences
+            .iter()
+            .map(|p| p.parse().is_ok_and(|pid: i32| live.contains(&pid)))
+            .collect())
+    }
+
     fn remove(&mut self) -> Result<(), String> {
-        let sql = format!("DROP TABLE IF EXISTS {}", self.table);
+        let mut sql = format!("DROP TABLE IF EXISTS {}", self.table);
+        if let Some(board) = &self.board {
+            sql.push_str(&format!(", {board}"));
+        }
         let what = format!("cannot drop the table {}", self.table);
         match self.client.batch_execute(&sql) {
             Ok(()) => Ok(()),

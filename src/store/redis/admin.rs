@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use redis::{Connection, ConnectionAddr};
 
-use super::{Place, open, probe_request};
+use super::{Place, fence_key, lease_key, open, probe_request};
 use crate::store::counter::{Admin, Made, Phase};
 use crate::store::probe::{Addr, ask};
-use crate::store::stale::{Cleaned, is_run_name};
+use crate::store::stale::{BOARD_PREFIX, Cleaned, board_of, is_joined, run_of};
 
 /// How long a run's key outlives the last sign of life of its run.
 pub(in crate::store) const TTL: Duration = Duration::from_secs(60);
@@ -84,6 +84,7 @@ pub(in crate::store) fn create(
             conn,
             place: place.clone(),
             key: name.to_string(),
+            board: None,
             at,
             timeout,
         }),
@@ -91,6 +92,61 @@ pub(in crate::store) fn create(
         facts: Default::default(),
     })
 }
+
+/// `--join`: connects, deletes the keys of dead runs, names the connection after the run's
+/// counter (every host's is: the run is dead when none is) and makes the counter and the board
+/// (with an epoch of its own) unless a host before this one made them, atomically.
+pub(in crate::store) fn join(
+    place: &Place,
+    name: &str,
+    timeout: Duration,
+    phase: &Phase,
+) -> Result<Made, String> {
+    let (mut conn, at) = connect_admin(place, timeout)?;
+    phase.cleaning();
+    let cleaned = clean_with(&mut conn);
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(name)
+        .exec(&mut conn)
+        .map_err(|e| format!("cannot name the connection at redis {at}: {e}"))?;
+    phase.creating();
+    let board = board_of(name);
+    let epoch = format!("{:016x}", rand::random::<u64>());
+    redis::cmd("EVAL")
+        .arg(MAKE_JOINED)
+        .arg(3)
+        .arg(&board)
+        .arg(name)
+        .arg(fence_key(name))
+        .arg(&epoch)
+        .arg(TTL.as_millis() as u64)
+        .exec(&mut conn)
+        .map_err(|e| format!("cannot make the run's keys at redis {at}: {e}"))?;
+    Ok(Made {
+        admin: Box::new(RedisAdmin {
+            conn,
+            place: place.clone(),
+            key: name.to_string(),
+            board: Some(board),
+            at,
+            timeout,
+        }),
+        cleaned,
+        facts: Default::default(),
+    })
+}
+
+/// Makes a joined run's board (KEYS[1], with the epoch ARGV[1]), counter and fence unless the
+/// board is there; each with the TTL ARGV[2].
+const MAKE_JOINED: &str = "\
+if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then
+  redis.call('SET', KEYS[2], 0, 'PX', ARGV[2])
+  redis.call('HSET', KEYS[3], 'fence', 0, 'tokens', 0)
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1";
 
 /// `--clean`: connects and deletes the keys of dead runs.
 pub(in crate::store) fn clean(place: &Place, timeout: Duration) -> Result<Cleaned, String> {
@@ -125,7 +181,7 @@ fn run_keys(conn: &mut Connection) -> Result<Vec<String>, redis::RedisError> {
             .arg("COUNT")
             .arg(1000)
             .query(conn)?;
-        keys.extend(batch.into_iter().filter(|k| is_run_name(k)));
+        keys.extend(batch.into_iter().filter(|k| run_of(k).is_some()));
         if next == 0 {
             keys.sort();
             keys.dedup();
@@ -137,9 +193,12 @@ fn run_keys(conn: &mut Connection) -> Result<Vec<String>, redis::RedisError> {
 
 /// Deletes the keys whose run is gone: no connection bears their name (or, when the server
 /// will not list its clients, they have no TTL, as an older racecount's).
+///
+/// A joined run's keys are deleted only if its board still has the epoch read before the
+/// clients were listed: a run that made its board anew meanwhile (its first host named its
+/// connection after this listing) keeps it.
 fn clean_with(conn: &mut Connection) -> Cleaned {
     let mut cleaned = Cleaned::default();
-    let alive = client_names(conn);
     let keys = match run_keys(conn) {
         Ok(keys) => keys,
         Err(e) => {
@@ -147,27 +206,67 @@ fn clean_with(conn: &mut Connection) -> Cleaned {
             return cleaned;
         }
     };
+    let epochs: Vec<(String, String)> = keys
+        .iter()
+        .filter_map(|k| run_of(k))
+        .filter(|run| is_joined(run))
+        .map(|run| {
+            let board = board_of(&run);
+            let epoch: Option<String> = redis::cmd("HGET")
+                .arg(&board)
+                .arg("epoch")
+                .query(conn)
+                .unwrap_or(None);
+            (run, epoch.unwrap_or_default())
+        })
+        .collect();
+    let alive = client_names(conn);
+    // A board last: a joined run's other keys are deleted while it still holds its epoch.
+    let mut keys = keys;
+    keys.sort_by_key(|k| k.starts_with(BOARD_PREFIX));
     for key in keys {
+        // A lease's, a fence's or a board's key goes with its run's counter.
+        let Some(run) = run_of(&key) else { continue };
         let dead = match &alive {
-            Some(names) => !names.contains(&key),
+            Some(names) => !names.contains(&run),
             None => {
                 let ttl: i64 = redis::cmd("PTTL").arg(&key).query(conn).unwrap_or(0);
                 ttl == -1
             }
         };
         if !dead {
-            cleaned.live += 1;
+            if run == key {
+                cleaned.live += 1;
+            }
             continue;
         }
-        match redis::cmd("DEL").arg(&key).query::<u64>(conn) {
+        let deleted = match epochs.iter().find(|(r, _)| *r == run) {
+            Some((_, epoch)) => redis::cmd("EVAL")
+                .arg(DELETE_IF_EPOCH)
+                .arg(2)
+                .arg(board_of(&run))
+                .arg(&key)
+                .arg(epoch)
+                .query::<u64>(conn),
+            None => redis::cmd("DEL").arg(&key).query::<u64>(conn),
+        };
+        match deleted {
+            Ok(1) if run != key => {}
             Ok(1) => cleaned.removed.push(key),
-            // Gone meanwhile (expired): nothing was removed.
+            // Gone meanwhile (expired), or a joined run's made anew: nothing was removed.
             Ok(_) => {}
             Err(e) => cleaned.failed.push(format!("{key} ({e})")),
         }
     }
     cleaned
 }
+
+/// Deletes KEYS[2] if the board KEYS[1] has the epoch ARGV[1] ("" for no board).
+const DELETE_IF_EPOCH: &str = "\
+if (redis.call('HGET', KEYS[1], 'epoch') or '') == ARGV[1] then
+  return redis.call('DEL', KEYS[2])
+end
+return 0";
 
 /// Deletes this run's key over a new connection (after the parent's was given up).
 pub(in crate::store) fn drop_counter(
@@ -178,6 +277,9 @@ pub(in crate::store) fn drop_counter(
     let (mut conn, at) = connect_admin(place, timeout)?;
     redis::cmd("DEL")
         .arg(name)
+        .arg(lease_key(name))
+        .arg(fence_key(name))
+        .arg(board_of(name))
         .exec(&mut conn)
         .map_err(|e| format!("cannot delete the key {name} at redis {at}: {e}"))
 }
@@ -187,11 +289,27 @@ struct RedisAdmin {
     /// To connect again if the connection is lost (`CLIENT KILL`, a restart).
     place: Place,
     key: String,
+    /// A joined run's board: a hash of field and value.
+    board: Option<String>,
     at: String,
     timeout: Duration,
 }
 
 impl RedisAdmin {
+    /// What went wrong as `what` was done: a server that stopped answering (the read timeout)
+    /// is said so, not as the socket's "Resource temporarily unavailable".
+    fn failed(&self, what: &str, e: &redis::RedisError) -> String {
+        if e.is_timeout() {
+            format!(
+                "no answer from redis at {} within {} to {what}",
+                self.at,
+                crate::model::units::format_nanos(self.timeout.as_nanos() as u64)
+            )
+        } else {
+            format!("cannot {what} at redis {}: {e}", self.at)
+        }
+    }
+
     /// `SET`'s answer, or a message saying the key is gone (expired, or deleted by someone).
     fn gone(&self, what: &str) -> String {
         format!(
@@ -211,24 +329,46 @@ impl Admin for RedisAdmin {
             .arg("PX")
             .arg(TTL.as_millis() as u64)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot reset the counter at redis {}: {e}", self.at))?;
-        done.map(drop).ok_or_else(|| self.gone("reset the counter"))
+            .map_err(|e| self.failed("reset the counter", &e))?;
+        done.ok_or_else(|| self.gone("reset the counter"))?;
+        // A lease left by the last trial goes; the tokens and the fence stay (tokens only
+        // grow), and live as long as the counter.
+        redis::pipe()
+            .cmd("DEL")
+            .arg(lease_key(&self.key))
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(fence_key(&self.key))
+            .arg(TTL.as_millis() as u64)
+            .ignore()
+            .exec(&mut self.conn)
+            .map_err(|e| self.failed("reset the lease", &e))
     }
 
     fn read(&mut self) -> Result<u64, String> {
         let value: Option<u64> = redis::cmd("GET")
             .arg(&self.key)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot read the counter at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("read the counter", &e))?;
         value.ok_or_else(|| self.gone("read the counter"))
     }
 
     fn keep_alive(&mut self) -> Result<(), String> {
+        let _ = redis::cmd("PEXPIRE")
+            .arg(fence_key(&self.key))
+            .arg(TTL.as_millis() as u64)
+            .exec(&mut self.conn);
+        if let Some(board) = &self.board {
+            let _ = redis::cmd("PEXPIRE")
+                .arg(board)
+                .arg(TTL.as_millis() as u64)
+                .exec(&mut self.conn);
+        }
         let renewed: u64 = redis::cmd("PEXPIRE")
             .arg(&self.key)
             .arg(TTL.as_millis() as u64)
             .query(&mut self.conn)
-            .map_err(|e| format!("cannot renew the key's TTL at redis {}: {e}", self.at))?;
+            .map_err(|e| self.failed("renew the key's TTL", &e))?;
         if renewed == 1 {
             Ok(())
         } else {
@@ -236,8 +376,66 @@ impl Admin for RedisAdmin {
         }
     }
 
+    fn put(&mut self, field: &str, value: &str) -> Result<(), String> {
+        let board = self.board.clone().unwrap_or_default();
+        redis::cmd("HSET")
+            .arg(&board)
+            .arg(field)
+            .arg(value)
+            .exec(&mut self.conn)
+            .map_err(|e| self.failed("write the board of hosts", &e))
+    }
+
+    fn put_new(&mut self, field: &str, value: &str) -> Result<bool, String> {
+        let board = self.board.clone().unwrap_or_default();
+        redis::cmd("HSETNX")
+            .arg(&board)
+            .arg(field)
+            .arg(value)
+            .query::<u64>(&mut self.conn)
+            .map(|n| n == 1)
+            .map_err(|e| self.failed("write the board of hosts", &e))
+    }
+
+    fn presence(&mut self) -> Result<String, String> {
+        redis::cmd("CLIENT")
+            .arg("ID")
+            .query::<u64>(&mut self.conn)
+            .map(|id| id.to_string())
+            .map_err(|e| self.failed("read the client id", &e))
+    }
+
+    fn alive(&mut self, presences: &[String]) -> Result<Vec<bool>, String> {
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query(&mut self.conn)
+            .map_err(|e| self.failed("list the clients", &e))?;
+        let ids: HashSet<&str> = list
+            .lines()
+            .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+            .collect();
+        Ok(presences.iter().map(|p| ids.contains(p.as_str())).collect())
+    }
+
+    fn board(&mut self) -> Result<Option<Vec<(String, String)>>, String> {
+        let board = self.board.clone().unwrap_or_default();
+        let fields: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(&board)
+            .query(&mut self.conn)
+            .map_err(|e| self.failed("read the board of hosts", &e))?;
+        Ok((!fields.is_empty()).then_some(fields))
+    }
+
     fn remove(&mut self) -> Result<(), String> {
-        let delete = |conn: &mut Connection, key: &str| redis::cmd("DEL").arg(key).exec(conn);
+        let board = self.board.clone();
+        let delete = |conn: &mut Connection, key: &str| {
+            redis::cmd("DEL")
+                .arg(key)
+                .arg(lease_key(key))
+                .arg(fence_key(key))
+                .arg(board.as_deref().unwrap_or(key))
+                .exec(conn)
+        };
         let failed = |e: redis::RedisError| {
             format!(
                 "cannot delete the key {} at redis {}: {e}",
