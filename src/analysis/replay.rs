@@ -131,9 +131,12 @@ fn check_program_order(events: &[Event]) -> Result<(), NotReplayable> {
 /// (`atomic`) has only the write's.
 fn read_and_write_steps(mode: Mode) -> (&'static [Step], &'static [Step]) {
     let steps = mode.steps();
-    let end = steps.iter().position(|&s| s == Step::Read).map_or(0, |read| {
-        read + 1 + usize::from(steps.get(read + 1) == Some(&Step::Unlock))
-    });
+    let end = steps
+        .iter()
+        .position(|&s| s == Step::Read)
+        .map_or(0, |read| {
+            read + 1 + usize::from(steps.get(read + 1) == Some(&Step::Unlock))
+        });
     steps.split_at(end)
 }
 

@@ -42,6 +42,7 @@ fn traced() -> Report {
         spans: Vec::new(),
         trace: Some(entries),
         retries: 0,
+        hosts: Vec::new(),
     };
     g.add(&trial, Seen::default(), ALL);
     let mut settings = settings(&[Mode::Unlocked], &[2], 1);
