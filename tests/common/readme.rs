@@ -476,6 +476,18 @@ fn tokens(text: &str, compare: Compare, expected: bool) -> Vec<Tok> {
                 continue;
             }
         }
+        // By words, a timeline's row of idle stretches and the scale's note on them are
+        // there only when the clock found some.
+        let idle_cut = trimmed.starts_with("idle ") || trimmed == "idle";
+        if compare == Compare::Words && idle_cut {
+            continue;
+        }
+        let trimmed = match trimmed.split_once("; ~ cuts out") {
+            Some((scale, _)) if compare == Compare::Words && scale.starts_with("one column") => {
+                scale
+            }
+            _ => trimmed,
+        };
         if let Some(Some(deeper_than)) = skipping
             && indent <= deeper_than
         {
