@@ -322,12 +322,12 @@ fn drop_counter(db: &Db) -> Result<(), String> {
 }
 
 impl Connect for Db {
-    fn connect(&self, index: u32) -> Result<Box<dyn Client>, String> {
-        let _ = index; // unused by SQLite, and without any store
+    fn connect(&self, index: u32, procs: u32) -> Result<Box<dyn Client>, String> {
+        let _ = (index, procs); // each store uses one or the other, and without any store
 
         match &self.backend {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite(place) => sqlite::connect(place, self),
+            Backend::Sqlite(place) => sqlite::connect(place, self, procs),
             #[cfg(feature = "postgres")]
             Backend::Postgres(place) => postgres::connect(place, self, index),
             #[cfg(feature = "redis")]

@@ -12,7 +12,8 @@
 //! WAL mode a deferred transaction whose snapshot is stale gets `SQLITE_BUSY_SNAPSHOT`; in
 //! rollback mode two readers that both want to write deadlock and one is refused): the
 //! transaction is rolled back and the increment tried again, counted as a retry. A wait for the
-//! write lock is a busy handler that yields, then sleeps 50 µs, until the lock comes.
+//! write lock is a busy handler that sleeps, longer as it waits and as the crowd grows
+//! ([`busy_wait`]), and gives up after a while (a counted retry).
 //!
 //! The parent opens a connection for each of its steps and closes it again, so that no SQLite
 //! connection is open when it forks (SQLite forbids using one across fork, and its locks are
@@ -25,6 +26,7 @@ pub(super) use admin::{clean, create, drop_counter};
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
@@ -130,7 +132,8 @@ struct SqliteClient {
     add: String,
 }
 
-pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String> {
+pub(super) fn connect(place: &Place, db: &Db, procs: u32) -> Result<Box<dyn Client>, String> {
+    CROWD.store(procs, Ordering::Relaxed);
     let mut conn = Connection::open_with_flags(&place.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| e.to_string())?;
     conn.busy_handler(Some(busy_wait))
@@ -145,22 +148,36 @@ pub(super) fn connect(place: &Place, db: &Db) -> Result<Box<dyn Client>, String>
 }
 
 /// How many times SQLite may call [`busy_wait`] for one statement before the statement gives
-/// up with `SQLITE_BUSY` (about a quarter of a second of sleeping).
+/// up with `SQLITE_BUSY` (about a quarter of a second of sleeping with up to 20 workers, 2.5 s
+/// with 200).
 const BUSY_TRIES: i32 = 128;
 
+/// How many workers race on the counter: [`busy_wait`]'s longest sleep grows with them. Set
+/// once per worker process, before its connection opens.
+static CROWD: AtomicU32 = AtomicU32::new(1);
+
 /// SQLite's wait for a lock another connection holds (`count`: how many times it has been
-/// called for this statement): sleep 20 µs, doubling up to 2 ms, then give up after
-/// [`BUSY_TRIES`], so that the statement fails with `SQLITE_BUSY`, which the worker counts as a
-/// retry. A waiter that spins or yields instead takes the CPU the holder needs to finish: at
-/// -p 50 such a handler (100 yields, then 50 µs sleeps, forever) never finished a trial, with
-/// two thirds of the CPU in the kernel.
+/// called for this statement): sleep 20 µs, doubling up to [`longest_sleep`], then give up
+/// after [`BUSY_TRIES`], so that the statement fails with `SQLITE_BUSY`, which the worker
+/// counts as a retry. A waiter that spins or yields instead takes the CPU the holder needs to
+/// finish: at -p 50 such a handler (100 yields, then 50 µs sleeps, forever) never finished a
+/// trial, with two thirds of the CPU in the kernel.
 fn busy_wait(count: i32) -> bool {
     if count >= BUSY_TRIES {
         return false;
     }
-    let micros = (20u64 << count.clamp(0, 7)).min(2000);
+    let micros = (20u64 << count.clamp(0, 10)).min(longest_sleep(CROWD.load(Ordering::Relaxed)));
     std::thread::sleep(Duration::from_micros(micros));
     true
+}
+
+/// The longest sleep of a waiter for SQLite's lock, in µs, with `crowd` workers racing: 100 µs
+/// a worker, from 2 ms (up to 20 workers) to 20 ms (200 and more). The waiters together then
+/// wake about 10,000 times a second at most, whatever their number; with a 2 ms cap for all,
+/// 100 workers beside four busy loops on 2 CPUs woke 50,000 times a second, the holder of the
+/// lock waited behind them for a CPU, and a trial of 10 increments each did not finish in 60 s.
+fn longest_sleep(crowd: u32) -> u64 {
+    (u64::from(crowd) * 100).clamp(2_000, 20_000)
 }
 
 impl SqliteClient {

@@ -74,8 +74,8 @@ pub(crate) trait Lease {
 
 /// How a worker reaches the database, made in the parent before fork.
 pub(crate) trait Connect: Sync {
-    /// Opens worker `index`'s connection (in the child).
-    fn connect(&self, index: u32) -> Result<Box<dyn Client>, String>;
+    /// Opens worker `index`'s connection (in the child), one of `procs` racing on the counter.
+    fn connect(&self, index: u32, procs: u32) -> Result<Box<dyn Client>, String>;
     /// The store as shown (password masked).
     fn shown(&self) -> &str;
 }
@@ -120,7 +120,7 @@ impl DbWorker<'_> {
         // A panic message would reach the user's terminal from a child; the parent reports the
         // exit status instead.
         std::panic::set_hook(Box::new(|_| {}));
-        match self.db.connect(self.index) {
+        match self.db.connect(self.index, self.job.params.procs) {
             Ok(client) => Some(client),
             Err(e) => {
                 let message = format!("could not connect to {}: {e}", self.db.shown());
