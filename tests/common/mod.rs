@@ -214,6 +214,9 @@ pub fn has_cpus(cpus: usize, why: &str) -> bool {
 /// yields; even if each yield went to one of 4 busy loops (pinned to the same CPU) rather
 /// than a worker, 4 of 7 at the very best, the odds are below (4/7)^100 < 1e-24 per trial.
 /// Measured in the worst case (`taskset -c 0`, 4 busy loops pinned to CPU 0): see README.
+/// The argument assumes the yielder's siblings are runnable on its own CPU; once, in .ci/run,
+/// a `--threads` trial beside tests/locks.rs's lock tests ended exact (its siblings were
+/// queued on the other CPU), so the threads' test compares a `--schedule` run instead.
 pub const YIELD_RACE: &str = "-w yield -p 4 -i 100";
 
 /// racecount running in the background, its processes marked by a unique [`MARKER`].
