@@ -46,7 +46,8 @@ fn sqlite_unlocked_loses_per_access_is_refused_and_retried_mutex_and_atomic_are_
     assert_exact("mutex", &mode(&doc, "mutex"));
     assert_exact("atomic", &mode(&doc, "atomic"));
     // (unlocked's retries are not asserted: an autocommit UPDATE that cannot have the write
-    // lock within the bounded busy wait, ~0.25 s on a busy machine, is refused and retried.)
+    // lock within the bounded busy wait (~0.25 s with 20 workers or fewer) is refused and
+    // retried.)
     assert_eq!(doc["parameters"]["store"], "sqlite");
     // racecount created the file, so the file is racecount's and goes with it.
     assert!(!std::path::Path::new(&path).exists(), "{path} left behind");

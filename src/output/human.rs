@@ -168,7 +168,7 @@ fn refusals(settings: &Settings) -> String {
     let own = match settings.store.kind {
         "sqlite" => {
             "SQLITE_BUSY: a write on a stale snapshot, or the write lock not had within \
-                     about 0.25 s"
+                     the busy wait (about 0.25 s with up to 20 workers, longer with more)"
         }
         "postgres" => "serialization failures and deadlocks",
         "mysql" => "deadlocks, lock wait timeouts, records changed since read",
