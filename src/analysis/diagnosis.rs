@@ -95,10 +95,9 @@ pub(crate) fn diagnose(
     let text = match cause {
         Reason::OneCpu => format!(
             "Few lost updates ({which}): racecount may use only 1 CPU here (taskset, cgroup or \
-             the machine), so the workers could only take turns on it ({together}, only by \
-             preemption); an update is lost only when a worker is preempted between its read \
-             and its write. To see the race anyway: --schedule random (a race that replays \
-             the same on any machine) or --sleep 1ms."
+             the machine), so the workers took turns on it ({together}); an update is lost \
+             only when one is preempted between its read and its write. To see the race: \
+             --schedule random or --sleep 1ms."
         ),
         Reason::BusyMachine => format!(
             "Few lost updates ({which}): the machine was busy ({}, {} CPUs), so the workers \
