@@ -43,6 +43,40 @@ fn open(place: &mut Place, name: &str, timeout: Duration) -> Result<postgres::Cl
     Ok(client)
 }
 
+/// The counter's columns: its value, and for `--lock lease:TTL` the lease (`tokens`,
+/// `lease_until`) and the newest token seen (`fence`).
+const COUNTER_COLUMNS: &str = "v bigint NOT NULL, fence bigint NOT NULL DEFAULT 0, \
+                               tokens bigint NOT NULL DEFAULT 0, lease_until timestamptz";
+
+/// Connects and drops the tables of dead runs (what it dropped, or why it could not).
+fn opened(
+    place: &mut Place,
+    name: &str,
+    timeout: Duration,
+    phase: &Phase,
+) -> Result<(postgres::Client, Cleaned), String> {
+    let mut client = open(place, name, timeout)?;
+    phase.cleaning();
+    let cleaned = clean_with(&mut client);
+    Ok((client, cleaned))
+}
+
+/// How a failed statement of the parent's is said: what it tried, where, and the server's
+/// words with a hint.
+fn failure(shown: &str) -> impl Fn(&str, postgres::Error) -> String + '_ {
+    move |what, e| format!("{what} in {shown}: {}{}", describe(&e), hint(&e))
+}
+
+/// The run's counter made: what the server says of itself, and what was cleaned on the way.
+fn made(mut admin: PostgresAdmin, cleaned: Cleaned) -> Result<Made, String> {
+    let facts = admin.facts()?;
+    Ok(Made {
+        admin: Box::new(admin),
+        cleaned,
+        facts,
+    })
+}
+
 /// Connects, drops the tables of dead runs, takes this run's lock and creates its table.
 pub(in crate::store) fn create(
     place: &mut Place,
@@ -51,11 +85,8 @@ pub(in crate::store) fn create(
     shown: &str,
     phase: &Phase,
 ) -> Result<Made, String> {
-    let mut client = open(place, name, timeout)?;
-    phase.cleaning();
-    let cleaned = clean_with(&mut client);
-    let error =
-        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}{}", describe(&e), hint(&e));
+    let (mut client, cleaned) = opened(place, name, timeout, phase)?;
+    let error = failure(shown);
     let locked: bool = client
         .query_one(&format!("SELECT pg_try_advisory_lock({KEY})"), &[&name])
         .map_err(|e| error("cannot take the run's advisory lock", e))?
@@ -68,12 +99,10 @@ pub(in crate::store) fn create(
     phase.creating();
     client
         .batch_execute(&format!(
-            "CREATE TABLE {name} (v bigint NOT NULL, fence bigint NOT NULL DEFAULT 0, \
-             tokens bigint NOT NULL DEFAULT 0, lease_until timestamptz); \
-             INSERT INTO {name} (v) VALUES (0)"
+            "CREATE TABLE {name} ({COUNTER_COLUMNS}); INSERT INTO {name} (v) VALUES (0)"
         ))
         .map_err(|e| error("cannot create the counter table", e))?;
-    let mut admin = PostgresAdmin {
+    let admin = PostgresAdmin {
         client,
         place: place.clone(),
         table: name.to_string(),
@@ -81,12 +110,7 @@ pub(in crate::store) fn create(
         shown: shown.to_string(),
         timeout,
     };
-    let facts = admin.facts()?;
-    Ok(Made {
-        admin: Box::new(admin),
-        cleaned,
-        facts,
-    })
+    made(admin, cleaned)
 }
 
 /// `--join`: connects, drops the tables of dead runs, takes the run's lock shared (every host
@@ -99,11 +123,8 @@ pub(in crate::store) fn join(
     shown: &str,
     phase: &Phase,
 ) -> Result<Made, String> {
-    let mut client = open(place, name, timeout)?;
-    phase.cleaning();
-    let cleaned = clean_with(&mut client);
-    let error =
-        |what: &str, e: postgres::Error| format!("{what} in {shown}: {}{}", describe(&e), hint(&e));
+    let (mut client, cleaned) = opened(place, name, timeout, phase)?;
+    let error = failure(shown);
     super::keep_alive(&mut client).map_err(|e| error("cannot set the session's keepalives", e))?;
     client
         .query_one(&format!("SELECT pg_advisory_lock_shared({KEY})"), &[&name])
@@ -114,13 +135,12 @@ pub(in crate::store) fn join(
     client
         .batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock(('x' || left(md5('{board}'), 16))::bit(64)::bigint); \
-             CREATE TABLE IF NOT EXISTS {name} (v bigint NOT NULL, fence bigint NOT NULL \
-             DEFAULT 0, tokens bigint NOT NULL DEFAULT 0, lease_until timestamptz); \
+             CREATE TABLE IF NOT EXISTS {name} ({COUNTER_COLUMNS}); \
              INSERT INTO {name} (v) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {name}); \
              CREATE TABLE IF NOT EXISTS {board} (k text PRIMARY KEY, v text NOT NULL); COMMIT"
         ))
         .map_err(|e| error("cannot make the run's tables", e))?;
-    let mut admin = PostgresAdmin {
+    let admin = PostgresAdmin {
         client,
         place: place.clone(),
         table: name.to_string(),
@@ -128,12 +148,7 @@ pub(in crate::store) fn join(
         shown: shown.to_string(),
         timeout,
     };
-    let facts = admin.facts()?;
-    Ok(Made {
-        admin: Box::new(admin),
-        cleaned,
-        facts,
-    })
+    made(admin, cleaned)
 }
 
 /// `--clean`: connects and drops the tables of dead runs.
