@@ -629,6 +629,10 @@ fn normalize(toks: &mut Vec<Tok>, compare: Compare) {
         {
             out.push(Tok::Verdict);
             i += 6;
+        } else if compare == Compare::Words && word(0, "<") && num(1) {
+            // A share too small to print (`<0.1%`) is a measured number like any other.
+            out.push(Tok::AnyNum);
+            i += 2;
         } else {
             out.push(match &toks[i] {
                 Tok::Num(_) if compare == Compare::Words => Tok::AnyNum,
